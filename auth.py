@@ -1,0 +1,141 @@
+"""JWT verification: a bearer token in, a :class:`Principal` out (or :class:`AuthError`).
+
+HS256 with a shared secret (development, tests, `zebros token`) and RS256 via a
+JWKS endpoint (production; Cognito-compatible) are both allow-listed per key
+type: an HS token is never checked against an RSA key nor the reverse, and
+``none`` is never accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from dal.models import Role
+from dal.tenancy import InvalidTenant, check_tenant_id
+
+TENANT_CLAIMS = ("tenant_id", "custom:tenantId")
+MAX_TOKEN_LENGTH = 8192
+
+
+class AuthError(Exception):
+    """The request did not prove who it is; the message is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant_id: str
+    user_id: str
+    role: Role
+    username: str
+    email: str
+    claims: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class Verifier:
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        jwks_url: str | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
+        leeway: int = 30,
+    ) -> None:
+        self._secret = secret
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600) if jwks_url else None
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+
+    async def verify(self, authorization: str | None) -> Principal:
+        token = _bearer(authorization)
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            key = await self._key_for(token, algorithm)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[str(algorithm)],
+                issuer=self._issuer,
+                audience=self._audience,
+                leeway=self._leeway,
+                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthError("token expired") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise AuthError(f"invalid token: {exc}") from exc
+        return principal_from_claims(claims)
+
+    async def _key_for(self, token: str, algorithm: object) -> Any:
+        if algorithm == "HS256" and self._secret:
+            return self._secret
+        if algorithm == "RS256" and self._jwks is not None:
+            # PyJWKClient is synchronous (urllib): keep it off the event loop.
+            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            return signing_key.key
+        raise AuthError(f"algorithm {algorithm!r} is not accepted")
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("missing Authorization header (Bearer token)")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("Authorization header must be 'Bearer <token>'")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise AuthError("token too long")
+    return token.strip()
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    tenant = next((claims[c] for c in TENANT_CLAIMS if claims.get(c)), None)
+    if not isinstance(tenant, str):
+        raise AuthError("token has no tenant claim (tenant_id or custom:tenantId)")
+    try:
+        check_tenant_id(tenant)
+    except InvalidTenant as exc:
+        raise AuthError(f"invalid tenant claim: {exc}") from exc
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject or len(subject) > 128:
+        raise AuthError("invalid sub claim")
+    username = claims.get("username") or claims.get("cognito:username") or subject
+    return Principal(
+        tenant_id=tenant,
+        user_id=subject,
+        role=_role(claims),
+        username=str(username),
+        email=str(claims.get("email") or f"{subject}@users.invalid"),
+        claims=claims,
+    )
+
+
+def _role(claims: dict[str, Any]) -> Role:
+    groups = claims.get("cognito:groups")
+    raw = claims.get("role") or (groups[0] if isinstance(groups, list) and groups else None)
+    if raw is None:
+        return Role.READ_ONLY  # least privilege when the token says nothing
+    try:
+        return Role(str(raw).upper())
+    except ValueError as exc:
+        raise AuthError(f"unknown role {raw!r}; expected one of {[r.value for r in Role]}") from exc
+
+
+def mint(
+    secret: str,
+    *,
+    tenant: str,
+    user: str,
+    role: Role,
+    ttl: int = 3600,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """An HS256 token the server accepts (for `zebros token`, tests and the demo)."""
+    now = int(time.time())
+    claims = {"sub": user, "tenant_id": tenant, "role": role.value, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims | (extra or {}), secret, algorithm="HS256")

@@ -1,0 +1,147 @@
+"""The ``zebros`` commands: serve, init, seed, token, schema. Settings come from server.py."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from dal.seed import DEMO_ADMIN, DEMO_TENANT, seed_demo
+
+import auth
+import embedded
+import schema
+from dal.models import Role
+from dal.provision import create_tables
+from dal.storage import create_buckets
+from server import create_app
+from services import Services, open_services, redis_client
+from settings import Settings
+
+log = logging.getLogger("zebros")
+TOKEN_TTL_DEMO = 12 * 3600
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zebros", description="Zebros CRM GraphQL API")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (embedded AWS when no endpoint is set)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-seed", action="store_true", help="embedded mode: skip demo data")
+    sub.add_parser("init", help="create tables, indexes and buckets (idempotent)")
+    seed = sub.add_parser("seed", help="load the demo tenant (idempotent)")
+    seed.add_argument("--customers", type=int, default=50)
+    token = sub.add_parser("token", help="print a JWT the server accepts (HS256 secret)")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--user", required=True)
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+    sub.add_parser("schema", help="print the GraphQL SDL")
+    return p
+
+
+def run(settings: Settings, argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    if args.command == "schema":
+        sys.stdout.write(schema.sdl())
+        return 0
+    if args.command == "token":
+        return _token(settings, args)
+    if args.command == "serve":
+        return asyncio.run(_serve(settings, args))
+    if settings.embedded:
+        print(
+            f"zebros {args.command}: set ZEBROS_AWS__ENDPOINT_URL (or ZEBROS_ENV=prod for AWS);"
+            " embedded mode initialises itself on `zebros serve`",
+            file=sys.stderr,
+        )
+        return 2
+    job = _init(settings) if args.command == "init" else _seed(settings, args.customers)
+    asyncio.run(job)
+    return 0
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    secret = settings.jwt_secret()
+    if secret is None:
+        print("zebros token: no HS256 secret configured (ZEBROS_AUTH__JWT_SECRET)", file=sys.stderr)
+        return 2
+    print(auth.mint(secret, tenant=args.tenant, user=args.user, role=Role(args.role), ttl=args.ttl))
+    return 0
+
+
+async def _init(settings: Settings) -> None:
+    async with open_services(settings) as services:
+        await _provision(services)
+
+
+async def _provision(services: Services) -> None:
+    s = services.settings
+    tables = await create_tables(services.dynamo_client, s.dynamo.table_prefix)
+    buckets = await create_buckets(services.s3_client, s.s3.bucket_prefix, s.aws.region)
+    log.info(
+        "init: %d table(s) and %d bucket(s) created, the rest existed", len(tables), len(buckets)
+    )
+
+
+async def _seed(settings: Settings, customers: int) -> None:
+    async with open_services(settings) as services:
+        summary = await seed_demo(services.store.for_tenant(DEMO_TENANT), customers=customers)
+        log.info("seed: tenant %s has %s", DEMO_TENANT, summary)
+
+
+@asynccontextmanager
+async def _services_for_serve(settings: Settings) -> AsyncIterator[Services]:
+    """Open clients; in embedded mode first start moto and pick a Redis that answers."""
+    aws = embedded.EmbeddedAws()
+    if settings.embedded:
+        settings = embedded.with_endpoint(settings, aws.start())
+    redis = await embedded.reachable_redis(redis_client(settings))
+    if redis is None and settings.aws.endpoint_url and aws.endpoint_url:
+        redis = embedded.fake_redis()
+    try:
+        async with open_services(settings, redis) as services:
+            yield services
+    finally:
+        if aws.endpoint_url:
+            aws.stop()
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    async with _services_for_serve(settings) as services:
+        if settings.embedded:
+            await _provision(services)
+            if not args.no_seed:
+                summary = await seed_demo(services.store.for_tenant(DEMO_TENANT))
+                log.info("seeded tenant %s: %s", DEMO_TENANT, summary)
+            _banner(settings, args)
+        app = create_app(services.settings, services)
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5
+        )
+        await uvicorn.Server(config).serve()
+    return 0
+
+
+def _banner(settings: Settings, args: argparse.Namespace) -> None:
+    token = auth.mint(
+        settings.jwt_secret() or "",
+        tenant=DEMO_TENANT,
+        user=DEMO_ADMIN,
+        role=Role.ADMIN,
+        ttl=TOKEN_TTL_DEMO,
+    )
+    print(
+        f"\nZebros CRM (embedded): GraphiQL at http://{args.host}:{args.port}/graphql\n"
+        "Paste into GraphiQL's Headers tab (valid 12 hours):\n"
+        f'{{"Authorization": "Bearer {token}"}}\n',
+        flush=True,
+    )

@@ -1,0 +1,178 @@
+"""Activities: codec and repository.
+
+An activity points at a customer, contact or opportunity (``relatedType``
+records which table), so its key attributes and references follow that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dal.codec import Codec, Ref, choice, moment, text
+from dal.dynamo import Condition, SortCondition, matching
+from dal.models import Activity, ActivityType, Entity, Page
+from dal.repo import Repo
+from dal.tables import ACTIVITIES
+from dal.tenancy import TenantScope
+from dal.timefmt import dump_dt
+
+RELATABLE = (Entity.CUSTOMER, Entity.CONTACT, Entity.OPPORTUNITY)
+
+
+def _index_keys(scope: TenantScope, a: Activity) -> dict[str, str | None]:
+    when = dump_dt(a.scheduled_at or a.created_at)
+    scheduled = dump_dt(a.scheduled_at) if a.scheduled_at else None
+    is_open = a.completed_at is None and scheduled is not None
+    return {
+        "tenantKey": scope.key("all"),
+        "scheduleKey": f"{when}#{a.id}",
+        "relatedKey": scope.key(a.related_id),
+        "ownerKey": scope.key(a.owner_id) if a.owner_id else None,
+        "dateKey": scope.key(scheduled[:10]) if scheduled else None,
+        "typeKey": f"{a.type.value}#{scheduled}#{a.id}" if scheduled else None,
+        # Sparse: completing an activity drops it from the open (overdue) indexes.
+        "openKey": scope.key("open") if is_open else None,
+        "openOwnerKey": scope.key(a.owner_id) if is_open and a.owner_id else None,
+        "completedKey": scope.key("completed") if a.completed_at else None,
+        "completedSortKey": f"{dump_dt(a.completed_at)}#{a.id}" if a.completed_at else None,
+    }
+
+
+def _refs(a: Activity) -> list[Ref]:
+    refs = [Ref(a.related_type, a.related_id, "relatedId")]
+    if a.owner_id:
+        refs.append(Ref(Entity.USER, a.owner_id, "ownerId", counted=False))
+    return refs
+
+
+CODEC = Codec(
+    Activity,
+    ACTIVITIES,
+    (
+        text("relatedId", "related_id"),
+        choice("relatedType", "related_type", Entity),
+        choice("type", "type", ActivityType),
+        text("subject", "subject"),
+        text("description", "description"),
+        moment("scheduledAt", "scheduled_at"),
+        moment("completedAt", "completed_at"),
+        text("ownerId", "owner_id"),
+    ),
+    _index_keys,
+    _refs,
+)
+
+
+def _window(start: str | None, end: str | None) -> SortCondition | None:
+    if start is None and end is None:
+        return None
+    # Key condition values may not be empty: "0" sorts before every ISO timestamp.
+    return SortCondition("between", (start or "0", f"{end or '~'}~"))
+
+
+class ActivityRepo(Repo[Activity]):
+    async def find(
+        self, query: ActivityQuery, now: str, first: int, after: str | None = None
+    ) -> Page[Activity]:
+        index, partition, sort, filter = query.plan(self.scope, now)
+        # Completed: newest first; everything else by schedule, soonest first.
+        forward = index != "byCompleted"
+        return await self.page(
+            index, partition, first, after, forward=forward, sort=sort, filter=filter
+        )
+
+    async def related_type(self, related_id: str) -> Entity | None:
+        """Which table holds ``related_id``: one BatchGetItem over the three."""
+        tables = {e: self.scope.table(e) for e in RELATABLE}
+        pk = self.scope.key(related_id)
+        found = await self.dynamo.batch_get({t: [pk] for t in tables.values()})
+        return next((e for e, t in tables.items() if pk in found.get(t, {})), None)
+
+    async def all(
+        self,
+        first: int,
+        after: str | None = None,
+        window: tuple[str | None, str | None] = (None, None),
+    ) -> Page[Activity]:
+        partition = self.scope.key("all")
+        return await self.page("byTenant", partition, first, after, sort=_window(*window))
+
+    async def by_related(
+        self,
+        related_id: str,
+        first: int,
+        after: str | None = None,
+        window: tuple[str | None, str | None] = (None, None),
+    ) -> Page[Activity]:
+        partition = self.scope.key(related_id)
+        return await self.page("byRelated", partition, first, after, sort=_window(*window))
+
+    async def by_owner(
+        self,
+        owner_id: str,
+        first: int,
+        after: str | None = None,
+        window: tuple[str | None, str | None] = (None, None),
+    ) -> Page[Activity]:
+        partition = self.scope.key(owner_id)
+        return await self.page("byOwner", partition, first, after, sort=_window(*window))
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityQuery:
+    """An activity list filter; times are stored-format strings (see ``timefmt``)."""
+
+    owner_id: str | None = None
+    related_id: str | None = None
+    type: ActivityType | None = None
+    scheduled: tuple[str | None, str | None] = (None, None)
+    overdue: bool | None = None
+    completed_since: str | None = None
+
+    def plan(
+        self, scope: TenantScope, now: str
+    ) -> tuple[str, str, SortCondition | None, Condition | None]:
+        """(index, partition, sort condition, filter): the narrowest index first."""
+        key = scope.key
+        equals: dict[str, str] = {"type": self.type.value} if self.type else {}
+        if self.overdue:
+            sort = SortCondition("<", (now,))
+            if self.owner_id:
+                return "byOwnerOpen", key(self.owner_id), sort, self._filter(equals, related=True)
+            return "byOpen", key("open"), sort, self._filter(equals, related=True, owner=True)
+        if self.completed_since:
+            sort = SortCondition(">=", (self.completed_since,))
+            return "byCompleted", key("completed"), sort, self._filter(equals, True, True)
+        window = _window(*self.scheduled)
+        not_overdue = _not_overdue(now) if self.overdue is False else None
+        if self.related_id:
+            return (
+                "byRelated",
+                key(self.related_id),
+                window,
+                self._filter(equals, owner=True, extra=not_overdue),
+            )
+        if self.owner_id:
+            return "byOwner", key(self.owner_id), window, self._filter(equals, extra=not_overdue)
+        return "byTenant", key("all"), window, self._filter(equals, extra=not_overdue)
+
+    def _filter(
+        self,
+        equals: dict[str, str],
+        related: bool = False,
+        owner: bool = False,
+        extra: Condition | None = None,
+    ) -> Condition | None:
+        if related and self.related_id:
+            equals = equals | {"relatedId": self.related_id}
+        if owner and self.owner_id:
+            equals = equals | {"ownerId": self.owner_id}
+        return matching(equals, extra=extra)
+
+
+def _not_overdue(now: str) -> Condition:
+    return Condition(
+        "attribute_exists(#c) OR attribute_not_exists(#s) OR #s >= :now",
+        {"#c": "completedAt", "#s": "scheduledAt"},
+        {":now": now},
+    )

@@ -1,0 +1,125 @@
+"""Records <-> DynamoDB items, described once per entity as a list of attributes."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from dal.dynamo import Item
+from dal.models import Entity, Record
+from dal.tables import Table
+from dal.tenancy import TenantScope
+from dal.timefmt import dump_date, dump_dt, load_date, load_dt
+
+R = TypeVar("R", bound=Record)
+
+
+def _dump(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | Decimal):
+        return value
+    if isinstance(value, datetime):
+        return dump_dt(value)
+    if isinstance(value, date):
+        return dump_date(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """One stored attribute: DynamoDB name, dataclass field, and how to read it back."""
+
+    name: str
+    field: str
+    load: Callable[[Any], Any] = str
+    json: bool = False  # free-form JSON is stored as text: no float/Decimal surprises
+
+
+def text(name: str, field: str) -> Attr:
+    return Attr(name, field)
+
+
+def number(name: str, field: str, kind: Callable[[Any], Any] = int) -> Attr:
+    return Attr(name, field, kind)
+
+
+def moment(name: str, field: str) -> Attr:
+    return Attr(name, field, load_dt)
+
+
+def day(name: str, field: str) -> Attr:
+    return Attr(name, field, load_date)
+
+
+def choice(name: str, field: str, enum_type: type[enum.Enum]) -> Attr:
+    return Attr(name, field, enum_type)
+
+
+def blob(name: str, field: str) -> Attr:
+    return Attr(name, field, json.loads, json=True)
+
+
+def strings(name: str, field: str) -> Attr:
+    return Attr(name, field, tuple)
+
+
+COMMON = (
+    text("id", "id"),
+    moment("createdAt", "created_at"),
+    moment("updatedAt", "updated_at"),
+    number("version", "version"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A record this one points at. Counted refs block the target's delete."""
+
+    entity: Entity
+    id: str
+    field: str
+    counted: bool = True
+
+
+class Codec(Generic[R]):
+    def __init__(
+        self,
+        record: type[R],
+        table: Table,
+        attrs: tuple[Attr, ...],
+        index_keys: Callable[[TenantScope, R], dict[str, str | None]],
+        refs: Callable[[R], list[Ref]] = lambda _: [],
+    ) -> None:
+        self.record = record
+        self.table = table
+        self.attrs = COMMON + attrs
+        self._index_keys = index_keys
+        self.refs = refs
+        names = {f.name for f in fields(record)}
+        assert {a.field for a in self.attrs} == names, f"{record.__name__}: attrs != fields"
+
+    def item(self, scope: TenantScope, rec: R) -> Item:
+        """The full item: key, tenant, attributes and every index key it belongs to."""
+        out: Item = {"pk": scope.key(rec.id), "tenantId": scope.tenant_id}
+        for attr in self.attrs:
+            value = getattr(rec, attr.field)
+            if attr.json:
+                out[attr.name] = None if value is None else json.dumps(value)
+            else:
+                out[attr.name] = _dump(value)
+        out.update(self._index_keys(scope, rec))
+        return {k: v for k, v in out.items() if v is not None}
+
+    def load(self, item: Item) -> R:
+        values = {}
+        for attr in self.attrs:
+            raw = item.get(attr.name)
+            if raw is not None:  # absent: the dataclass default (None, (), ...) applies
+                values[attr.field] = attr.load(raw)
+        return self.record(**values)

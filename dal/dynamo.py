@@ -1,0 +1,266 @@
+"""A thin async layer over the DynamoDB client: typed items, batching, retries, errors.
+
+Every ``ClientError`` is translated here into ``dal.errors``; nothing above this
+module sees boto's exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dal.errors import (
+    ConditionFailed,
+    StoreUnavailable,
+    Throttled,
+    TransactionCancelled,
+)
+from dal.tables import KEY
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+Item = dict[str, Any]
+BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+
+
+def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def deserialize(raw: Mapping[str, Any]) -> Item:
+    return {k: _de.deserialize(v) for k, v in raw.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SortCondition:
+    """A key condition on an index's sort key: ``between``, ``begins_with``, ``<`` or ``>=``."""
+
+    op: str
+    values: tuple[str, ...]
+
+    def expression(self) -> str:
+        if self.op == "between":
+            return "#sk BETWEEN :s0 AND :s1"
+        if self.op == "begins_with":
+            return "begins_with(#sk, :s0)"
+        return f"#sk {self.op} :s0"
+
+
+@asynccontextmanager
+async def translated(operation: str) -> AsyncIterator[None]:
+    """Map boto errors of one call to the DAL's error tree."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException":
+            raw: Any = exc.response.get("Item")
+            raise ConditionFailed(deserialize(raw) if raw else None) from exc
+        if code == "TransactionCanceledException":
+            reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+            codes = [str(r.get("Code", "None")) for r in reasons]
+            items = [deserialize(r["Item"]) if r.get("Item") else None for r in reasons]
+            raise TransactionCancelled(codes, items) from exc
+        if code in _THROTTLED:
+            raise Throttled(f"{operation}: {code}") from exc
+        if code == "ResourceNotFoundException":
+            raise StoreUnavailable(f"{operation}: table missing; run `zebros init`") from exc
+        raise StoreUnavailable(f"{operation}: {code}") from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"{operation}: {exc}") from exc
+
+
+class Dynamo:
+    """The DynamoDB operations the repos need, on one shared client."""
+
+    def __init__(
+        self, client: DynamoDBClient, *, batch_attempts: int = 6, backoff: float = 0.05
+    ) -> None:
+        self._client = client
+        self._batch_attempts = batch_attempts
+        self._backoff = backoff
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client
+
+    async def get(self, table: str, pk: str) -> Item | None:
+        async with translated("GetItem"):
+            out = await self._client.get_item(
+                TableName=table, Key={KEY: {"S": pk}}, ConsistentRead=True
+            )
+        raw = out.get("Item")
+        return deserialize(raw) if raw else None
+
+    async def get_many(self, table: str, pks: Sequence[str]) -> list[Item | None]:
+        """Items for ``pks`` in the order given, ``None`` where missing."""
+        found = await self.batch_get({table: list(pks)})
+        by_pk = found.get(table, {})
+        return [by_pk.get(pk) for pk in pks]
+
+    async def batch_get(self, wanted: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Item]]:
+        """BatchGetItem over several tables, 100 keys a call, calls run concurrently."""
+        pairs = [(t, pk) for t, pks in wanted.items() for pk in dict.fromkeys(pks)]
+        chunks = [pairs[i : i + BATCH_GET_MAX] for i in range(0, len(pairs), BATCH_GET_MAX)]
+        results = await asyncio.gather(*(self._batch_get_chunk(c) for c in chunks))
+        merged: dict[str, dict[str, Item]] = {}
+        for result in results:
+            for table, items in result.items():
+                merged.setdefault(table, {}).update(items)
+        return merged
+
+    async def _batch_get_chunk(self, pairs: list[tuple[str, str]]) -> dict[str, dict[str, Item]]:
+        request: dict[str, Any] = {}
+        for table, pk in pairs:
+            request.setdefault(table, {"Keys": []})["Keys"].append({KEY: {"S": pk}})
+        found: dict[str, dict[str, Item]] = {}
+        for attempt in range(self._batch_attempts):
+            async with translated("BatchGetItem"):
+                out = await self._client.batch_get_item(RequestItems=request)
+            for table, raws in out.get("Responses", {}).items():
+                for raw in raws:
+                    item = deserialize(raw)
+                    found.setdefault(table, {})[item[KEY]] = item
+            request = dict(out.get("UnprocessedKeys") or {})
+            if not request:
+                return found
+            await self._sleep(attempt)
+        raise Throttled("BatchGetItem: keys still unprocessed after retries")
+
+    async def _sleep(self, attempt: int) -> None:
+        # Full jitter: concurrent requests that were throttled together spread out.
+        await asyncio.sleep(random.uniform(0, self._backoff * 2**attempt))
+
+    async def query(
+        self,
+        table: str,
+        index: str | None,
+        key: tuple[str, str],
+        *,
+        sort: tuple[str, SortCondition] | None = None,
+        limit: int,
+        start: Item | None = None,
+        forward: bool = True,
+        filter: Condition | None = None,
+    ) -> tuple[list[Item], Item | None]:
+        """One Query call: at most ``limit`` items from one partition, and where it stopped."""
+        names = {"#pk": key[0]}
+        values: dict[str, Any] = {":pk": {"S": key[1]}}
+        condition = "#pk = :pk"
+        if sort is not None:
+            names["#sk"] = sort[0]
+            values.update({f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)})
+            condition += " AND " + sort[1].expression()
+        args: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+            "ScanIndexForward": forward,
+        }
+        if index is not None:
+            args["IndexName"] = index
+        if filter is not None:
+            args["FilterExpression"] = filter.expression
+            names.update(filter.names)
+            values.update(serialize(filter.values))
+        if start is not None:
+            args["ExclusiveStartKey"] = serialize(start)
+        async with translated("Query"):
+            out = await self._client.query(**args)
+        last = out.get("LastEvaluatedKey")
+        return [deserialize(r) for r in out.get("Items", [])], deserialize(last) if last else None
+
+    async def write(self, operations: list[dict[str, Any]]) -> None:
+        """Apply write operations atomically: one plain call for one, else a transaction.
+
+        Either way a failed condition raises :class:`TransactionCancelled` with a
+        reason (and the current item, where DynamoDB returns it) per operation.
+        """
+        if len(operations) == 1:
+            await self._write_one(operations[0])
+            return
+        async with translated("TransactWriteItems"):
+            await self._client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+
+    async def _write_one(self, operation: dict[str, Any]) -> None:
+        ((kind, args),) = operation.items()
+        try:
+            async with translated(f"{kind}Item"):
+                if kind == "Put":
+                    await self._client.put_item(**args)
+                elif kind == "Update":
+                    await self._client.update_item(**args)
+                else:
+                    await self._client.delete_item(**args)
+        except ConditionFailed as exc:
+            raise TransactionCancelled(["ConditionalCheckFailed"], [exc.item]) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A condition expression with its own names and values."""
+
+    expression: str
+    names: Mapping[str, str]
+    values: Mapping[str, Any]
+
+    def arguments(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"ConditionExpression": self.expression}
+        if self.names:
+            args["ExpressionAttributeNames"] = dict(self.names)
+        if self.values:
+            args["ExpressionAttributeValues"] = serialize(self.values)
+        return args
+
+
+def absent() -> Condition:
+    return Condition("attribute_not_exists(#k)", {"#k": KEY}, {})
+
+
+def present() -> Condition:
+    return Condition("attribute_exists(#k)", {"#k": KEY}, {})
+
+
+def at_version(version: int) -> Condition:
+    return Condition("#v = :v", {"#v": "version"}, {":v": version})
+
+
+def matching(
+    equals: Mapping[str, Any],
+    prefixes: Mapping[str, str] | None = None,
+    ranges: Mapping[str, tuple[str, str]] | None = None,
+    extra: Condition | None = None,
+) -> Condition | None:
+    """A filter: ``equals`` attributes equal, ``prefixes`` starting so, ``ranges`` within."""
+    parts, names, values = [], {}, {}
+    for i, (attr, (low, high)) in enumerate((ranges or {}).items()):
+        parts.append(f"#r{i} BETWEEN :r{i}a AND :r{i}b")
+        names[f"#r{i}"], values[f":r{i}a"], values[f":r{i}b"] = attr, low, high
+    if extra is not None:
+        parts.append(f"({extra.expression})")
+        names.update(extra.names)
+        values.update(extra.values)
+    for i, (attr, value) in enumerate(equals.items()):
+        parts.append(f"#f{i} = :f{i}")
+        names[f"#f{i}"], values[f":f{i}"] = attr, value
+    for i, (attr, prefix) in enumerate((prefixes or {}).items()):
+        parts.append(f"begins_with(#p{i}, :p{i})")
+        names[f"#p{i}"], values[f":p{i}"] = attr, prefix
+    return Condition(" AND ".join(parts), names, values) if parts else None

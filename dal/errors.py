@@ -1,0 +1,66 @@
+"""The DAL's error tree. Boto ``ClientError`` never crosses the DAL boundary."""
+
+from __future__ import annotations
+
+
+class DalError(Exception):
+    """Base of every error the data layer raises."""
+
+
+class NotFound(DalError):
+    """The record does not exist in this tenant (or exists only in another)."""
+
+
+class VersionConflict(DalError):
+    def __init__(self, current_version: int) -> None:
+        super().__init__(f"version conflict; current version is {current_version}")
+        self.current_version = current_version
+
+
+class AlreadyExists(DalError):
+    """A create used an id that is taken in this tenant."""
+
+
+class MissingReference(DalError):
+    """A field names a record that does not exist in this tenant."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} does not name an existing record")
+        self.field = field
+
+
+class HasDependents(DalError):
+    """A delete would leave records pointing at nothing."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"record still has {count} dependent record(s)")
+        self.count = count
+
+
+class InvalidCursor(DalError):
+    """A cursor that was tampered with, or minted for another tenant or index."""
+
+
+class Throttled(DalError):
+    """The store kept refusing work (throttling or unprocessed keys) after retries."""
+
+
+class StoreUnavailable(DalError):
+    """The store could not be reached or answered with an unexpected error."""
+
+
+class ConditionFailed(DalError):
+    """A conditional write's condition did not hold (internal to the DAL)."""
+
+    def __init__(self, item: dict[str, object] | None = None) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+class TransactionCancelled(DalError):
+    """A transaction was refused; ``reasons`` has one code per operation, in order."""
+
+    def __init__(self, reasons: list[str], items: list[dict[str, object] | None]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+        self.items = items

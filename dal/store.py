@@ -1,0 +1,48 @@
+"""The data layer's front door: shared clients in, tenant-bound repositories out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dal import activities, contacts, customers, opportunities, users
+from dal.activities import ActivityRepo
+from dal.contacts import ContactRepo
+from dal.cursors import CursorCodec
+from dal.customers import CustomerRepo
+from dal.dynamo import Dynamo
+from dal.opportunities import OpportunityRepo
+from dal.tenancy import TenantScope
+from dal.users import UserRepo
+
+
+@dataclass(frozen=True, slots=True)
+class Repos:
+    """Every repository, bound to one tenant; built once per request."""
+
+    scope: TenantScope
+    customers: CustomerRepo
+    contacts: ContactRepo
+    opportunities: OpportunityRepo
+    activities: ActivityRepo
+    users: UserRepo
+
+
+class Store:
+    def __init__(self, dynamo: Dynamo, *, table_prefix: str, cursor_secret: bytes) -> None:
+        self.dynamo = dynamo
+        self.table_prefix = table_prefix
+        self._cursors = CursorCodec(cursor_secret)
+
+    def scope(self, tenant_id: str) -> TenantScope:
+        return TenantScope(tenant_id, self.table_prefix)
+
+    def for_tenant(self, tenant_id: str) -> Repos:
+        scope, d, c = self.scope(tenant_id), self.dynamo, self._cursors
+        return Repos(
+            scope=scope,
+            customers=CustomerRepo(d, scope, c, customers.CODEC),
+            contacts=ContactRepo(d, scope, c, contacts.CODEC),
+            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC),
+            activities=ActivityRepo(d, scope, c, activities.CODEC),
+            users=UserRepo(d, scope, c, users.CODEC),
+        )

@@ -1,0 +1,135 @@
+"""Activity reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from dal.activities import ActivityQuery
+from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Page
+from dal.timefmt import dump_dt
+from resolvers.context import Info
+from resolvers.errors import BadUserInput
+from resolvers.loaders import PageKey
+from resolvers.pagination import new_id, page_size
+from resolvers.validation import ident, keep, not_null, text, validate
+
+FIELDS = {
+    "type": ("type", not_null(keep)),
+    "subject": ("subject", not_null(text(200, required=True))),
+    "description": ("description", text(1000)),
+    "scheduled_at": ("scheduledAt", keep),
+    "completed_at": ("completedAt", keep),
+    "owner_id": ("ownerId", ident),
+}
+CREATE = {k: v for k, v in FIELDS.items() if k != "completed_at"} | {
+    "id": ("id", ident),
+    "related_id": ("relatedId", not_null(ident)),
+}
+
+
+async def activity(info: Info, id: str) -> Activity | None:
+    return await info.context.loaders.activity_by_id.load(id)
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return None if value is None else dump_dt(value)
+
+
+async def activities(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    *,
+    owner_id: str | None = None,
+    related_id: str | None = None,
+    type: ActivityType | None = None,
+    scheduled: tuple[datetime | None, datetime | None] = (None, None),
+    overdue: bool | None = None,
+    completed_since: datetime | None = None,
+) -> Page[Activity]:
+    low, high = scheduled
+    if low and high and low > high:
+        raise BadUserInput("scheduledFrom is after scheduledTo", field="scheduledFrom")
+    query = ActivityQuery(
+        owner_id=owner_id,
+        related_id=related_id,
+        type=type,
+        scheduled=(_stamp(low), _stamp(high)),
+        overdue=overdue,
+        completed_since=_stamp(completed_since),
+    )
+    ctx = info.context
+    return await ctx.repos.activities.find(query, dump_dt(ctx.now), page_size(info, first), after)
+
+
+async def create_activity(info: Info, values: dict[str, Any]) -> Activity:
+    v = validate(values, CREATE)
+    ctx = info.context
+    related_type = await ctx.repos.activities.related_type(v["related_id"])
+    if related_type is None:
+        raise BadUserInput("relatedId does not name an existing record", field="relatedId")
+    record = Activity(
+        id=v.pop("id", None) or new_id(),
+        related_type=related_type,
+        owner_id=v.pop("owner_id", None) or ctx.principal.user_id,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        **v,
+    )
+    return await ctx.repos.activities.create(record)
+
+
+async def update_activity(
+    info: Info, id: str, changes: dict[str, Any], expected_version: int | None
+) -> Activity:
+    v = validate(changes, FIELDS)
+    return await info.context.repos.activities.update(
+        id, lambda a: replace(a, **v), expected_version
+    )
+
+
+async def complete_activity(info: Info, id: str, completed_at: datetime | None) -> Activity:
+    when = completed_at or info.context.now
+    return await info.context.repos.activities.update(id, lambda a: replace(a, completed_at=when))
+
+
+async def delete_activity(info: Info, id: str, expected_version: int | None) -> str:
+    await info.context.repos.activities.delete(id, expected_version)
+    return id
+
+
+async def of_related(
+    info: Info,
+    related_id: str,
+    first: int | None,
+    after: str | None,
+    upcoming: bool | None = None,
+) -> Page[Activity]:
+    """A record's activities by schedule; ``upcoming``: only from now on (or only before)."""
+    now = dump_dt(info.context.now)
+    window = {None: (None, None), True: (now, None), False: (None, now)}[upcoming]
+    key = PageKey(related_id, page_size(info, first), after, window=window)
+    return await info.context.loaders.activities_by_related.load(key)
+
+
+async def of_owner(
+    info: Info,
+    owner_id: str,
+    first: int | None,
+    after: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Page[Activity]:
+    key = PageKey(owner_id, page_size(info, first), after, window=(_stamp(start), _stamp(end)))
+    return await info.context.loaders.activities_by_owner.load(key)
+
+
+async def related(info: Info, a: Activity) -> Customer | Contact | Opportunity | None:
+    loaders = info.context.loaders
+    if a.related_type is Entity.CUSTOMER:
+        return await loaders.customer_by_id.load(a.related_id)
+    if a.related_type is Entity.CONTACT:
+        return await loaders.contact_by_id.load(a.related_id)
+    return await loaders.opportunity_by_id.load(a.related_id)

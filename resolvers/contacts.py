@@ -1,0 +1,53 @@
+"""Contact reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from dal.models import Contact, Page
+from resolvers.context import Info
+from resolvers.loaders import PageKey
+from resolvers.pagination import new_id, page_size
+from resolvers.validation import blob, email, ident, keep, not_null, text, validate
+
+FIELDS = {
+    "first_name": ("firstName", not_null(text(100, required=True))),
+    "last_name": ("lastName", not_null(text(100, required=True))),
+    "email": ("email", email),
+    "phone": ("phone", text(40)),
+    "position": ("position", text(100)),
+    "details": ("details", blob),
+    "last_contacted_at": ("lastContactedAt", keep),
+}
+CREATE = FIELDS | {"id": ("id", ident), "customer_id": ("customerId", not_null(ident))}
+
+
+async def contact(info: Info, id: str) -> Contact | None:
+    return await info.context.loaders.contact_by_id.load(id)
+
+
+async def create_contact(info: Info, values: dict[str, Any]) -> Contact:
+    v = validate(values, CREATE)
+    ctx = info.context
+    record = Contact(id=v.pop("id", None) or new_id(), created_at=ctx.now, updated_at=ctx.now, **v)
+    return await ctx.repos.contacts.create(record)
+
+
+async def update_contact(
+    info: Info, id: str, changes: dict[str, Any], expected_version: int | None
+) -> Contact:
+    v = validate(changes, FIELDS)
+    return await info.context.repos.contacts.update(id, lambda c: replace(c, **v), expected_version)
+
+
+async def delete_contact(info: Info, id: str, expected_version: int | None) -> str:
+    await info.context.repos.contacts.delete(id, expected_version)
+    return id
+
+
+async def of_customer(
+    info: Info, customer_id: str, first: int | None, after: str | None
+) -> Page[Contact]:
+    key = PageKey(customer_id, page_size(info, first), after)
+    return await info.context.loaders.contacts_by_customer.load(key)

@@ -1,0 +1,39 @@
+"""The per-request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import strawberry
+
+from auth import Principal
+from dal.store import Repos
+from dal.timefmt import utcnow
+from resolvers.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class PageLimits:
+    default: int = 20
+    maximum: int = 100
+
+
+@dataclass
+class Context:
+    request_id: str
+    principal: Principal
+    repos: Repos
+    loaders: Loaders
+    limits: PageLimits = field(default_factory=PageLimits)
+    # One "now" per request, so every field of one answer agrees on what is overdue.
+    now: datetime = field(default_factory=utcnow)
+
+
+def build_context(
+    request_id: str, principal: Principal, repos: Repos, limits: PageLimits
+) -> Context:
+    return Context(request_id, principal, repos, Loaders(repos), limits)
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,80 @@
+"""Customer reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from dal.models import Customer, CustomerTier, Page
+from resolvers.context import Info
+from resolvers.loaders import PageKey
+from resolvers.pagination import new_id, page_size
+from resolvers.validation import blob, ident, keep, not_null, text, validate
+
+FIELDS = {
+    "company_name": ("companyName", not_null(text(200, required=True))),
+    "industry": ("industry", text(100)),
+    "tier": ("tier", not_null(keep)),
+    "contact_info": ("contactInfo", blob),
+    "owner_id": ("ownerId", ident),
+}
+CREATE = FIELDS | {"id": ("id", ident)}
+
+
+async def customer(info: Info, id: str) -> Customer | None:
+    return await info.context.loaders.customer_by_id.load(id)
+
+
+async def customers(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    *,
+    owner_id: str | None = None,
+    industry: str | None = None,
+    name_prefix: str | None = None,
+) -> Page[Customer]:
+    return await info.context.repos.customers.find(
+        page_size(info, first),
+        after,
+        owner_id=owner_id,
+        industry=industry,
+        name_prefix=name_prefix,
+    )
+
+
+async def create_customer(info: Info, values: dict[str, Any]) -> Customer:
+    v = validate(values, CREATE)
+    ctx = info.context
+    record = Customer(
+        id=v.pop("id", None) or new_id(),
+        company_name=v["company_name"],
+        industry=v.get("industry"),
+        tier=v.get("tier") or CustomerTier.STANDARD,
+        contact_info=v.get("contact_info"),
+        owner_id=v.get("owner_id") or ctx.principal.user_id,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
+    return await ctx.repos.customers.create(record)
+
+
+async def update_customer(
+    info: Info, id: str, changes: dict[str, Any], expected_version: int | None
+) -> Customer:
+    v = validate(changes, FIELDS)
+    return await info.context.repos.customers.update(
+        id, lambda c: replace(c, **v), expected_version
+    )
+
+
+async def delete_customer(info: Info, id: str, expected_version: int | None) -> str:
+    await info.context.repos.customers.delete(id, expected_version)
+    return id
+
+
+async def of_owner(
+    info: Info, owner_id: str, first: int | None, after: str | None
+) -> Page[Customer]:
+    key = PageKey(owner_id, page_size(info, first), after)
+    return await info.context.loaders.customers_by_owner.load(key)

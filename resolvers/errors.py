@@ -1,0 +1,69 @@
+"""The API's error codes, and the one translation from DAL errors to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dal import errors as dal
+
+
+class ApiError(Exception):
+    """An error meant for the client: its message and extensions are shown as they are."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.extensions: dict[str, Any] = {"code": self.code, **extensions}
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class NotFoundError(ApiError):
+    code = "NOT_FOUND"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field=field)
+
+
+class Conflict(ApiError):
+    code = "CONFLICT"
+
+    def __init__(self, current_version: int) -> None:
+        super().__init__(
+            f"the record changed (current version {current_version}); reload and retry",
+            currentVersion=current_version,
+        )
+
+
+def translate(exc: BaseException) -> ApiError | None:
+    """The client-facing form of an expected DAL error; ``None`` for anything else."""
+    match exc:
+        case ApiError():
+            return exc
+        case dal.NotFound():
+            # Same text for "never existed" and "another tenant's": nothing to tell apart.
+            return NotFoundError("not found")
+        case dal.VersionConflict():
+            return Conflict(exc.current_version)
+        case dal.AlreadyExists():
+            return BadUserInput("a record with this id already exists", field="id")
+        case dal.MissingReference():
+            return BadUserInput(f"{exc.field} does not name an existing record", exc.field)
+        case dal.HasDependents():
+            return BadUserInput(
+                f"still referenced by {exc.count} record(s); delete or move them first", "id"
+            )
+        case dal.InvalidCursor():
+            return BadUserInput(f"invalid cursor: {exc}", field="after")
+    return None

@@ -1,0 +1,82 @@
+"""Users: the caller (``me``), the tenant's users, and user writes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from auth import Principal
+from dal.models import Page, User
+from dal.timefmt import utcnow
+from resolvers.context import Info
+from resolvers.pagination import new_id, page_size
+from resolvers.validation import (
+    blob,
+    ident,
+    keep,
+    not_null,
+    required_email,
+    strings,
+    text,
+    validate,
+)
+
+FIELDS = {
+    "username": ("username", not_null(text(100, required=True))),
+    "email": ("email", not_null(required_email)),
+    "role": ("role", not_null(keep)),
+    "permissions": ("permissions", not_null(strings(20, 64))),
+    "preferences": ("preferences", blob),
+}
+CREATE = FIELDS | {"id": ("id", ident)}
+
+
+def from_principal(principal: Principal) -> User:
+    """The record a first-time caller gets (just-in-time provisioning)."""
+    now = utcnow()
+    return User(
+        id=principal.user_id,
+        username=principal.username[:100],
+        email=principal.email[:254],
+        role=principal.role,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def me(info: Info) -> User:
+    ctx = info.context
+    found = await ctx.loaders.user_by_id.load(ctx.principal.user_id)
+    return found or from_principal(ctx.principal)
+
+
+async def user(info: Info, id: str) -> User | None:
+    return await info.context.loaders.user_by_id.load(id)
+
+
+async def users(info: Info, first: int | None, after: str | None) -> Page[User]:
+    return await info.context.repos.users.all(page_size(info, first), after)
+
+
+async def create_user(info: Info, values: dict[str, Any]) -> User:
+    v = validate(values, CREATE)
+    ctx = info.context
+    record = User(
+        id=v.pop("id", None) or new_id(),
+        permissions=v.pop("permissions", None) or (),
+        created_at=ctx.now,
+        updated_at=ctx.now,
+        **v,
+    )
+    return await ctx.repos.users.create(record)
+
+
+async def update_user(
+    info: Info, id: str, changes: dict[str, Any], expected_version: int | None
+) -> User:
+    v = validate(changes, FIELDS)
+    return await info.context.repos.users.update(id, lambda u: replace(u, **v), expected_version)
+
+
+async def owner(info: Info, owner_id: str | None) -> User | None:
+    return None if owner_id is None else await info.context.loaders.user_by_id.load(owner_id)

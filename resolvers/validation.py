@@ -1,0 +1,118 @@
+"""Input checks. Each failure is BAD_USER_INPUT naming the GraphQL field.
+
+Limits keep core items well under DynamoDB's sweet spot of 1 KB (README, "Limits").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from resolvers.errors import BadUserInput
+
+Check = Callable[[str, Any], Any]
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_JSON_CHARS = 1000
+MAX_MONEY = Decimal("1e15")
+
+
+def text(max_len: int, *, required: bool = False) -> Check:
+    def check(field: str, value: Any) -> str | None:
+        if value is None:
+            if required:
+                raise BadUserInput(f"{field} must not be null", field)
+            return None
+        value = str(value).strip()
+        if required and not value:
+            raise BadUserInput(f"{field} must not be empty", field)
+        if len(value) > max_len:
+            raise BadUserInput(f"{field} is longer than {max_len} characters", field)
+        return value or None
+
+    return check
+
+
+def email(field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if len(str(value)) > 254:
+        raise BadUserInput(f"{field} is longer than 254 characters", field)
+    try:
+        return str(validate_email(str(value), check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise BadUserInput(f"{field} is not a valid e-mail address: {exc}", field) from exc
+
+
+def required_email(field: str, value: Any) -> str:
+    checked = email(field, value)
+    if checked is None:
+        raise BadUserInput(f"{field} must not be null", field)
+    return checked
+
+
+def ident(field: str, value: Any) -> str | None:
+    if value is not None and not ID_PATTERN.match(str(value)):
+        raise BadUserInput(f"{field} must be 1-64 characters of A-Z a-z 0-9 _ -", field)
+    return value if value is None else str(value)
+
+
+def blob(field: str, value: Any) -> Any:
+    if value is not None and len(json.dumps(value)) > MAX_JSON_CHARS:
+        raise BadUserInput(f"{field} is larger than {MAX_JSON_CHARS} characters of JSON", field)
+    return value
+
+
+def probability(field: str, value: Any) -> int | None:
+    if value is not None and not 0 <= int(value) <= 100:
+        raise BadUserInput(f"{field} must be between 0 and 100", field)
+    return value if value is None else int(value)
+
+
+def money(field: str, value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    amount = Decimal(value)
+    if not amount.is_finite() or amount < 0 or amount >= MAX_MONEY:
+        raise BadUserInput(f"{field} must be a number from 0 to {MAX_MONEY:,.0f}", field)
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise BadUserInput(f"{field} has more than 2 decimal places", field)
+    return amount
+
+
+def not_null(check: Check) -> Check:
+    """For updates: a field that may be left out but not set to null."""
+
+    def wrapped(field: str, value: Any) -> Any:
+        if value is None:
+            raise BadUserInput(f"{field} must not be null", field)
+        return check(field, value)
+
+    return wrapped
+
+
+def strings(max_items: int, max_len: int) -> Check:
+    def check(field: str, value: Any) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if len(value) > max_items:
+            raise BadUserInput(f"{field} has more than {max_items} entries", field)
+        each = text(max_len, required=True)
+        return tuple(dict.fromkeys(str(each(field, v)) for v in value))
+
+    return check
+
+
+def keep(field: str, value: Any) -> Any:
+    return value
+
+
+def validate(values: Mapping[str, Any], rules: Mapping[str, tuple[str, Check]]) -> dict[str, Any]:
+    """Check each given value by its rule; ``rules`` maps record field -> (API name, check)."""
+    unknown = set(values) - set(rules)
+    assert not unknown, f"no rule for {unknown}"
+    return {name: rules[name][1](rules[name][0], v) for name, v in values.items()}

@@ -1,0 +1,62 @@
+"""Every error leaves as a GraphQL error with ``extensions.code``.
+
+Expected errors (``ApiError`` and the DAL errors ``translate`` knows) keep
+their message; anything else is masked: the client sees a request id, the log
+has the traceback under the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from resolvers.errors import translate
+
+log = logging.getLogger("zebros.errors")
+MASKED = "Internal server error"
+
+
+class ErrorPolicy(MaskErrors):
+    def _request_id(self) -> str:
+        return str(getattr(self.execution_context.context, "request_id", "-"))
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._process(error) for error in errors]
+
+    def _process(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None:
+            # Parse and validation errors: the client's document is at fault.
+            error.extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
+            return error
+        api = translate(original)
+        if api is not None:
+            return self._copy(error, str(api), api.extensions, api)
+        request_id = self._request_id()
+        log.error(
+            "request %s: unexpected error at %s",
+            request_id,
+            error.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        extensions: dict[str, object] = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        return self._copy(error, MASKED, extensions, None)
+
+    @staticmethod
+    def _copy(
+        error: GraphQLError,
+        message: str,
+        extensions: dict[str, object],
+        original: Exception | None,
+    ) -> GraphQLError:
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=original,
+            extensions=extensions,
+        )

@@ -1,0 +1,287 @@
+"""The object types of the CRM graph. They refer to each other, so they share a module.
+
+Each type wraps a DAL record (``record``, private) and resolves its relations
+through the request's dataloaders (``resolvers``), never with I/O of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from dal import models
+from resolvers import activities, contacts, customers, opportunities, users
+from resolvers.context import Info
+from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
+from schema.relay import Connection, connection
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    username: str
+    email: str
+    role: Role
+    permissions: list[str]
+    preferences: JSON | None
+    record: strawberry.Private[models.User]
+
+    @classmethod
+    def of(cls, r: models.User) -> User:
+        return cls(
+            id=strawberry.ID(r.id),
+            username=r.username,
+            email=r.email,
+            role=r.role,
+            permissions=list(r.permissions),
+            preferences=r.preferences,
+            record=r,
+        )
+
+    @strawberry.field
+    async def customers(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Customer]:
+        page = await customers.of_owner(info, self.id, first, after)
+        return connection(page, Customer.of)
+
+    @strawberry.field
+    async def opportunities(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Opportunity]:
+        page = await opportunities.of_owner(info, self.id, first, after)
+        return connection(page, Opportunity.of)
+
+    @strawberry.field
+    async def activities(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+    ) -> Connection[Activity]:
+        page = await activities.of_owner(info, self.id, first, after, from_, to)
+        return connection(page, Activity.of)
+
+
+async def _owner(info: Info, owner_id: str | None) -> User | None:
+    found = await users.owner(info, owner_id)
+    return None if found is None else User.of(found)
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    company_name: str
+    industry: str | None
+    tier: CustomerTier
+    contact_info: JSON | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    record: strawberry.Private[models.Customer]
+
+    @classmethod
+    def of(cls, r: models.Customer) -> Customer:
+        return cls(
+            id=strawberry.ID(r.id),
+            company_name=r.company_name,
+            industry=r.industry,
+            tier=r.tier,
+            contact_info=r.contact_info,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            version=r.version,
+            record=r,
+        )
+
+    @strawberry.field
+    async def owner(self, info: Info) -> User | None:
+        return await _owner(info, self.record.owner_id)
+
+    @strawberry.field
+    async def contacts(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Contact]:
+        return connection(await contacts.of_customer(info, self.id, first, after), Contact.of)
+
+    @strawberry.field
+    async def opportunities(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        stage: OpportunityStage | None = None,
+    ) -> Connection[Opportunity]:
+        page = await opportunities.of_customer(info, self.id, first, after, stage)
+        return connection(page, Opportunity.of)
+
+    @strawberry.field
+    async def activities(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        upcoming: bool | None = None,
+    ) -> Connection[Activity]:
+        page = await activities.of_related(info, self.id, first, after, upcoming)
+        return connection(page, Activity.of)
+
+
+async def _customer(info: Info, customer_id: str) -> Customer:
+    found = await customers.customer(info, customer_id)
+    # refCount keeps a customer alive while anything points at it.
+    assert found is not None, f"dangling customer reference {customer_id}"
+    return Customer.of(found)
+
+
+@strawberry.type
+class Contact:
+    id: strawberry.ID
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    position: str | None
+    details: JSON | None
+    last_contacted_at: datetime | None
+    version: int
+    record: strawberry.Private[models.Contact]
+
+    @classmethod
+    def of(cls, r: models.Contact) -> Contact:
+        return cls(
+            id=strawberry.ID(r.id),
+            first_name=r.first_name,
+            last_name=r.last_name,
+            email=r.email,
+            phone=r.phone,
+            position=r.position,
+            details=r.details,
+            last_contacted_at=r.last_contacted_at,
+            version=r.version,
+            record=r,
+        )
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer:
+        return await _customer(info, self.record.customer_id)
+
+    @strawberry.field
+    async def opportunities(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Opportunity]:
+        page = await opportunities.of_contact(info, self.id, first, after)
+        return connection(page, Opportunity.of)
+
+    @strawberry.field
+    async def activities(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Activity]:
+        return connection(await activities.of_related(info, self.id, first, after), Activity.of)
+
+
+@strawberry.type
+class Opportunity:
+    id: strawberry.ID
+    title: str
+    value: Decimal
+    stage: OpportunityStage
+    probability: int
+    expected_close_date: date | None
+    closed_at: datetime | None
+    version: int
+    record: strawberry.Private[models.Opportunity]
+
+    @classmethod
+    def of(cls, r: models.Opportunity) -> Opportunity:
+        return cls(
+            id=strawberry.ID(r.id),
+            title=r.title,
+            value=r.value,
+            stage=r.stage,
+            probability=r.probability,
+            expected_close_date=r.expected_close_date,
+            closed_at=r.closed_at,
+            version=r.version,
+            record=r,
+        )
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer:
+        return await _customer(info, self.record.customer_id)
+
+    @strawberry.field
+    async def contact(self, info: Info) -> Contact | None:
+        if self.record.contact_id is None:
+            return None
+        found = await contacts.contact(info, self.record.contact_id)
+        return None if found is None else Contact.of(found)
+
+    @strawberry.field
+    async def owner(self, info: Info) -> User | None:
+        return await _owner(info, self.record.owner_id)
+
+    @strawberry.field
+    async def activities(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Activity]:
+        return connection(await activities.of_related(info, self.id, first, after), Activity.of)
+
+
+ActivityTarget = Annotated[Customer | Contact | Opportunity, strawberry.union("ActivityTarget")]
+
+
+@strawberry.type
+class Activity:
+    id: strawberry.ID
+    related_id: strawberry.ID
+    type: ActivityType
+    subject: str
+    description: str | None
+    scheduled_at: datetime | None
+    completed_at: datetime | None
+    version: int
+    record: strawberry.Private[models.Activity]
+
+    @classmethod
+    def of(cls, r: models.Activity) -> Activity:
+        return cls(
+            id=strawberry.ID(r.id),
+            related_id=strawberry.ID(r.related_id),
+            type=r.type,
+            subject=r.subject,
+            description=r.description,
+            scheduled_at=r.scheduled_at,
+            completed_at=r.completed_at,
+            version=r.version,
+            record=r,
+        )
+
+    @strawberry.field
+    def overdue(self, info: Info) -> bool:
+        """Scheduled before now (this request's now) and not completed."""
+        r = self.record
+        return (
+            r.completed_at is None
+            and r.scheduled_at is not None
+            and (r.scheduled_at < info.context.now)
+        )
+
+    @strawberry.field
+    async def owner(self, info: Info) -> User | None:
+        return await _owner(info, self.record.owner_id)
+
+    @strawberry.field
+    async def related(self, info: Info) -> ActivityTarget | None:
+        found = await activities.related(info, self.record)
+        if isinstance(found, models.Customer):
+            return Customer.of(found)
+        if isinstance(found, models.Contact):
+            return Contact.of(found)
+        return None if found is None else Opportunity.of(found)

@@ -1,0 +1,109 @@
+"""The long-lived clients of one process, opened together and closed together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aioboto3
+import redis.asyncio as aioredis
+from aiobotocore.config import AioConfig
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from auth import Verifier
+from dal.dynamo import Dynamo
+from dal.store import Store
+from resolvers.context import PageLimits
+from settings import Settings
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+    from types_aiobotocore_s3 import S3Client
+
+log = logging.getLogger("zebros")
+
+
+@dataclass
+class Services:
+    dynamo_client: DynamoDBClient
+    s3_client: S3Client
+    redis: aioredis.Redis
+    store: Store
+    verifier: Verifier
+    limits: PageLimits
+    settings: Settings
+
+
+def _boto_config(settings: Settings, **extra: Any) -> AioConfig:
+    # botocore's legacy retries spend ~25 s on one throttled call; "standard"
+    # with 3 attempts and short timeouts keeps a sick dependency cheap.
+    aws = settings.aws
+    return AioConfig(
+        retries={"mode": "standard", "max_attempts": aws.max_attempts},
+        connect_timeout=aws.connect_timeout,
+        read_timeout=aws.read_timeout,
+        max_pool_connections=64,
+        **extra,
+    )
+
+
+def _session(settings: Settings) -> aioboto3.Session:
+    secret = settings.aws.secret_access_key
+    return aioboto3.Session(
+        aws_access_key_id=settings.aws.access_key_id,
+        aws_secret_access_key=secret.get_secret_value() if secret else None,
+        region_name=settings.aws.region,
+    )
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    # redis-py waits 5 s and retries 10 times by default: a paused Redis would
+    # stall requests for a minute. The cache is never required to answer.
+    timeout = settings.redis.timeout
+    return aioredis.Redis.from_url(
+        settings.redis.url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+def verifier(settings: Settings) -> Verifier:
+    auth = settings.auth
+    return Verifier(
+        secret=settings.jwt_secret(),
+        jwks_url=auth.jwks_url,
+        issuer=auth.issuer,
+        audience=auth.audience,
+        leeway=auth.leeway_seconds,
+    )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, redis: aioredis.Redis | None = None
+) -> AsyncIterator[Services]:
+    """Open every client once; ``redis`` overrides the configured one (embedded fake)."""
+    session, endpoint = _session(settings), settings.aws.endpoint_url
+    async with AsyncExitStack() as stack:
+        dynamo = await stack.enter_async_context(
+            session.client("dynamodb", endpoint_url=endpoint, config=_boto_config(settings))
+        )
+        s3 = await stack.enter_async_context(
+            session.client(
+                "s3", endpoint_url=endpoint, config=_boto_config(settings, signature_version="s3v4")
+            )
+        )
+        cache = redis or redis_client(settings)
+        stack.push_async_callback(cache.aclose)
+        store = Store(
+            Dynamo(dynamo),
+            table_prefix=settings.dynamo.table_prefix,
+            cursor_secret=settings.cursor_secret(),
+        )
+        limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
+        yield Services(dynamo, s3, cache, store, verifier(settings), limits, settings)

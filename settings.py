@@ -1,0 +1,101 @@
+"""Settings, read from the environment (prefix ``ZEBROS_``, nested with ``__``).
+
+Only ``server.py`` builds a :class:`Settings`; every other module receives the
+values it needs through its constructor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Good enough for a laptop, refused in prod (see Settings._prod_is_safe).
+DEV_JWT_SECRET = "zebros-dev-secret-not-for-production-0123456789"
+
+
+class AwsSettings(BaseModel):
+    # None means embedded mode in dev (an in-process moto server), real AWS in prod.
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    max_attempts: int = 3
+
+
+class DynamoSettings(BaseModel):
+    table_prefix: str = "zebros-"
+
+
+class S3Settings(BaseModel):
+    bucket_prefix: str = "zebros-"
+
+
+class RedisSettings(BaseModel):
+    url: str = "redis://127.0.0.1:6379/0"
+    # redis-py defaults (5 s, 10 retries) stall a request for a minute on a sick cache.
+    timeout: float = 0.1
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    leeway_seconds: int = 30
+    # Signs pagination cursors; derived from jwt_secret when unset.
+    cursor_secret: SecretStr | None = None
+
+
+class LimitsSettings(BaseModel):
+    default_page_size: int = 20
+    max_page_size: int = 100
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZEBROS_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    env: Literal["dev", "prod"] = "dev"
+    log_level: str = "INFO"
+    aws: AwsSettings = Field(default_factory=AwsSettings)
+    dynamo: DynamoSettings = Field(default_factory=DynamoSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+
+    @model_validator(mode="after")
+    def _prod_is_safe(self) -> Settings:
+        if self.env != "prod":
+            return self
+        if self.auth.jwt_secret is None and self.auth.jwks_url is None:
+            raise ValueError("prod needs ZEBROS_AUTH__JWKS_URL or ZEBROS_AUTH__JWT_SECRET")
+        if self.auth.jwt_secret and self.auth.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            raise ValueError("prod must not use the development JWT secret")
+        if self.auth.cursor_secret is None and self.auth.jwt_secret is None:
+            raise ValueError("prod with JWKS needs ZEBROS_AUTH__CURSOR_SECRET")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """No endpoint and not prod: run moto in-process."""
+        return self.aws.endpoint_url is None and self.env == "dev"
+
+    def jwt_secret(self) -> str | None:
+        if self.auth.jwt_secret is not None:
+            return self.auth.jwt_secret.get_secret_value()
+        return DEV_JWT_SECRET if self.env == "dev" and self.auth.jwks_url is None else None
+
+    def cursor_secret(self) -> bytes:
+        if self.auth.cursor_secret is not None:
+            return self.auth.cursor_secret.get_secret_value().encode()
+        # A separate key from the JWT one, so a cursor can never pass for a token.
+        base = (self.jwt_secret() or "").encode()
+        return hmac.new(base, b"zebros-cursor-v1", hashlib.sha256).digest()
