@@ -93,10 +93,11 @@ async def open_services(
         dynamo = await stack.enter_async_context(
             session.client("dynamodb", endpoint_url=endpoint, config=_boto_config(settings))
         )
+        # Path-style addressing: MinIO or moto behind a plain endpoint have no bucket DNS.
+        style = {"addressing_style": "path"} if endpoint else {}
+        s3_config = _boto_config(settings, signature_version="s3v4", s3=style)
         s3 = await stack.enter_async_context(
-            session.client(
-                "s3", endpoint_url=endpoint, config=_boto_config(settings, signature_version="s3v4")
-            )
+            session.client("s3", endpoint_url=endpoint, config=s3_config)
         )
         cache = redis or redis_client(settings)
         stack.push_async_callback(cache.aclose)

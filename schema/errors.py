@@ -27,8 +27,8 @@ class ErrorPolicy(MaskErrors):
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:
-            # Parse and validation errors: the client's document is at fault.
+        if original is None or isinstance(original, GraphQLError):
+            # Parse, validation and variable errors: the client's request is at fault.
             error.extensions = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
             return error
         api = translate(original)

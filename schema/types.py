@@ -28,6 +28,7 @@ class User:
     role: Role
     permissions: list[str]
     preferences: JSON | None
+    version: int
     record: strawberry.Private[models.User]
 
     @classmethod
@@ -39,6 +40,7 @@ class User:
             role=r.role,
             permissions=list(r.permissions),
             preferences=r.preferences,
+            version=r.version,
             record=r,
         )
 

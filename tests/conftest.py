@@ -5,8 +5,8 @@ A missing service fails the run with what to start; nothing is skipped.
 
 from __future__ import annotations
 
+import logging
 import os
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -14,7 +14,6 @@ import httpx
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 
 import auth
@@ -22,6 +21,7 @@ from dal.models import Role
 from dal.provision import create_tables
 from dal.storage import create_buckets
 from dal.store import Repos
+from embedded import EmbeddedAws
 from server import create_app
 from services import Services, open_services
 from settings import Settings
@@ -32,14 +32,13 @@ JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 PREFIX = "test-"
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    server = EmbeddedAws()
+    yield server.start()
     server.stop()
 
 
@@ -47,8 +46,11 @@ def moto_endpoint() -> Iterator[str]:
 def settings(moto_endpoint: str) -> Settings:
     return Settings(
         env="dev",
-        aws={"endpoint_url": moto_endpoint, "access_key_id": "test",
-             "secret_access_key": SecretStr("test")},
+        aws={
+            "endpoint_url": moto_endpoint,
+            "access_key_id": "test",
+            "secret_access_key": SecretStr("test"),
+        },
         dynamo={"table_prefix": PREFIX},
         s3={"bucket_prefix": PREFIX},
         redis={"url": REDIS_URL},
@@ -65,7 +67,9 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
         pytest.fail(
             f"Redis is not answering at {REDIS_URL} ({exc}). Start one, e.g. "
             "`redis-server --port 6379 --save ''` or `docker run -p 6379:6379 redis:7`, "
-            "or point ZEBROS_TEST_REDIS_URL at one.", pytrace=False)
+            "or point ZEBROS_TEST_REDIS_URL at one.",
+            pytrace=False,
+        )
     yield client
     await client.aclose()
 
@@ -87,9 +91,8 @@ def request_log(services: Services) -> RequestLog:
 @pytest_asyncio.fixture
 async def db(services: Services, moto_endpoint: str, request_log: RequestLog) -> Services:
     """Empty tables and buckets: moto reset, then `zebros init` as the CLI runs it."""
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    async with httpx.AsyncClient() as http:
+        (await http.post(f"{moto_endpoint}/moto-api/reset", timeout=10)).raise_for_status()
     await create_tables(services.dynamo_client, PREFIX)
     await create_buckets(services.s3_client, PREFIX, "us-east-1")
     request_log.clear()
@@ -101,7 +104,9 @@ def repos(db: Services) -> Repos:
     return db.store.for_tenant("acme")
 
 
-def token(tenant: str = "acme", user: str = "u-admin", role: Role = Role.ADMIN, **extra: Any) -> str:
+def token(
+    tenant: str = "acme", user: str = "u-admin", role: Role = Role.ADMIN, **extra: Any
+) -> str:
     return auth.mint(JWT_SECRET, tenant=tenant, user=user, role=role, extra=extra)
 
 
@@ -118,12 +123,17 @@ def gql(client: httpx.AsyncClient) -> Gql:
     """POST a GraphQL document as a tenant's user; returns the JSON body."""
 
     async def run(
-        document: str, variables: dict[str, Any] | None = None, *, tenant: str = "acme",
-        user: str = "u-admin", role: Role = Role.ADMIN,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        tenant: str = "acme",
+        user: str = "u-admin",
+        role: Role = Role.ADMIN,
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token(tenant, user, role)}"}
         response = await client.post(
-            "/graphql", json={"query": document, "variables": variables or {}}, headers=headers)
+            "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
+        )
         body: dict[str, Any] = response.json()
         return body
 

@@ -1,0 +1,102 @@
+"""Users, masked errors, health and readiness."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from services import Services
+from tests.conftest import PREFIX, Gql, token
+from tests.support import codes, errors_of
+
+CREATE_USER = """
+mutation($i: CreateUserInput!) {
+  createUser(input: $i) { id username email role permissions preferences version }
+}
+"""
+UPDATE_USER = """
+mutation($id: ID!, $i: UpdateUserInput!, $v: Int) {
+  updateUser(id: $id, input: $i, expectedVersion: $v) { role permissions version }
+}
+"""
+USERS = """
+query($after: String) {
+  users(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
+}
+"""
+CUSTOMERS = "query { customers { edges { node { id } } } }"
+
+
+async def test_create_and_update_user(gql: Gql) -> None:
+    user = {
+        "id": "u-rep",
+        "username": "rep",
+        "email": "rep@acme.example",
+        "role": "SALES_REP",
+        "permissions": ["export:data", "export:data"],
+        "preferences": {"timeZone": "UTC"},
+    }
+    created = (await gql(CREATE_USER, {"i": user}))["data"]["createUser"]
+    assert created["permissions"] == ["export:data"]
+    assert created["version"] == 1
+    updated = await gql(UPDATE_USER, {"id": "u-rep", "i": {"role": "MANAGER"}, "v": 1})
+    assert updated["data"]["updateUser"] == {
+        "role": "MANAGER",
+        "permissions": ["export:data"],
+        "version": 2,
+    }
+
+
+async def test_user_input_checks(gql: Gql) -> None:
+    base: dict[str, object] = {"username": "x", "email": "x@acme.example", "role": "ADMIN"}
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"email": "nope"}, "email"),
+        ({"username": ""}, "username"),
+        ({"permissions": ["p"] * 21}, "permissions"),
+    ]
+    for change, field in cases:
+        body = await gql(CREATE_USER, {"i": base | change})
+        assert errors_of(body)[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+
+
+async def test_users_page_through_the_tenant_only(gql: Gql) -> None:
+    for n in range(3):
+        await gql("query { me { id } }", user=f"u-{n}")
+    await gql("query { me { id } }", tenant="globex", user="outsider")
+    seen, after = [], None
+    while True:
+        page = (await gql(USERS, {"after": after}))["data"]["users"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert sorted(seen) == ["u-0", "u-1", "u-2", "u-admin"]
+
+
+async def test_unexpected_error_is_masked_with_request_id(
+    client: httpx.AsyncClient, db: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    await db.dynamo_client.delete_table(TableName=f"{PREFIX}Customers")
+    headers = {"Authorization": f"Bearer {token()}", "X-Request-Id": "req-123"}
+    with caplog.at_level(logging.ERROR, logger="zebros.errors"):
+        response = await client.post("/graphql", json={"query": CUSTOMERS}, headers=headers)
+    body = response.json()
+    assert codes(body) == ["INTERNAL_SERVER_ERROR"]
+    error = errors_of(body)[0]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"]["requestId"] == "req-123" == response.headers["x-request-id"]
+    assert "Customers" not in response.text
+    assert any("req-123" in r.getMessage() for r in caplog.records)
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient, db: Services) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"dynamodb": "ok", "s3": "ok", "redis": "ok"}
+    await db.dynamo_client.delete_table(TableName=f"{PREFIX}Customers")
+    not_ready = await client.get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.json()["checks"]["dynamodb"].startswith("down")
