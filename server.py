@@ -80,7 +80,7 @@ class GraphQLApp(GraphQL[Context, None]):
         principal: Principal = request.state.principal
         request_id = _request_id(request)
         response.headers["x-request-id"] = request_id
-        repos = services.store.for_tenant(principal.tenant_id)
+        repos = await services.store.open(principal.tenant_id)
         await self._provision(principal, repos.users)
         return build_context(request_id, principal, repos, services.limits)
 

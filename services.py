@@ -105,6 +105,7 @@ async def open_services(
             Dynamo(dynamo),
             table_prefix=settings.dynamo.table_prefix,
             cursor_secret=settings.cursor_secret(),
+            default_model=settings.tenancy.default_model,
         )
         limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
         yield Services(dynamo, s3, cache, store, verifier(settings), limits, settings)

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dal.tenancy import Model
+
 # Good enough for a laptop, refused in prod (see Settings._prod_is_safe).
 DEV_JWT_SECRET = "zebros-dev-secret-not-for-production-0123456789"
 
@@ -52,6 +54,11 @@ class AuthSettings(BaseModel):
     cursor_secret: SecretStr | None = None
 
 
+class TenancySettings(BaseModel):
+    # The model of tenants not in the registry (`zebros tenant create` adds them).
+    default_model: Model = Model.BRIDGE
+
+
 class LimitsSettings(BaseModel):
     default_page_size: int = 20
     max_page_size: int = 100
@@ -70,6 +77,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    tenancy: TenancySettings = Field(default_factory=TenancySettings)
 
     @model_validator(mode="after")
     def _prod_is_safe(self) -> Settings:

@@ -84,7 +84,7 @@ class ActivityRepo(Repo[Activity]):
     async def related_type(self, related_id: str) -> Entity | None:
         """Which table holds ``related_id``: one BatchGetItem over the three."""
         tables = {e: self.scope.table(e) for e in RELATABLE}
-        pk = self.scope.key(related_id)
+        pk = self.scope.pk(related_id)
         found = await self.dynamo.batch_get({t: [pk] for t in tables.values()})
         return next((e for e, t in tables.items() if pk in found.get(t, {})), None)
 

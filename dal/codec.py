@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from dal.dynamo import Item
 from dal.models import Entity, Record
 from dal.tables import Table
-from dal.tenancy import TenantScope
+from dal.tenancy import TENANT_ATTR, TenantScope
 from dal.timefmt import dump_date, dump_dt, load_date, load_dt
 
 R = TypeVar("R", bound=Record)
@@ -106,7 +106,7 @@ class Codec(Generic[R]):
 
     def item(self, scope: TenantScope, rec: R) -> Item:
         """The full item: key, tenant, attributes and every index key it belongs to."""
-        out: Item = {"pk": scope.key(rec.id), "tenantId": scope.tenant_id}
+        out: Item = {"pk": scope.pk(rec.id), TENANT_ATTR: scope.tenant_id}
         for attr in self.attrs:
             value = getattr(rec, attr.field)
             if attr.json:

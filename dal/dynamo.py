@@ -230,6 +230,20 @@ class Condition:
         return args
 
 
+def both(first: Condition, second: Condition) -> Condition:
+    """``first AND second``; their placeholder names must not clash."""
+    return Condition(
+        f"({first.expression}) AND ({second.expression})",
+        {**first.names, **second.names},
+        {**first.values, **second.values},
+    )
+
+
+def owned_by(tenant_id: str) -> Condition:
+    """The write condition of every model: the stored item is this tenant's."""
+    return Condition("#tid = :tid", {"#tid": "tenantId"}, {":tid": tenant_id})
+
+
 def absent() -> Condition:
     return Condition("attribute_not_exists(#k)", {"#k": KEY}, {})
 

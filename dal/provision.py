@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from dal.dynamo import translated
-from dal.tables import TABLES, Table, create_table_request
+from dal.tables import TABLES, TENANTS, Table, create_table_request
+from dal.tenancy import silo_table
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -18,13 +19,26 @@ log = logging.getLogger(__name__)
 
 
 async def create_tables(client: DynamoDBClient, prefix: str) -> list[str]:
+    """The shared tables (bridge and pool tenants) and the tenants registry."""
+    wanted = {f"{prefix}{t.entity}": t for t in (*TABLES.values(), TENANTS)}
+    return await _ensure(client, wanted)
+
+
+async def create_silo_tables(client: DynamoDBClient, prefix: str, tenant_id: str) -> list[str]:
+    """A silo tenant's own tables, with the same indexes as the shared ones."""
+    return await _ensure(
+        client, {silo_table(prefix, tenant_id, t.entity): t for t in TABLES.values()}
+    )
+
+
+async def _ensure(client: DynamoDBClient, wanted: dict[str, Table]) -> list[str]:
     """Create the missing tables and wait until all are ACTIVE; returns the created names."""
     existing = await _table_names(client)
-    todo = [t for t in TABLES.values() if f"{prefix}{t.entity}" not in existing]
-    created = await asyncio.gather(*(_create(client, t, f"{prefix}{t.entity}") for t in todo))
+    todo = [(name, t) for name, t in wanted.items() if name not in existing]
+    created = await asyncio.gather(*(_create(client, t, name) for name, t in todo))
     waiter = client.get_waiter("table_exists")
-    for table in TABLES.values():
-        await waiter.wait(TableName=f"{prefix}{table.entity}", WaiterConfig={"Delay": 1})
+    for name in wanted:
+        await waiter.wait(TableName=name, WaiterConfig={"Delay": 1})
     return [name for name in created if name]
 
 

@@ -7,6 +7,7 @@ record, and a delete is conditioned on ``refCount`` being zero.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Generic, TypeVar
@@ -14,7 +15,16 @@ from typing import Generic, TypeVar
 from dal import writes
 from dal.codec import Codec, Ref
 from dal.cursors import CursorCodec
-from dal.dynamo import Condition, Dynamo, Item, SortCondition, absent, at_version
+from dal.dynamo import (
+    Condition,
+    Dynamo,
+    Item,
+    SortCondition,
+    absent,
+    at_version,
+    both,
+    owned_by,
+)
 from dal.errors import (
     AlreadyExists,
     HasDependents,
@@ -25,11 +35,12 @@ from dal.errors import (
     VersionConflict,
 )
 from dal.models import Page, Record
-from dal.tables import KEY, REF_COUNT, TABLES
+from dal.tables import KEY, REF_COUNT
 from dal.tenancy import TenantScope
 from dal.timefmt import utcnow
 
 R = TypeVar("R", bound=Record)
+log = logging.getLogger(__name__)
 FAILED = "ConditionalCheckFailed"
 MAX_ID_LENGTH = 256
 WRITE_ATTEMPTS = 3  # re-reads after losing a race, when the caller gave no expectedVersion
@@ -46,20 +57,29 @@ class Repo(Generic[R]):
         self._cursors = cursors
         self.codec = codec
         self.table_name = scope.table(codec.table.entity)
+        self._owned = owned_by(scope.tenant_id)
+
+    def _load(self, item: Item | None) -> R | None:
+        """The read check: an item of another tenant is as good as missing."""
+        if item is None:
+            return None
+        if not self.scope.owns(item):
+            log.error("refused an item of another tenant in %s", self.table_name)
+            return None
+        return self.codec.load(item)
 
     # -- reads ---------------------------------------------------------------
     async def get(self, id: str) -> R | None:
         """A strongly consistent read, for read-modify-write."""
         if not plausible(id):
             return None
-        item = await self.dynamo.get(self.table_name, self.scope.key(id))
-        return None if item is None else self.codec.load(item)
+        return self._load(await self.dynamo.get(self.table_name, self.scope.pk(id)))
 
     async def get_many(self, ids: Sequence[str]) -> list[R | None]:
         wanted = [i for i in ids if plausible(i)]
-        items = await self.dynamo.get_many(self.table_name, [self.scope.key(i) for i in wanted])
+        items = await self.dynamo.get_many(self.table_name, [self.scope.pk(i) for i in wanted])
         found = {i: item for i, item in zip(wanted, items, strict=True) if item is not None}
-        return [self.codec.load(found[i]) if i in found else None for i in ids]
+        return [self._load(found.get(i)) for i in ids]
 
     async def page(
         self,
@@ -103,7 +123,7 @@ class Repo(Generic[R]):
         if cut_short and start is not None:
             positions.append({k: str(start[k]) for k in keys})
         cursors = [self._cursors.encode(self.scope.tenant_id, name, p) for p in positions]
-        records = [self.codec.load(i) for i in items[:first]]
+        records = [r for r in map(self._load, items[:first]) if r is not None]
         return Page(records, cursors, has_next=len(items) > first or cut_short)
 
     def _open_cursor(self, name: str, pk: str, partition: str, after: str | None) -> Item | None:
@@ -119,10 +139,10 @@ class Repo(Generic[R]):
         return self.codec.item(self.scope, rec)
 
     def _ref_op(self, ref: Ref, delta: int) -> dict[str, object]:
-        table, pk = self.scope.table(TABLES[ref.entity].entity), self.scope.key(ref.id)
-        return (
-            writes.adjust_refs(table, pk, delta) if ref.counted else writes.check_exists(table, pk)
-        )
+        table, pk = self.scope.table(ref.entity), self.scope.pk(ref.id)
+        if ref.counted:
+            return writes.adjust_refs(table, pk, delta, self._owned)
+        return writes.check_exists(table, pk, self._owned)
 
     async def create(self, rec: R) -> R:
         """Write a new record (version 1) with its timestamps as given."""
@@ -150,7 +170,7 @@ class Repo(Generic[R]):
                     self.table_name,
                     self._item(current),
                     self._item(new),
-                    at_version(current.version),
+                    both(at_version(current.version), self._owned),
                 )
             ]
             old_refs, new_refs = self.codec.refs(current), self.codec.refs(new)
@@ -169,13 +189,14 @@ class Repo(Generic[R]):
     async def delete(self, id: str, expected_version: int | None = None) -> R:
         for _ in range(WRITE_ATTEMPTS):
             current = await self._current(id, expected_version)
-            condition = Condition(
+            unreferenced = Condition(
                 "#v = :v AND (attribute_not_exists(#n) OR #n = :zero)",
                 {"#v": "version", "#n": REF_COUNT},
                 {":v": current.version, ":zero": 0},
             )
+            condition = both(unreferenced, self._owned)
             refs = [r for r in self.codec.refs(current) if r.counted]
-            ops = [writes.delete(self.table_name, self.scope.key(id), condition)]
+            ops = [writes.delete(self.table_name, self.scope.pk(id), condition)]
             ops += [self._ref_op(r, -1) for r in refs]
             try:
                 await self.dynamo.write(ops)

@@ -11,7 +11,8 @@ from dal.cursors import CursorCodec
 from dal.customers import CustomerRepo
 from dal.dynamo import Dynamo
 from dal.opportunities import OpportunityRepo
-from dal.tenancy import TenantScope
+from dal.tenancy import Model, TenantScope
+from dal.tenants import TenantRegistry
 from dal.users import UserRepo
 
 
@@ -28,16 +29,29 @@ class Repos:
 
 
 class Store:
-    def __init__(self, dynamo: Dynamo, *, table_prefix: str, cursor_secret: bytes) -> None:
+    def __init__(
+        self,
+        dynamo: Dynamo,
+        *,
+        table_prefix: str,
+        cursor_secret: bytes,
+        default_model: Model = Model.BRIDGE,
+    ) -> None:
         self.dynamo = dynamo
         self.table_prefix = table_prefix
         self._cursors = CursorCodec(cursor_secret)
+        self.tenants = TenantRegistry(
+            dynamo, table_prefix=table_prefix, default_model=default_model
+        )
 
-    def scope(self, tenant_id: str) -> TenantScope:
-        return TenantScope(tenant_id, self.table_prefix)
+    async def open(self, tenant_id: str) -> Repos:
+        """Repositories for ``tenant_id`` under the model the registry gives it."""
+        tenant = await self.tenants.get(tenant_id)
+        return self.for_tenant(tenant_id, tenant.model)
 
-    def for_tenant(self, tenant_id: str) -> Repos:
-        scope, d, c = self.scope(tenant_id), self.dynamo, self._cursors
+    def for_tenant(self, tenant_id: str, model: Model = Model.BRIDGE) -> Repos:
+        scope = TenantScope(tenant_id, self.table_prefix, model)
+        d, c = self.dynamo, self._cursors
         return Repos(
             scope=scope,
             customers=CustomerRepo(d, scope, c, customers.CODEC),

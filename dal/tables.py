@@ -28,7 +28,7 @@ class Index:
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    entity: Entity
+    entity: str  # the table name without prefix
     indexes: tuple[Index, ...]
 
     def index(self, name: str) -> Index:
@@ -88,19 +88,28 @@ USERS = Table(
 )
 
 TABLES: dict[Entity, Table] = {
-    t.entity: t for t in (CUSTOMERS, CONTACTS, OPPORTUNITIES, ACTIVITIES, USERS)
+    Entity.CUSTOMER: CUSTOMERS,
+    Entity.CONTACT: CONTACTS,
+    Entity.OPPORTUNITY: OPPORTUNITIES,
+    Entity.ACTIVITY: ACTIVITIES,
+    Entity.USER: USERS,
 }
+
+# The tenants registry: key = tenant id, attribute ``model`` (silo|bridge|pool).
+TENANTS = Table("Tenants", ())
 
 
 def create_table_request(table: Table, name: str) -> dict[str, Any]:
     """The CreateTable arguments for ``table`` (on-demand, as the architecture starts)."""
     attrs = {KEY} | {i.pk for i in table.indexes} | {i.sk for i in table.indexes}
-    return {
+    request: dict[str, Any] = {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
         "KeySchema": [{"AttributeName": KEY, "KeyType": "HASH"}],
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
-        "GlobalSecondaryIndexes": [
+    }
+    if table.indexes:
+        request["GlobalSecondaryIndexes"] = [
             {
                 "IndexName": i.name,
                 "KeySchema": [
@@ -110,5 +119,5 @@ def create_table_request(table: Table, name: str) -> dict[str, Any]:
                 "Projection": {"ProjectionType": "ALL"},
             }
             for i in table.indexes
-        ],
-    }
+        ]
+    return request

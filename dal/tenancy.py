@@ -1,17 +1,36 @@
 """The tenant seam: the only place that forms table names and key values.
 
-Bridge model (this release): shared tables, every partition key value starts
-with ``{tenant}#``. A tenant id never contains ``#``, so the first ``#`` always
-ends the tenant part and one tenant's keys can never be read as another's.
-Silo and pool models slot in here as other :class:`TenantScope` kinds.
+Three isolation models, chosen per tenant (see ``tenants.py``):
+
+- ``silo``: tables of its own, ``{prefix}{tenant}-{Entity}``;
+- ``bridge``: shared tables, every key value starts with ``{tenant}#`` (on AWS,
+  IAM ``dynamodb:LeadingKeys`` can enforce the prefix);
+- ``pool``: shared tables, the record key is an opaque digest of tenant and id
+  (nothing in the key says whose it is), so isolation rests on the
+  ``tenantId`` attribute: every read is checked and every write conditioned.
+
+In every model, index partition keys start with ``{tenant}#`` (indexes are
+partitioned by tenant) and every item carries ``tenantId``; the read check
+and the write condition apply to all three, as defence in depth. A tenant id
+never contains ``#``, so the first ``#`` always ends the tenant part.
 """
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TENANT_ATTR = "tenantId"
+
+
+class Model(enum.StrEnum):
+    SILO = "silo"
+    BRIDGE = "bridge"
+    POOL = "pool"
 
 
 class InvalidTenant(ValueError):
@@ -24,27 +43,37 @@ def check_tenant_id(tenant_id: str) -> str:
     return tenant_id
 
 
+def silo_table(prefix: str, tenant_id: str, entity: str) -> str:
+    return f"{prefix}{check_tenant_id(tenant_id)}-{entity}"
+
+
 @dataclass(frozen=True, slots=True)
 class TenantScope:
     """Everything one tenant may touch: its table names and its key values."""
 
     tenant_id: str
     table_prefix: str
+    model: Model = Model.BRIDGE
 
     def __post_init__(self) -> None:
         check_tenant_id(self.tenant_id)
 
     def table(self, entity: str) -> str:
+        if self.model is Model.SILO:
+            return silo_table(self.table_prefix, self.tenant_id, entity)
         return f"{self.table_prefix}{entity}"
 
+    def pk(self, id: str) -> str:
+        """The record key of ``id`` in this tenant."""
+        if self.model is Model.POOL:
+            digest = hashlib.sha256(f"{self.tenant_id}\x00{id}".encode()).hexdigest()
+            return f"p-{digest[:40]}"
+        return self.key(id)
+
     def key(self, *parts: str) -> str:
-        """A partition key value for this tenant: ``tenant#part#part``."""
+        """An index partition key value for this tenant: ``tenant#part#part``."""
         return "#".join((self.tenant_id, *parts))
 
-    def unkey(self, value: str) -> str:
-        """The id inside a partition key value of this tenant."""
-        tenant, _, rest = value.partition("#")
-        if tenant != self.tenant_id:
-            # Unreachable through the repos; kept so a bug fails loudly, not leaks.
-            raise InvalidTenant("key of another tenant")
-        return rest
+    def owns(self, item: dict[str, Any]) -> bool:
+        """The read check: an item is this tenant's only if it says so."""
+        return item.get(TENANT_ATTR) == self.tenant_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dal.dynamo import Condition, Item, serialize
+from dal.dynamo import Condition, Item, both, present, serialize
 from dal.tables import KEY, REF_COUNT
 
 # DynamoDB returns the item's current state with a failed condition, which
@@ -35,14 +35,14 @@ def replace(table: str, old: Item, new: Item, condition: Condition) -> dict[str,
     return _update(table, new[KEY], expression, names, values, condition)
 
 
-def adjust_refs(table: str, pk: str, delta: int) -> dict[str, Any]:
-    """Count one more (or one fewer) record pointing at ``pk``; it must exist."""
-    condition = Condition("attribute_exists(#k)", {"#k": KEY}, {})
+def adjust_refs(table: str, pk: str, delta: int, owner: Condition) -> dict[str, Any]:
+    """Count one more (or one fewer) record pointing at ``pk``; it must exist (and be ours)."""
+    condition = both(present(), owner)
     return _update(table, pk, "ADD #n :d", {"#n": REF_COUNT}, {":d": delta}, condition)
 
 
-def check_exists(table: str, pk: str) -> dict[str, Any]:
-    args = Condition("attribute_exists(#k)", {"#k": KEY}, {}).arguments()
+def check_exists(table: str, pk: str, owner: Condition) -> dict[str, Any]:
+    args = both(present(), owner).arguments()
     return {"ConditionCheck": {"TableName": table, "Key": {KEY: {"S": pk}}, **args}}
 
 

@@ -8,19 +8,19 @@ from typing import Any
 
 from dal.activities import ActivityQuery
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Page
-from dal.timefmt import dump_dt
+from dal.timefmt import dump_dt, to_utc
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
-from resolvers.validation import ident, keep, not_null, text, validate
+from resolvers.validation import ident, keep, moment, not_null, text, validate
 
 FIELDS = {
     "type": ("type", not_null(keep)),
     "subject": ("subject", not_null(text(200, required=True))),
     "description": ("description", text(1000)),
-    "scheduled_at": ("scheduledAt", keep),
-    "completed_at": ("completedAt", keep),
+    "scheduled_at": ("scheduledAt", moment),
+    "completed_at": ("completedAt", moment),
     "owner_id": ("ownerId", ident),
 }
 CREATE = {k: v for k, v in FIELDS.items() if k != "completed_at"} | {
@@ -91,7 +91,7 @@ async def update_activity(
 
 
 async def complete_activity(info: Info, id: str, completed_at: datetime | None) -> Activity:
-    when = completed_at or info.context.now
+    when = to_utc(completed_at) if completed_at else info.context.now
     return await info.context.repos.activities.update(id, lambda a: replace(a, completed_at=when))
 
 

@@ -9,7 +9,7 @@ from dal.models import Contact, Page
 from resolvers.context import Info
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
-from resolvers.validation import blob, email, ident, keep, not_null, text, validate
+from resolvers.validation import blob, email, ident, moment, not_null, text, validate
 
 FIELDS = {
     "first_name": ("firstName", not_null(text(100, required=True))),
@@ -18,7 +18,7 @@ FIELDS = {
     "phone": ("phone", text(40)),
     "position": ("position", text(100)),
     "details": ("details", blob),
-    "last_contacted_at": ("lastContactedAt", keep),
+    "last_contacted_at": ("lastContactedAt", moment),
 }
 CREATE = FIELDS | {"id": ("id", ident), "customer_id": ("customerId", not_null(ident))}
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from dal.timefmt import to_utc
 from resolvers.errors import BadUserInput
 
 Check = Callable[[str, Any], Any]
@@ -109,6 +111,11 @@ def strings(max_items: int, max_len: int) -> Check:
 
 def keep(field: str, value: Any) -> Any:
     return value
+
+
+def moment(field: str, value: Any) -> datetime | None:
+    """A time without a zone is taken as UTC (the contract's DateTime is UTC)."""
+    return None if value is None else to_utc(value)
 
 
 def validate(values: Mapping[str, Any], rules: Mapping[str, tuple[str, Check]]) -> dict[str, Any]:

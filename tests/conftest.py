@@ -21,6 +21,7 @@ from dal.models import Role
 from dal.provision import create_tables
 from dal.storage import create_buckets
 from dal.store import Repos
+from dal.tenancy import Model
 from embedded import EmbeddedAws
 from server import create_app
 from services import Services, open_services
@@ -30,6 +31,7 @@ from tests.support import RequestLog
 REDIS_URL = os.environ.get("ZEBROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 PREFIX = "test-"
+TENANTS = ("acme", "globex")
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
@@ -88,20 +90,32 @@ def request_log(services: Services) -> RequestLog:
     return log
 
 
+@pytest.fixture(params=list(Model), ids=[m.value for m in Model])
+def model(request: pytest.FixtureRequest) -> Model:
+    """Every test that touches the store runs once per isolation model."""
+    chosen: Model = request.param
+    return chosen
+
+
 @pytest_asyncio.fixture
-async def db(services: Services, moto_endpoint: str, request_log: RequestLog) -> Services:
-    """Empty tables and buckets: moto reset, then `zebros init` as the CLI runs it."""
+async def db(
+    services: Services, moto_endpoint: str, request_log: RequestLog, model: Model
+) -> Services:
+    """Empty tables and buckets (moto reset, then `zebros init`), and the test tenants
+    ``acme`` and ``globex`` provisioned under ``model`` (`zebros tenant create`)."""
     async with httpx.AsyncClient() as http:
         (await http.post(f"{moto_endpoint}/moto-api/reset", timeout=10)).raise_for_status()
     await create_tables(services.dynamo_client, PREFIX)
     await create_buckets(services.s3_client, PREFIX, "us-east-1")
+    for tenant in TENANTS:
+        await services.store.tenants.create(services.dynamo_client, tenant, model)
     request_log.clear()
     return services
 
 
 @pytest.fixture
-def repos(db: Services) -> Repos:
-    return db.store.for_tenant("acme")
+def repos(db: Services, model: Model) -> Repos:
+    return db.store.for_tenant("acme", model)
 
 
 def token(

@@ -194,3 +194,15 @@ async def test_activities_filter_by_owner_and_related(gql: Gql) -> None:
     ]
     theirs = await gql(ACTIVITIES, {"f": {"ownerId": "someone"}})
     assert theirs["data"]["activities"]["edges"] == []
+
+
+async def test_time_without_zone_is_utc(gql: Gql) -> None:
+    cus, _ = await _customer_with_contact(gql)
+    naive = {"relatedId": cus, "type": "CALL", "subject": "x", "scheduledAt": "2020-01-01T09:00:00"}
+    body = await gql(ACTIVITY, {"i": naive})
+    assert body["data"]["createActivity"]["overdue"] is True
+    listed = await gql(
+        ACTIVITIES,
+        {"f": {"scheduledFrom": "2020-01-01T09:00:00", "scheduledTo": "2020-01-01T09:00:00"}},
+    )
+    assert len(listed["data"]["activities"]["edges"]) == 1

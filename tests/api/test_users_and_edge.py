@@ -7,6 +7,7 @@ import logging
 import httpx
 import pytest
 
+from dal.store import Repos
 from services import Services
 from tests.conftest import PREFIX, Gql, token
 from tests.support import codes, errors_of
@@ -76,9 +77,9 @@ async def test_users_page_through_the_tenant_only(gql: Gql) -> None:
 
 
 async def test_unexpected_error_is_masked_with_request_id(
-    client: httpx.AsyncClient, db: Services, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, db: Services, repos: Repos, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await db.dynamo_client.delete_table(TableName=f"{PREFIX}Customers")
+    await db.dynamo_client.delete_table(TableName=repos.customers.table_name)
     headers = {"Authorization": f"Bearer {token()}", "X-Request-Id": "req-123"}
     with caplog.at_level(logging.ERROR, logger="zebros.errors"):
         response = await client.post("/graphql", json={"query": CUSTOMERS}, headers=headers)
