@@ -15,9 +15,11 @@ from dal.seed import DEMO_ADMIN, DEMO_TENANT, seed_demo
 import auth
 import embedded
 import schema
+from dal.errors import AlreadyExists
 from dal.models import Role
 from dal.provision import create_tables
 from dal.storage import create_buckets
+from dal.tenancy import InvalidTenant, Model
 from server import create_app
 from services import Services, open_services, redis_client
 from settings import Settings
@@ -42,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
     sub.add_parser("schema", help="print the GraphQL SDL")
+    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(
+        dest="action", required=True
+    )
+    create = tenant.add_parser("create", help="register a tenant (and its tables for a silo)")
+    create.add_argument("tenant_id", metavar="ID")
+    create.add_argument("--model", required=True, choices=[m.value for m in Model])
     return p
 
 
@@ -64,8 +72,21 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "tenant":
+        return asyncio.run(_tenant_create(settings, args.tenant_id, Model(args.model)))
     job = _init(settings) if args.command == "init" else _seed(settings, args.customers)
     asyncio.run(job)
+    return 0
+
+
+async def _tenant_create(settings: Settings, tenant_id: str, model: Model) -> int:
+    async with open_services(settings) as services:
+        try:
+            await services.store.tenants.create(services.dynamo_client, tenant_id, model)
+        except (AlreadyExists, InvalidTenant) as exc:
+            print(f"zebros tenant create: {tenant_id}: {exc or 'already exists'}", file=sys.stderr)
+            return 1
+    print(f"tenant {tenant_id} created ({model.value})")
     return 0
 
 
