@@ -152,3 +152,12 @@ def gql(client: httpx.AsyncClient) -> Gql:
         return body
 
     return run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.api.test_isolation_probes import tally
+
+    for model, counts in sorted(tally.items()):
+        terminalreporter.write_line(
+            f"cross-tenant probes [{model}]: {counts['probes']} probes, {counts['leaks']} leaks"
+        )
