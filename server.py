@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -48,9 +48,10 @@ class Runtime:
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app behind a bearer-token gate.
 
-    A request that carries an operation (any POST, or GET with ``query``) must
-    authenticate; without a valid token it gets HTTP 401 with a GraphQL-shaped
-    body (code UNAUTHENTICATED). A plain GET serves GraphiQL (dev only).
+    A request that carries an operation (any POST, or GET with a ``query``
+    parameter, however encoded) must authenticate; without a valid token it
+    gets HTTP 401 with a GraphQL-shaped body (code UNAUTHENTICATED). A GET
+    without ``query`` serves GraphiQL (dev only), never reaching Strawberry.
     """
 
     def __init__(self, runtime: Runtime, *, dev: bool) -> None:
@@ -59,21 +60,29 @@ class GraphQLApp(GraphQL[Context, None]):
         self._seen: dict[tuple[str, str], None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._carries_operation(scope):
-            request = Request(scope)
-            try:
-                principal = await self.runtime.get().verifier.verify(
-                    request.headers.get("authorization")
-                )
-            except AuthError as exc:
-                await _unauthenticated(str(exc))(scope, receive, send)
-                return
-            scope.setdefault("state", {})["principal"] = principal
+        if scope["type"] != "http":
+            # No subscriptions: a websocket would bypass the gate, so none is accepted.
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        request = Request(scope)
+        if request.method == "GET" and "query" not in request.query_params:
+            await self._ide(request)(scope, receive, send)
+            return
+        try:
+            principal = await self.runtime.get().verifier.verify(
+                request.headers.get("authorization")
+            )
+        except AuthError as exc:
+            await _unauthenticated(str(exc))(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
         await super().__call__(scope, receive, send)
 
-    @staticmethod
-    def _carries_operation(scope: Scope) -> bool:
-        return scope["method"] != "GET" or b"query=" in scope.get("query_string", b"")
+    def _ide(self, request: Request) -> Response:
+        """A GET without an operation: GraphiQL in dev, nothing in prod."""
+        if self.graphql_ide is None:
+            return PlainTextResponse("Not Found", status_code=404)
+        return HTMLResponse(self.graphql_ide_html)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         services = self.runtime.get()
@@ -105,7 +114,7 @@ def _unauthenticated(message: str) -> Response:
 
 def _request_id(request: Request) -> str:
     given = request.headers.get("x-request-id", "")
-    return given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 async def healthz(request: Request) -> Response:

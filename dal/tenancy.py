@@ -38,7 +38,7 @@ class InvalidTenant(ValueError):
 
 
 def check_tenant_id(tenant_id: str) -> str:
-    if not TENANT_ID.match(tenant_id):
+    if not TENANT_ID.fullmatch(tenant_id):
         raise InvalidTenant("tenant id must be 1-64 characters of A-Z a-z 0-9 _ -")
     return tenant_id
 

@@ -58,7 +58,7 @@ def required_email(field: str, value: Any) -> str:
 
 
 def ident(field: str, value: Any) -> str | None:
-    if value is not None and not ID_PATTERN.match(str(value)):
+    if value is not None and not ID_PATTERN.fullmatch(str(value)):
         raise BadUserInput(f"{field} must be 1-64 characters of A-Z a-z 0-9 _ -", field)
     return value if value is None else str(value)
 
