@@ -47,7 +47,7 @@ class Verifier:
         leeway: int = 30,
     ) -> None:
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600) if jwks_url else None
+        self._jwks = _jwks_client(jwks_url) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
@@ -62,15 +62,28 @@ class Verifier:
                 key,
                 algorithms=[str(algorithm)],
                 issuer=self._issuer,
-                audience=self._audience,
                 leeway=self._leeway,
-                options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+                # The audience is checked below: Cognito access tokens carry it as client_id.
+                options={"require": ["exp", "sub"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token expired") from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError(f"invalid token: {exc}") from exc
+        self._check_audience(claims)
         return principal_from_claims(claims)
+
+    def _check_audience(self, claims: dict[str, Any]) -> None:
+        if claims.get("token_use") not in (None, "id", "access"):
+            raise AuthError("invalid token: token_use must be id or access")
+        if self._audience is None:
+            return
+        aud = claims.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if claims.get("token_use") == "access":
+            audiences = [claims.get("client_id")]
+        if self._audience not in audiences:
+            raise AuthError("invalid token: audience does not match")
 
     async def _key_for(self, token: str, algorithm: object) -> Any:
         if algorithm == "HS256" and self._secret:
@@ -80,6 +93,12 @@ class Verifier:
             signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
             return signing_key.key
         raise AuthError(f"algorithm {algorithm!r} is not accepted")
+
+
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    # Keys are cached for an hour; an unknown kid forces a refetch at most once a
+    # minute (cooldown), so random kids cannot hammer the identity provider.
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, cooldown_duration=60, timeout=5)
 
 
 def _bearer(authorization: str | None) -> str:

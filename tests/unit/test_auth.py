@@ -291,6 +291,7 @@ def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
 
     class Jwks(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            JWKS_FETCHES.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -309,6 +310,9 @@ def jwks_url(rsa_key: rsa.RSAPrivateKey) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+JWKS_FETCHES: list[str] = []  # every GET the JWKS server answered
 
 
 def rs256(payload: dict[str, Any], key: rsa.RSAPrivateKey, kid: str | None = KID) -> str:
@@ -360,3 +364,27 @@ async def test_hs256_signed_with_the_public_key_is_refused(
         await refused(both, bearer(forged), "Signature verification failed")
         jwks_only = Verifier(secret=None, jwks_url=jwks_url)
         await refused(jwks_only, bearer(forged), "algorithm 'HS256' is not accepted")
+
+
+async def test_unknown_kids_do_not_hammer_the_jwks_endpoint(
+    rsa_key: rsa.RSAPrivateKey, jwks_url: str
+) -> None:
+    verifier = Verifier(secret=None, jwks_url=jwks_url)
+    before = len(JWKS_FETCHES)
+    await verifier.verify(bearer(rs256(claims(), rsa_key)))
+    for n in range(5):
+        await refused(verifier, bearer(rs256(claims(), rsa_key, kid=f"random-{n}")), "invalid")
+    # One fetch for the key set; unknown kids wait for the refresh cooldown.
+    assert len(JWKS_FETCHES) - before == 1
+
+
+async def test_cognito_access_token_audience_is_its_client_id(
+    rsa_key: rsa.RSAPrivateKey, jwks_url: str
+) -> None:
+    verifier = Verifier(secret=None, jwks_url=jwks_url, issuer=ISSUER, audience=AUDIENCE)
+    access = claims(iss=ISSUER, token_use="access", client_id=AUDIENCE)
+    assert (await verifier.verify(bearer(rs256(access, rsa_key)))).user_id == "u-1"
+    other_client = claims(iss=ISSUER, token_use="access", client_id="another-app", aud=AUDIENCE)
+    await refused(verifier, bearer(rs256(other_client, rsa_key)), "audience")
+    refresh = claims(iss=ISSUER, aud=AUDIENCE, token_use="refresh")
+    await refused(verifier, bearer(rs256(refresh, rsa_key)), "token_use")
