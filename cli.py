@@ -84,7 +84,8 @@ async def _tenant_create(settings: Settings, tenant_id: str, model: Model) -> in
         try:
             await services.store.tenants.create(services.dynamo_client, tenant_id, model)
         except (AlreadyExists, InvalidTenant) as exc:
-            print(f"zebros tenant create: {tenant_id}: {exc or 'already exists'}", file=sys.stderr)
+            why = "already exists" if isinstance(exc, AlreadyExists) else str(exc)
+            print(f"zebros tenant create: {tenant_id}: {why}", file=sys.stderr)
             return 1
     print(f"tenant {tenant_id} created ({model.value})")
     return 0
