@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dal.codec import Codec, Ref, choice, moment, text
-from dal.dynamo import Condition, SortCondition, matching
+from dal.dynamo import Condition, SortCondition, both, matching
 from dal.models import Activity, ActivityType, Entity, Page
 from dal.repo import Repo
 from dal.tables import ACTIVITIES
@@ -95,7 +95,8 @@ class ActivityRepo(Repo[Activity]):
         window: tuple[str | None, str | None] = (None, None),
     ) -> Page[Activity]:
         partition = self.scope.key("all")
-        return await self.page("byTenant", partition, first, after, sort=_window(*window))
+        sort, scheduled = _window(*window), _scheduled_in(window)
+        return await self.page("byTenant", partition, first, after, sort=sort, filter=scheduled)
 
     async def by_related(
         self,
@@ -105,7 +106,14 @@ class ActivityRepo(Repo[Activity]):
         window: tuple[str | None, str | None] = (None, None),
     ) -> Page[Activity]:
         partition = self.scope.key(related_id)
-        return await self.page("byRelated", partition, first, after, sort=_window(*window))
+        return await self.page(
+            "byRelated",
+            partition,
+            first,
+            after,
+            sort=_window(*window),
+            filter=_scheduled_in(window),
+        )
 
     async def by_owner(
         self,
@@ -115,7 +123,8 @@ class ActivityRepo(Repo[Activity]):
         window: tuple[str | None, str | None] = (None, None),
     ) -> Page[Activity]:
         partition = self.scope.key(owner_id)
-        return await self.page("byOwner", partition, first, after, sort=_window(*window))
+        sort, scheduled = _window(*window), _scheduled_in(window)
+        return await self.page("byOwner", partition, first, after, sort=sort, filter=scheduled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,17 +153,20 @@ class ActivityQuery:
             sort = SortCondition(">=", (self.completed_since,))
             return "byCompleted", key("completed"), sort, self._filter(equals, True, True)
         window = _window(*self.scheduled)
-        not_overdue = _not_overdue(now) if self.overdue is False else None
+        extra = _not_overdue(now) if self.overdue is False else None
+        if window is not None:
+            # Unscheduled activities sort by createdAt; a scheduled-time window excludes them.
+            extra = _and(extra, SCHEDULED)
         if self.related_id:
             return (
                 "byRelated",
                 key(self.related_id),
                 window,
-                self._filter(equals, owner=True, extra=not_overdue),
+                self._filter(equals, owner=True, extra=extra),
             )
         if self.owner_id:
-            return "byOwner", key(self.owner_id), window, self._filter(equals, extra=not_overdue)
-        return "byTenant", key("all"), window, self._filter(equals, extra=not_overdue)
+            return "byOwner", key(self.owner_id), window, self._filter(equals, extra=extra)
+        return "byTenant", key("all"), window, self._filter(equals, extra=extra)
 
     def _filter(
         self,
@@ -168,6 +180,17 @@ class ActivityQuery:
         if owner and self.owner_id:
             equals = equals | {"ownerId": self.owner_id}
         return matching(equals, extra=extra)
+
+
+SCHEDULED = Condition("attribute_exists(#sa)", {"#sa": "scheduledAt"}, {})
+
+
+def _scheduled_in(window: tuple[str | None, str | None]) -> Condition | None:
+    return None if window == (None, None) else SCHEDULED
+
+
+def _and(first: Condition | None, second: Condition) -> Condition:
+    return second if first is None else both(first, second)
 
 
 def _not_overdue(now: str) -> Condition:

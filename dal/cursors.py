@@ -50,6 +50,10 @@ class CursorCodec:
             body, mac = _unb64(body_text), _unb64(mac_text)
         except (binascii.Error, ValueError) as exc:
             raise InvalidCursor("malformed cursor") from exc
+        # base64 decoding is lenient (padding bits, +/- alphabets): only the one
+        # canonical spelling of a cursor opens it.
+        if _b64(body) != body_text or _b64(mac) != mac_text:
+            raise InvalidCursor("cursor is not valid for this list")
         if not hmac.compare_digest(mac, self._sign(tenant, index, body)):
             raise InvalidCursor("cursor is not valid for this list")
         position: Any = json.loads(body)

@@ -139,7 +139,8 @@ class Dynamo:
             request = dict(out.get("UnprocessedKeys") or {})
             if not request:
                 return found
-            await self._sleep(attempt)
+            if attempt + 1 < self._batch_attempts:
+                await self._sleep(attempt)
         raise Throttled("BatchGetItem: keys still unprocessed after retries")
 
     async def _sleep(self, attempt: int) -> None:

@@ -1,0 +1,125 @@
+"""A real HTTP proxy in front of moto that makes BatchGetItem leave keys unprocessed.
+
+DynamoDB answers a BatchGetItem that exceeds its capacity with part of the
+items in ``Responses`` and the rest of the keys in ``UnprocessedKeys``; moto
+never does. This proxy forwards every request to the upstream endpoint and,
+for the first ``hold`` BatchGetItem answers (every one when ``hold`` is None),
+moves every other returned item into ``UnprocessedKeys``, fixing up the
+``Content-Length`` and ``x-amz-crc32`` headers botocore checks.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+# Headers the proxy sets itself (or that describe one hop only).
+_OWN = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "x-amz-crc32",
+    "host",
+    "server",
+    "date",
+}
+
+
+class UnprocessingProxy:
+    def __init__(self, upstream: str, hold: int | None = 0) -> None:
+        target = urlsplit(upstream)
+        self._upstream = (target.hostname or "127.0.0.1", target.port or 80)
+        self.hold = hold
+        self.keys_requested: list[int] = []  # keys asked for by each BatchGetItem, in order
+        self._held = 0
+        self._lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.proxy = self
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,))
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host!s}:{port}"
+
+    @property
+    def batch_gets(self) -> int:
+        return len(self.keys_requested)
+
+    def __enter__(self) -> UnprocessingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        conn = http.client.HTTPConnection(*self._upstream, timeout=10)
+        try:
+            conn.request(method, path, body, headers)
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def batch_get(self, request: bytes, reply: bytes) -> bytes:
+        """Record the request's key count; hold back part of the reply while told to."""
+        asked: dict[str, Any] = json.loads(request)["RequestItems"]
+        with self._lock:
+            self.keys_requested.append(sum(len(t["Keys"]) for t in asked.values()))
+            if self.hold is not None and self._held >= self.hold:
+                return reply
+            self._held += 1
+        out: dict[str, Any] = json.loads(reply)
+        unprocessed: dict[str, Any] = out.setdefault("UnprocessedKeys", {})
+        for table, items in out.get("Responses", {}).items():
+            out["Responses"][table] = items[1::2]
+            if moved := items[0::2]:
+                keys = unprocessed.setdefault(table, {"Keys": []})["Keys"]
+                keys.extend({"pk": item["pk"]} for item in moved)
+        return json.dumps(out).encode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    proxy: UnprocessingProxy
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up mid-keep-alive is not news."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _OWN}
+        proxy = self.server.proxy
+        status, reply_headers, reply = proxy.forward(self.command, self.path, headers, body)
+        if status == 200 and self.headers.get("X-Amz-Target", "").endswith(".BatchGetItem"):
+            reply = proxy.batch_get(body, reply)
+        self.send_response(status)
+        for name, value in reply_headers:
+            if name.lower() not in _OWN:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply)))
+        self.send_header("x-amz-crc32", str(zlib.crc32(reply) & 0xFFFFFFFF))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the tests read the proxy's counters, not its log."""

@@ -1,0 +1,76 @@
+"""Versioned writes: versions, conflicts, missing records, and no lost updates."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from dal.errors import AlreadyExists, NotFound, VersionConflict
+from dal.models import Customer
+from dal.store import Repos
+from tests.integration.records import at, customer
+from tests.support import RequestLog
+
+
+async def test_create_is_version_1_and_update_bumps_version_and_updated_at(repos: Repos) -> None:
+    created = await repos.customers.create(customer("c1", created=at(0), version=7))
+    assert created.version == 1
+    updated = await repos.customers.update("c1", lambda c: replace(c, industry="Retail"))
+    stored = await repos.customers.get("c1")
+    assert stored == updated
+    assert (updated.version, updated.industry) == (2, "Retail")
+    assert updated.updated_at > created.updated_at
+    assert updated.created_at == created.created_at
+
+
+async def test_stale_expected_version_raises_conflict_with_current_version(repos: Repos) -> None:
+    await repos.customers.create(customer("c1"))
+    await repos.customers.update("c1", lambda c: c)
+    with pytest.raises(VersionConflict) as update_error:
+        await repos.customers.update("c1", lambda c: c, expected_version=1)
+    with pytest.raises(VersionConflict) as delete_error:
+        await repos.customers.delete("c1", expected_version=1)
+    assert update_error.value.current_version == delete_error.value.current_version == 2
+    assert (await repos.customers.delete("c1", expected_version=2)).version == 2
+
+
+async def test_update_or_delete_of_a_missing_id_raises_not_found(repos: Repos) -> None:
+    with pytest.raises(NotFound):
+        await repos.customers.update("nope", lambda c: c)
+    with pytest.raises(NotFound):
+        await repos.customers.delete("nope")
+    with pytest.raises(NotFound):
+        await repos.customers.update("", lambda c: c)
+
+
+async def test_create_with_a_taken_id_raises_already_exists(repos: Repos) -> None:
+    await repos.customers.create(customer("c1"))
+    with pytest.raises(AlreadyExists):
+        await repos.customers.create(customer("c1", company_name="Other"))
+    assert (await repos.customers.get("c1")) == (await repos.customers.get_many(["c1"]))[0]
+
+
+async def test_concurrent_updates_without_expected_version_lose_no_change(
+    repos: Repos, request_log: RequestLog
+) -> None:
+    await repos.customers.create(customer("c1", contact_info=[]))
+    request_log.clear()
+
+    async def append(tag: str) -> Customer:
+        return await repos.customers.update(
+            "c1", lambda c: replace(c, contact_info=[*c.contact_info, tag])
+        )
+
+    tags = ["a", "b", "c"]
+    results = await asyncio.gather(*map(append, tags), return_exceptions=True)
+    applied = [t for t, r in zip(tags, results, strict=True) if isinstance(r, Customer)]
+    failed = [r for r in results if not isinstance(r, Customer)]
+    assert all(isinstance(r, VersionConflict) for r in failed), failed
+    assert applied, "at least one writer wins each round"
+    final = await repos.customers.get("c1")
+    assert final is not None
+    assert sorted(final.contact_info) == applied
+    assert final.version == 1 + len(applied)
+    assert request_log.counts()["UpdateItem"] > len(applied), "the writers did not race"
