@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 Item = dict[str, Any]
 BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
+FAILED_CONDITION = "ConditionalCheckFailed"
+# Cancellation reasons (and single-write errors) that mean "try again", not "no".
+_TRANSIENT = {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -71,6 +74,8 @@ async def translated(operation: str) -> AsyncIterator[None]:
         if code == "ConditionalCheckFailedException":
             raw: Any = exc.response.get("Item")
             raise ConditionFailed(deserialize(raw) if raw else None) from exc
+        if code == "TransactionConflictException":
+            raise TransactionCancelled(["TransactionConflict"], [None]) from exc
         if code == "TransactionCanceledException":
             reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
             codes = [str(r.get("Code", "None")) for r in reasons]
@@ -88,11 +93,9 @@ async def translated(operation: str) -> AsyncIterator[None]:
 class Dynamo:
     """The DynamoDB operations the repos need, on one shared client."""
 
-    def __init__(
-        self, client: DynamoDBClient, *, batch_attempts: int = 6, backoff: float = 0.05
-    ) -> None:
+    def __init__(self, client: DynamoDBClient, *, attempts: int = 6, backoff: float = 0.05) -> None:
         self._client = client
-        self._batch_attempts = batch_attempts
+        self._attempts = attempts
         self._backoff = backoff
 
     @property
@@ -129,7 +132,7 @@ class Dynamo:
         for table, pk in pairs:
             request.setdefault(table, {"Keys": []})["Keys"].append({KEY: {"S": pk}})
         found: dict[str, dict[str, Item]] = {}
-        for attempt in range(self._batch_attempts):
+        for attempt in range(self._attempts):
             async with translated("BatchGetItem"):
                 out = await self._client.batch_get_item(RequestItems=request)
             for table, raws in out.get("Responses", {}).items():
@@ -139,7 +142,7 @@ class Dynamo:
             request = dict(out.get("UnprocessedKeys") or {})
             if not request:
                 return found
-            if attempt + 1 < self._batch_attempts:
+            if attempt + 1 < self._attempts:
                 await self._sleep(attempt)
         raise Throttled("BatchGetItem: keys still unprocessed after retries")
 
@@ -194,6 +197,20 @@ class Dynamo:
         Either way a failed condition raises :class:`TransactionCancelled` with a
         reason (and the current item, where DynamoDB returns it) per operation.
         """
+        for attempt in range(self._attempts):
+            try:
+                await self._write_once(operations)
+                return
+            except TransactionCancelled as exc:
+                # Another transaction held one of the items, or capacity ran out:
+                # nothing was written, so the same writes may simply go again.
+                if not set(exc.reasons) & _TRANSIENT or FAILED_CONDITION in exc.reasons:
+                    raise
+                if attempt + 1 < self._attempts:
+                    await self._sleep(attempt)
+        raise Throttled("write: transaction conflicts persisted after retries")
+
+    async def _write_once(self, operations: list[dict[str, Any]]) -> None:
         if len(operations) == 1:
             await self._write_one(operations[0])
             return

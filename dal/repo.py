@@ -16,6 +16,7 @@ from dal import writes
 from dal.codec import Codec, Ref
 from dal.cursors import CursorCodec
 from dal.dynamo import (
+    FAILED_CONDITION,
     Condition,
     Dynamo,
     Item,
@@ -31,6 +32,7 @@ from dal.errors import (
     InvalidCursor,
     MissingReference,
     NotFound,
+    StoreUnavailable,
     TransactionCancelled,
     VersionConflict,
 )
@@ -41,7 +43,7 @@ from dal.timefmt import utcnow
 
 R = TypeVar("R", bound=Record)
 log = logging.getLogger(__name__)
-FAILED = "ConditionalCheckFailed"
+FAILED = FAILED_CONDITION
 MAX_ID_LENGTH = 256
 WRITE_ATTEMPTS = 3  # re-reads after losing a race, when the caller gave no expectedVersion
 MAX_FILTERED_CALLS = 10  # Query calls one filtered page may make
@@ -244,4 +246,5 @@ def _failed_ref(exc: TransactionCancelled, refs: list[Ref]) -> str:
     for i, reason in enumerate(exc.reasons[1:]):
         if reason == FAILED and i < len(refs):
             return refs[i].field
-    return refs[0].field if refs else "id"
+    # Not a failed condition (Dynamo.write already retried the transient kinds).
+    raise StoreUnavailable(f"write cancelled: {exc.reasons}") from exc

@@ -7,6 +7,7 @@ Ids are fixed and readable (``cus-001``, ``con-001-2``, ``act-0042``) and one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from dal.errors import AlreadyExists, MissingReference, TransactionCancelled
+from dal.errors import AlreadyExists
 from dal.models import (
     Activity,
     ActivityType,
@@ -39,9 +40,6 @@ DEMO_ADMIN = "demo-admin"
 R = TypeVar("R", bound=Record)
 Target = tuple[Entity, Record]  # what an activity relates to, and the table holding it
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
-WRITE_ATTEMPTS = 5
-# Cancellation reasons that say "not now" rather than "no": worth another try.
-TRANSIENT = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 # (id, username, role, preferences); emails are username@demo.example.
 USERS: tuple[tuple[str, str, Role, dict[str, str] | None], ...] = (
@@ -148,23 +146,10 @@ async def _in_order(gate: asyncio.Semaphore, repo: Repo[R], group: Sequence[R]) 
 
 
 async def _create(repo: Repo[R], rec: R) -> None:
-    for attempt in range(WRITE_ATTEMPTS):
-        try:
-            await repo.create(rec)
-            return
-        except AlreadyExists:
-            return  # written since the existence check, e.g. by a concurrent seed
-        except MissingReference as exc:
-            if attempt + 1 == WRITE_ATTEMPTS or not _transient(exc):
-                raise
-        await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
-
-
-def _transient(exc: MissingReference) -> bool:
-    """Whether the transaction was only refused for now (e.g. another one held the
-    owner's user item): the DAL reports any cancellation as a missing reference."""
-    cause = exc.__cause__
-    return isinstance(cause, TransactionCancelled) and not TRANSIENT.isdisjoint(cause.reasons)
+    # Transient cancellations are retried by Dynamo.write; a concurrent seed may
+    # have written the record since the existence check.
+    with contextlib.suppress(AlreadyExists):
+        await repo.create(rec)
 
 
 def _summary(users: list[User], accounts: list[_Account]) -> SeedSummary:

@@ -38,6 +38,8 @@ class UnprocessingProxy:
         self._upstream = (target.hostname or "127.0.0.1", target.port or 80)
         self.hold = hold
         self.keys_requested: list[int] = []  # keys asked for by each BatchGetItem, in order
+        self.conflicts = 0  # TransactWriteItems calls still to refuse with TransactionConflict
+        self.transactions = 0  # TransactWriteItems calls seen
         self._held = 0
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -92,6 +94,25 @@ class UnprocessingProxy:
                 keys.extend({"pk": item["pk"]} for item in moved)
         return json.dumps(out).encode()
 
+    def conflict(self, request: bytes) -> bytes | None:
+        """A TransactionConflict cancellation while ``conflicts`` lasts, else None."""
+        with self._lock:
+            self.transactions += 1
+            if self.conflicts <= 0:
+                return None
+            self.conflicts -= 1
+        count = len(json.loads(request)["TransactItems"])
+        reasons = [{"Code": "TransactionConflict", "Message": "in use"}] + [{"Code": "None"}] * (
+            count - 1
+        )
+        return json.dumps(
+            {
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "Message": "Transaction cancelled, please refer cancellation reasons",
+                "CancellationReasons": reasons,
+            }
+        ).encode()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -109,9 +130,17 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _OWN}
         proxy = self.server.proxy
+        target = self.headers.get("X-Amz-Target", "")
+        refused = proxy.conflict(body) if target.endswith(".TransactWriteItems") else None
+        if refused is not None:
+            self._reply(400, [("Content-Type", "application/x-amz-json-1.0")], refused)
+            return
         status, reply_headers, reply = proxy.forward(self.command, self.path, headers, body)
-        if status == 200 and self.headers.get("X-Amz-Target", "").endswith(".BatchGetItem"):
+        if status == 200 and target.endswith(".BatchGetItem"):
             reply = proxy.batch_get(body, reply)
+        self._reply(status, reply_headers, reply)
+
+    def _reply(self, status: int, reply_headers: list[tuple[str, str]], reply: bytes) -> None:
         self.send_response(status)
         for name, value in reply_headers:
             if name.lower() not in _OWN:

@@ -12,8 +12,10 @@ import pytest_asyncio
 
 from dal.dynamo import Dynamo
 from dal.errors import NotFound, Throttled
+from dal.models import Contact
 from dal.store import Repos, Store
 from dal.tenancy import Model
+from dal.timefmt import utcnow
 from services import Services
 from settings import Settings
 from tests.conftest import PREFIX
@@ -82,7 +84,7 @@ async def proxied_client(db: Services, proxy: UnprocessingProxy) -> AsyncIterato
 
 
 def via(client: DynamoDBClient, settings: Settings, model: Model, attempts: int = 6) -> Repos:
-    dynamo = Dynamo(client, batch_attempts=attempts, backoff=0.001)
+    dynamo = Dynamo(client, attempts=attempts, backoff=0.001)
     store = Store(dynamo, table_prefix=PREFIX, cursor_secret=settings.cursor_secret())
     return store.for_tenant("acme", model)
 
@@ -115,3 +117,48 @@ async def test_keys_never_processed_raise_throttled_after_the_configured_attempt
     with pytest.raises(Throttled):
         await via(proxied_client, settings, model, attempts=3).customers.get_many(["c1"])
     assert proxy.batch_gets == 3
+
+
+async def test_transaction_conflicts_are_retried(
+    repos: Repos,
+    proxy: UnprocessingProxy,
+    proxied_client: DynamoDBClient,
+    settings: Settings,
+    model: Model,
+) -> None:
+    await repos.customers.create(customer("c1"))
+    proxy.conflicts = 2
+    contact = Contact(
+        id="p1",
+        customer_id="c1",
+        first_name="A",
+        last_name="B",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    await via(proxied_client, settings, model).contacts.create(contact)
+    assert proxy.transactions == 3
+    assert (await repos.contacts.get("p1")) is not None
+
+
+async def test_lasting_transaction_conflicts_raise_throttled(
+    repos: Repos,
+    proxy: UnprocessingProxy,
+    proxied_client: DynamoDBClient,
+    settings: Settings,
+    model: Model,
+) -> None:
+    await repos.customers.create(customer("c1"))
+    proxy.conflicts = 100
+    contact = Contact(
+        id="p1",
+        customer_id="c1",
+        first_name="A",
+        last_name="B",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    with pytest.raises(Throttled):
+        await via(proxied_client, settings, model, attempts=3).contacts.create(contact)
+    assert proxy.transactions == 3
+    assert (await repos.contacts.get("p1")) is None
