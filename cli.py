@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from dal.seed import DEMO_ADMIN, DEMO_TENANT, seed_demo
 
 import auth
 import embedded
@@ -18,6 +17,7 @@ import schema
 from dal.errors import AlreadyExists
 from dal.models import Role
 from dal.provision import create_tables
+from dal.seed import DEMO_ADMIN, DEMO_TENANT, seed_demo
 from dal.storage import create_buckets
 from dal.tenancy import InvalidTenant, Model
 from server import create_app
