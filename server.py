@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -23,11 +24,13 @@ from strawberry.asgi import GraphQL
 
 from auth import AuthError, Principal
 from dal import storage
+from dal.ratelimit import Rate, RateLimiter, Verdict
 from resolvers.context import Context, build_context
 from resolvers.users import from_principal
-from schema import build_schema
+from schema import ZebrosSchema, build_schema
+from schema.limits import Limits
 from services import Services, open_services
-from settings import Settings
+from settings import LimitsSettings, Settings
 
 log = logging.getLogger("zebros")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -52,11 +55,17 @@ class GraphQLApp(GraphQL[Context, None]):
     parameter, however encoded) must authenticate; without a valid token it
     gets HTTP 401 with a GraphQL-shaped body (code UNAUTHENTICATED). A GET
     without ``query`` serves GraphiQL (dev only), never reaching Strawberry.
+    Before that, methods other than GET and POST (405) and a POST that is not
+    ``application/json`` (415) are refused; after it, the caller's tenant and
+    user each take a token from their rate limit (429 when either is empty).
+    Every refusal, Strawberry's included, has a GraphQL-shaped body.
     """
 
-    def __init__(self, runtime: Runtime, *, dev: bool) -> None:
-        super().__init__(build_schema(), graphql_ide="graphiql" if dev else None)
+    def __init__(self, runtime: Runtime, settings: Settings) -> None:
+        dev = settings.env == "dev"
+        super().__init__(_schema(settings), graphql_ide="graphiql" if dev else None)
         self.runtime = runtime
+        self.limiter = _limiter(settings)
         self._seen: dict[tuple[str, str], None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -64,19 +73,46 @@ class GraphQLApp(GraphQL[Context, None]):
             # No subscriptions: a websocket would bypass the gate, so none is accepted.
             await send({"type": "websocket.close", "code": 1008})
             return
-        request = Request(scope)
+        request = Request(scope, receive)
+        response = self._before_auth(request)
+        if response is None:
+            response = await self._authenticated(request)
+        await response(scope, receive, send)
+
+    def _before_auth(self, request: Request) -> Response | None:
         if request.method == "GET" and "query" not in request.query_params:
-            await self._ide(request)(scope, receive, send)
-            return
+            return self._ide(request)
+        return _refuse_transport(request)
+
+    async def _authenticated(self, request: Request) -> Response:
         try:
             principal = await self.runtime.get().verifier.verify(
                 request.headers.get("authorization")
             )
         except AuthError as exc:
-            await _unauthenticated(str(exc))(scope, receive, send)
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        await super().__call__(scope, receive, send)
+            return _unauthenticated(str(exc))
+        request.scope.setdefault("state", {})["principal"] = principal
+        verdict = await self._take_token(principal)
+        if verdict is not None and not verdict.allowed:
+            response = _rate_limited(verdict)
+        else:
+            response = await self._respond(request)
+        response.headers.update(verdict.headers() if verdict else {})
+        return response
+
+    async def _take_token(self, principal: Principal) -> Verdict | None:
+        if self.limiter is None:
+            return None
+        redis = self.runtime.get().redis
+        return await self.limiter.check(redis, principal.tenant_id, principal.user_id)
+
+    async def _respond(self, request: Request) -> Response:
+        """Strawberry's HTTP handling, its refusals (a batch, a mutation over GET,
+        a body that is not JSON) given a GraphQL-shaped body like ours."""
+        try:
+            return await self.run(request)
+        except HTTPException as exc:
+            return _graphql_error(exc.reason, exc.status_code, {"code": "BAD_REQUEST"})
 
     def _ide(self, request: Request) -> Response:
         """A GET without an operation: GraphiQL in dev, nothing in prod."""
@@ -104,12 +140,78 @@ class GraphQLApp(GraphQL[Context, None]):
         self._seen[key] = None
 
 
+def _graphql_error(
+    message: str,
+    status: int,
+    extensions: dict[str, object],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
 def _unauthenticated(message: str) -> Response:
-    body = {
-        "data": None,
-        "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}],
-    }
-    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    extensions: dict[str, object] = {"code": "UNAUTHENTICATED"}
+    return _graphql_error(message, 401, extensions, {"WWW-Authenticate": "Bearer"})
+
+
+def _refuse_transport(request: Request) -> Response | None:
+    """CSRF: a browser sends a cross-site POST without a CORS preflight only
+    with a form or text/plain body; requiring application/json rules those out.
+    (Mutations over GET are refused by Strawberry.)"""
+    bad_request: dict[str, object] = {"code": "BAD_REQUEST"}
+    if request.method not in ("GET", "POST"):
+        message = "GraphQL only supports GET and POST requests"
+        return _graphql_error(message, 405, bad_request, {"Allow": "GET, POST"})
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method == "POST" and media_type != "application/json":
+        return _graphql_error("a POST must have Content-Type: application/json", 415, bad_request)
+    return None
+
+
+def _rate_limited(verdict: Verdict) -> Response:
+    seconds = verdict.retry_after
+    extensions: dict[str, object] = {"code": "RATE_LIMITED", "retryAfter": seconds}
+    message = f"too many requests: retry in {seconds} s"
+    return _graphql_error(message, 429, extensions, {"Retry-After": str(seconds)})
+
+
+def _schema(settings: Settings) -> ZebrosSchema:
+    """Prod hides the schema: no introspection (unless configured), no suggestions."""
+    dev, given = settings.env == "dev", settings.limits
+    introspection = dev if given.introspection is None else given.introspection
+    return build_schema(
+        limits=_limits(given),
+        introspection=introspection,
+        suggestions=dev,
+        max_batch=given.max_batch,
+    )
+
+
+def _limits(given: LimitsSettings) -> Limits:
+    return Limits(
+        max_depth=given.max_depth,
+        max_aliases=given.max_aliases,
+        max_tokens=given.max_tokens,
+        max_characters=given.max_characters,
+        max_root_fields=given.max_root_fields,
+        max_directives=given.max_directives,
+        max_cost=given.max_cost,
+        default_first=given.default_page_size,
+        max_first=given.max_page_size,
+    )
+
+
+def _limiter(settings: Settings) -> RateLimiter | None:
+    given = settings.rate_limit
+    if not (settings.env == "prod" if given.enabled is None else given.enabled):
+        return None
+    return RateLimiter(
+        Rate(given.tenant_per_second, given.tenant_burst),
+        Rate(given.user_per_second, given.user_burst),
+        warn_every=given.warn_every_seconds,
+        pause=given.pause_seconds,
+    )
 
 
 def _request_id(request: Request) -> str:
@@ -165,7 +267,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     if services is not None:
         runtime.services = services  # usable without running the lifespan (ASGI tests)
-    graphql = GraphQLApp(runtime, dev=settings.env == "dev")
+    graphql = GraphQLApp(runtime, settings)
     app = Starlette(
         routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql)],
         lifespan=lifespan,

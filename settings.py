@@ -62,6 +62,31 @@ class TenancySettings(BaseModel):
 class LimitsSettings(BaseModel):
     default_page_size: int = 20
     max_page_size: int = 100
+    # Document limits, checked before a document runs (README: "The GraphQL edge").
+    max_depth: int = Field(15, ge=1)
+    max_aliases: int = Field(15, ge=0)
+    max_tokens: int = Field(1000, ge=1)
+    max_characters: int = Field(15_000, ge=1)
+    max_root_fields: int = Field(20, ge=1)
+    max_directives: int = Field(50, ge=0)
+    max_cost: int = Field(10_000, ge=1)
+    # Operations in one JSON-array body; 1 refuses batches.
+    max_batch: int = Field(1, ge=1)
+    # None: on in dev, off in prod.
+    introspection: bool | None = None
+
+
+class RateLimitSettings(BaseModel):
+    # None: on in prod, off in dev (a laptop, and a test suite of thousands of requests).
+    enabled: bool | None = None
+    tenant_per_second: float = Field(50.0, gt=0)
+    tenant_burst: int = Field(100, ge=1)
+    user_per_second: float = Field(10.0, gt=0)
+    user_burst: int = Field(20, ge=1)
+    # With Redis down requests pass unlimited: one warning per this many seconds,
+    # and Redis is left alone for pause_seconds after a failure.
+    warn_every_seconds: float = Field(60.0, ge=0)
+    pause_seconds: float = Field(5.0, ge=0)
 
 
 class Settings(BaseSettings):
@@ -77,6 +102,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
 
     @model_validator(mode="after")

@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
 import strawberry
 from graphql.error import GraphQLError
+from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors import ErrorPolicy
+from schema.limits import Limits, limits_extension
 from schema.mutation import Mutation
 from schema.query import Query
 
+# graphql-core ends every suggestion with it: unknown fields, arguments, types,
+# enum values and input fields alike.
+SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
+
 
 class ZebrosSchema(strawberry.Schema):
+    hide_suggestions = False
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """ErrorPolicy logs what needs logging; client errors are not server news."""
+        """ErrorPolicy logs what needs logging; client errors are not server news.
+
+        Suggestions are dropped here, not only for fields as Strawberry does:
+        "Did you mean" lets a client without introspection map the schema.
+        """
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = SUGGESTION.sub("", error.message)
 
 
-def build_schema(**_: Any) -> ZebrosSchema:
+def build_schema(
+    *,
+    limits: Limits | None = None,
+    introspection: bool = True,
+    suggestions: bool = True,
+    max_batch: int = 1,
+) -> ZebrosSchema:
+    """The defaults are development's; server.py passes prod's from the settings."""
     # Extensions are passed as classes: Strawberry builds one per request, so
     # no state is shared between concurrent requests.
-    return ZebrosSchema(query=Query, mutation=Mutation, extensions=[ErrorPolicy])
+    extensions: list[type[SchemaExtension]] = [ErrorPolicy, limits_extension(limits or Limits())]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    # No batching config: Strawberry refuses a JSON array body (HTTP 400).
+    batching = BatchingConfig(max_operations=max_batch) if max_batch > 1 else None
+    config = StrawberryConfig(disable_field_suggestions=not suggestions, batching_config=batching)
+    built = ZebrosSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
+    built.hide_suggestions = not suggestions
+    return built
 
 
 def sdl() -> str:
