@@ -9,6 +9,7 @@ from typing import Any
 from dal.activities import ActivityQuery
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Page
 from dal.timefmt import dump_dt, to_utc
+from resolvers import policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
@@ -78,6 +79,7 @@ async def create_activity(info: Info, values: dict[str, Any]) -> Activity:
         updated_at=ctx.now,
         **v,
     )
+    await policy.require_write(info, "activity.create", record)
     return await ctx.repos.activities.create(record)
 
 
@@ -85,18 +87,23 @@ async def update_activity(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Activity:
     v = validate(changes, FIELDS)
-    return await info.context.repos.activities.update(
-        id, lambda a: replace(a, **v), expected_version
-    )
+    repo = info.context.repos.activities
+    version = await policy.require_existing(info, "activity.update", repo, id, expected_version, v)
+    return await repo.update(id, lambda a: replace(a, **v), version)
 
 
 async def complete_activity(info: Info, id: str, completed_at: datetime | None) -> Activity:
     when = to_utc(completed_at) if completed_at else info.context.now
-    return await info.context.repos.activities.update(id, lambda a: replace(a, completed_at=when))
+    repo = info.context.repos.activities
+    change = {"completed_at": when}
+    version = await policy.require_existing(info, "activity.complete", repo, id, None, change)
+    return await repo.update(id, lambda a: replace(a, completed_at=when), version)
 
 
 async def delete_activity(info: Info, id: str, expected_version: int | None) -> str:
-    await info.context.repos.activities.delete(id, expected_version)
+    repo = info.context.repos.activities
+    version = await policy.require_existing(info, "activity.delete", repo, id, expected_version)
+    await repo.delete(id, version)
     return id
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from dal.models import Contact, Page
+from resolvers import policy
 from resolvers.context import Info
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
@@ -31,6 +32,7 @@ async def create_contact(info: Info, values: dict[str, Any]) -> Contact:
     v = validate(values, CREATE)
     ctx = info.context
     record = Contact(id=v.pop("id", None) or new_id(), created_at=ctx.now, updated_at=ctx.now, **v)
+    await policy.require_write(info, "contact.create", record)
     return await ctx.repos.contacts.create(record)
 
 
@@ -38,11 +40,15 @@ async def update_contact(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Contact:
     v = validate(changes, FIELDS)
-    return await info.context.repos.contacts.update(id, lambda c: replace(c, **v), expected_version)
+    repo = info.context.repos.contacts
+    version = await policy.require_existing(info, "contact.update", repo, id, expected_version, v)
+    return await repo.update(id, lambda c: replace(c, **v), version)
 
 
 async def delete_contact(info: Info, id: str, expected_version: int | None) -> str:
-    await info.context.repos.contacts.delete(id, expected_version)
+    repo = info.context.repos.contacts
+    version = await policy.require_existing(info, "contact.delete", repo, id, expected_version)
+    await repo.delete(id, version)
     return id
 
 

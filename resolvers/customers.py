@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from dal.models import Customer, CustomerTier, Page
+from resolvers import policy
 from resolvers.context import Info
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
@@ -56,6 +57,7 @@ async def create_customer(info: Info, values: dict[str, Any]) -> Customer:
         created_at=ctx.now,
         updated_at=ctx.now,
     )
+    await policy.require_write(info, "customer.create", record)
     return await ctx.repos.customers.create(record)
 
 
@@ -63,13 +65,15 @@ async def update_customer(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Customer:
     v = validate(changes, FIELDS)
-    return await info.context.repos.customers.update(
-        id, lambda c: replace(c, **v), expected_version
-    )
+    repo = info.context.repos.customers
+    version = await policy.require_existing(info, "customer.update", repo, id, expected_version, v)
+    return await repo.update(id, lambda c: replace(c, **v), version)
 
 
 async def delete_customer(info: Info, id: str, expected_version: int | None) -> str:
-    await info.context.repos.customers.delete(id, expected_version)
+    repo = info.context.repos.customers
+    version = await policy.require_existing(info, "customer.delete", repo, id, expected_version)
+    await repo.delete(id, version)
     return id
 
 

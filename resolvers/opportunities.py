@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from dal.models import Opportunity, OpportunityStage, Page
+from resolvers import policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
@@ -89,6 +90,7 @@ async def create_opportunity(info: Info, values: dict[str, Any]) -> Opportunity:
         updated_at=ctx.now,
         **v,
     )
+    await policy.require_write(info, "opportunity.create", record)
     await _check_contact(info, record)
     return await ctx.repos.opportunities.create(record)
 
@@ -107,11 +109,15 @@ async def update_opportunity(
             new = replace(new, closed_at=closed_at, probability=v.get("probability", default))
         return new
 
+    repo = info.context.repos.opportunities
+    version = await policy.require_existing(
+        info, "opportunity.update", repo, id, expected_version, v
+    )
     if v.get("contact_id"):
         current = await info.context.loaders.opportunity_by_id.load(id)
         if current is not None:
             await _check_contact(info, replace(current, contact_id=v["contact_id"]))
-    return await info.context.repos.opportunities.update(id, change, expected_version)
+    return await repo.update(id, change, version)
 
 
 async def _check_contact(info: Info, o: Opportunity) -> None:
@@ -123,7 +129,9 @@ async def _check_contact(info: Info, o: Opportunity) -> None:
 
 
 async def delete_opportunity(info: Info, id: str, expected_version: int | None) -> str:
-    await info.context.repos.opportunities.delete(id, expected_version)
+    repo = info.context.repos.opportunities
+    version = await policy.require_existing(info, "opportunity.delete", repo, id, expected_version)
+    await repo.delete(id, version)
     return id
 
 

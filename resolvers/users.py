@@ -8,6 +8,7 @@ from typing import Any
 from auth import Principal
 from dal.models import Page, User
 from dal.timefmt import utcnow
+from resolvers import policy
 from resolvers.context import Info
 from resolvers.pagination import new_id, page_size
 from resolvers.validation import (
@@ -68,6 +69,7 @@ async def create_user(info: Info, values: dict[str, Any]) -> User:
         updated_at=ctx.now,
         **v,
     )
+    await policy.require_user_create(info, record.role)
     return await ctx.repos.users.create(record)
 
 
@@ -75,7 +77,9 @@ async def update_user(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> User:
     v = validate(changes, FIELDS)
-    return await info.context.repos.users.update(id, lambda u: replace(u, **v), expected_version)
+    repo = info.context.repos.users
+    version = await policy.require_user_update(info, repo, id, v, expected_version)
+    return await repo.update(id, lambda u: replace(u, **v), version)
 
 
 async def owner(info: Info, owner_id: str | None) -> User | None:

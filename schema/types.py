@@ -14,7 +14,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dal import models
-from resolvers import activities, contacts, customers, opportunities, users
+from resolvers import activities, contacts, customers, opportunities, policy, users
 from resolvers.context import Info
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
@@ -26,8 +26,6 @@ class User:
     username: str
     email: str
     role: Role
-    permissions: list[str]
-    preferences: JSON | None
     version: int
     record: strawberry.Private[models.User]
 
@@ -38,11 +36,21 @@ class User:
             username=r.username,
             email=r.email,
             role=r.role,
-            permissions=list(r.permissions),
-            preferences=r.preferences,
             version=r.version,
             record=r,
         )
+
+    @strawberry.field
+    async def permissions(self, info: Info) -> list[str]:
+        # Non-null as in the contract: a refusal nulls this User (README, "Roles and permissions").
+        await policy.require_view(info, "user.read.permissions", self.record)
+        return list(self.record.permissions)
+
+    @strawberry.field
+    async def preferences(self, info: Info) -> JSON | None:
+        await policy.require_view(info, "user.read.preferences", self.record)
+        preferences: JSON | None = self.record.preferences
+        return preferences
 
     @strawberry.field
     async def customers(
