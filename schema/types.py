@@ -6,9 +6,10 @@ through the request's dataloaders (``resolvers``), never with I/O of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -18,6 +19,16 @@ from resolvers import activities, contacts, customers, opportunities, policy, us
 from resolvers.context import Info
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
+
+T = TypeVar("T")
+
+
+def _wrap(cls: type[T], record: models.Record) -> T:
+    """A GraphQL object from a DAL record: the plain fields share their names."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # Strawberry types are dataclasses
+    plain = {f.name: getattr(record, f.name) for f in fields if f.init and f.name != "record"}
+    build: Any = cls
+    return cast(T, build(**plain, record=record))
 
 
 @strawberry.type
@@ -31,14 +42,7 @@ class User:
 
     @classmethod
     def of(cls, r: models.User) -> User:
-        return cls(
-            id=strawberry.ID(r.id),
-            username=r.username,
-            email=r.email,
-            role=r.role,
-            version=r.version,
-            record=r,
-        )
+        return _wrap(cls, r)
 
     @strawberry.field
     async def permissions(self, info: Info) -> list[str]:
@@ -98,17 +102,7 @@ class Customer:
 
     @classmethod
     def of(cls, r: models.Customer) -> Customer:
-        return cls(
-            id=strawberry.ID(r.id),
-            company_name=r.company_name,
-            industry=r.industry,
-            tier=r.tier,
-            contact_info=r.contact_info,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            version=r.version,
-            record=r,
-        )
+        return _wrap(cls, r)
 
     @strawberry.field
     async def owner(self, info: Info) -> User | None:
@@ -165,18 +159,7 @@ class Contact:
 
     @classmethod
     def of(cls, r: models.Contact) -> Contact:
-        return cls(
-            id=strawberry.ID(r.id),
-            first_name=r.first_name,
-            last_name=r.last_name,
-            email=r.email,
-            phone=r.phone,
-            position=r.position,
-            details=r.details,
-            last_contacted_at=r.last_contacted_at,
-            version=r.version,
-            record=r,
-        )
+        return _wrap(cls, r)
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -210,17 +193,7 @@ class Opportunity:
 
     @classmethod
     def of(cls, r: models.Opportunity) -> Opportunity:
-        return cls(
-            id=strawberry.ID(r.id),
-            title=r.title,
-            value=r.value,
-            stage=r.stage,
-            probability=r.probability,
-            expected_close_date=r.expected_close_date,
-            closed_at=r.closed_at,
-            version=r.version,
-            record=r,
-        )
+        return _wrap(cls, r)
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -261,17 +234,7 @@ class Activity:
 
     @classmethod
     def of(cls, r: models.Activity) -> Activity:
-        return cls(
-            id=strawberry.ID(r.id),
-            related_id=strawberry.ID(r.related_id),
-            type=r.type,
-            subject=r.subject,
-            description=r.description,
-            scheduled_at=r.scheduled_at,
-            completed_at=r.completed_at,
-            version=r.version,
-            record=r,
-        )
+        return _wrap(cls, r)
 
     @strawberry.field
     def overdue(self, info: Info) -> bool:
