@@ -15,6 +15,7 @@ from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
 from resolvers.validation import ident, keep, moment, not_null, text, validate
+from resolvers.writes import delete_record, update_record
 
 FIELDS = {
     "type": ("type", not_null(keep)),
@@ -88,8 +89,7 @@ async def update_activity(
 ) -> Activity:
     v = validate(changes, FIELDS)
     repo = info.context.repos.activities
-    version = await policy.require_existing(info, "activity.update", repo, id, expected_version, v)
-    return await repo.update(id, lambda a: replace(a, **v), version)
+    return await update_record(info, "activity.update", repo, id, v, expected_version)
 
 
 async def complete_activity(info: Info, id: str, completed_at: datetime | None) -> Activity:
@@ -102,9 +102,7 @@ async def complete_activity(info: Info, id: str, completed_at: datetime | None) 
 
 async def delete_activity(info: Info, id: str, expected_version: int | None) -> str:
     repo = info.context.repos.activities
-    version = await policy.require_existing(info, "activity.delete", repo, id, expected_version)
-    await repo.delete(id, version)
-    return id
+    return await delete_record(info, "activity.delete", repo, id, expected_version)
 
 
 async def of_related(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from dal.models import Contact, Page
@@ -11,6 +10,7 @@ from resolvers.context import Info
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
 from resolvers.validation import blob, email, ident, moment, not_null, text, validate
+from resolvers.writes import delete_record, update_record
 
 FIELDS = {
     "first_name": ("firstName", not_null(text(100, required=True))),
@@ -41,15 +41,12 @@ async def update_contact(
 ) -> Contact:
     v = validate(changes, FIELDS)
     repo = info.context.repos.contacts
-    version = await policy.require_existing(info, "contact.update", repo, id, expected_version, v)
-    return await repo.update(id, lambda c: replace(c, **v), version)
+    return await update_record(info, "contact.update", repo, id, v, expected_version)
 
 
 async def delete_contact(info: Info, id: str, expected_version: int | None) -> str:
     repo = info.context.repos.contacts
-    version = await policy.require_existing(info, "contact.delete", repo, id, expected_version)
-    await repo.delete(id, version)
-    return id
+    return await delete_record(info, "contact.delete", repo, id, expected_version)
 
 
 async def of_customer(

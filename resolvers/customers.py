@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from dal.models import Customer, CustomerTier, Page
@@ -11,6 +10,7 @@ from resolvers.context import Info
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
 from resolvers.validation import blob, ident, keep, not_null, text, validate
+from resolvers.writes import delete_record, update_record
 
 FIELDS = {
     "company_name": ("companyName", not_null(text(200, required=True))),
@@ -66,15 +66,12 @@ async def update_customer(
 ) -> Customer:
     v = validate(changes, FIELDS)
     repo = info.context.repos.customers
-    version = await policy.require_existing(info, "customer.update", repo, id, expected_version, v)
-    return await repo.update(id, lambda c: replace(c, **v), version)
+    return await update_record(info, "customer.update", repo, id, v, expected_version)
 
 
 async def delete_customer(info: Info, id: str, expected_version: int | None) -> str:
     repo = info.context.repos.customers
-    version = await policy.require_existing(info, "customer.delete", repo, id, expected_version)
-    await repo.delete(id, version)
-    return id
+    return await delete_record(info, "customer.delete", repo, id, expected_version)
 
 
 async def of_owner(

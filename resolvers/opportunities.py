@@ -20,6 +20,7 @@ from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
 from resolvers.pagination import new_id, page_size
 from resolvers.validation import ident, keep, money, not_null, probability, text, validate
+from resolvers.writes import delete_record
 
 S = OpportunityStage
 STAGE_PROBABILITY = {
@@ -130,9 +131,7 @@ async def _check_contact(info: Info, o: Opportunity) -> None:
 
 async def delete_opportunity(info: Info, id: str, expected_version: int | None) -> str:
     repo = info.context.repos.opportunities
-    version = await policy.require_existing(info, "opportunity.delete", repo, id, expected_version)
-    await repo.delete(id, version)
-    return id
+    return await delete_record(info, "opportunity.delete", repo, id, expected_version)
 
 
 async def of_customer(
