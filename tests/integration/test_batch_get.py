@@ -12,14 +12,13 @@ import pytest_asyncio
 
 from dal.dynamo import Dynamo
 from dal.errors import NotFound, Throttled
-from dal.models import Contact
 from dal.store import Repos, Store
 from dal.tenancy import Model
-from dal.timefmt import utcnow
 from services import Services
 from settings import Settings
 from tests.conftest import PREFIX
 from tests.integration.proxy import UnprocessingProxy
+from tests.integration.records import contact as new_contact
 from tests.integration.records import customer
 from tests.support import RequestLog
 
@@ -128,14 +127,7 @@ async def test_transaction_conflicts_are_retried(
 ) -> None:
     await repos.customers.create(customer("c1"))
     proxy.conflicts = 2
-    contact = Contact(
-        id="p1",
-        customer_id="c1",
-        first_name="A",
-        last_name="B",
-        created_at=utcnow(),
-        updated_at=utcnow(),
-    )
+    contact = new_contact("p1", "c1")
     await via(proxied_client, settings, model).contacts.create(contact)
     assert proxy.transactions == 3
     assert (await repos.contacts.get("p1")) is not None
@@ -150,14 +142,7 @@ async def test_lasting_transaction_conflicts_raise_throttled(
 ) -> None:
     await repos.customers.create(customer("c1"))
     proxy.conflicts = 100
-    contact = Contact(
-        id="p1",
-        customer_id="c1",
-        first_name="A",
-        last_name="B",
-        created_at=utcnow(),
-        updated_at=utcnow(),
-    )
+    contact = new_contact("p1", "c1")
     with pytest.raises(Throttled):
         await via(proxied_client, settings, model, attempts=3).contacts.create(contact)
     assert proxy.transactions == 3

@@ -10,21 +10,10 @@ from graphql import GraphQLError, get_introspection_query, parse
 
 from schema import build_schema
 from schema.limits import JSON_SAFE, Limits, Metrics, count_tokens, measure
+from tests.api.test_nested_requests import NESTED  # the README's nested query
 
 SCHEMA = build_schema()
 LIMITS = Limits()
-# The README's nested query (tests/api/test_nested_requests.py runs it).
-NESTED = """
-query {
-  customers(first: 20) { edges { node {
-    contacts { edges { node {
-      opportunities { edges { node {
-        activities { edges { node { id } } }
-      } } }
-    } } }
-  } } }
-}
-"""
 # One more level below the nested query: each activity's owner.
 NESTED_PLUS_ONE = NESTED.replace("node { id }", "node { id owner { id } }")
 CONTACTS = "query($n: Int) { customers(first: 10) { edges { node { contacts(first: $n) %s } } } }"
