@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dal.codec import Codec, Ref, choice, moment, text
+from dal.derived import Count, Derived
 from dal.dynamo import Condition, SortCondition, both, matching
 from dal.models import Activity, ActivityType, Entity, Page
 from dal.repo import Repo
@@ -38,6 +39,17 @@ def _index_keys(scope: TenantScope, a: Activity) -> dict[str, str | None]:
     }
 
 
+def _derived(scope: TenantScope, a: Activity) -> Derived:
+    """Per day and owner: planned (scheduled that day, also by type) and completed."""
+    owner, series, counts = a.owner_id or "-", scope.key("activity"), []
+    if a.scheduled_at:
+        day = f"{dump_dt(a.scheduled_at)[:10]}#{owner}"
+        counts += [Count(series, day, "planned", 1), Count(series, day, f"type:{a.type.value}", 1)]
+    if a.completed_at:
+        counts.append(Count(series, f"{dump_dt(a.completed_at)[:10]}#{owner}", "completed", 1))
+    return Derived(counts=tuple(counts))
+
+
 def _refs(a: Activity) -> list[Ref]:
     refs = [Ref(a.related_type, a.related_id, "relatedId")]
     if a.owner_id:
@@ -60,6 +72,7 @@ CODEC = Codec(
     ),
     _index_keys,
     _refs,
+    _derived,
 )
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from dal.derived import NOTHING, Derived
 from dal.dynamo import Item
 from dal.models import Entity, Record
 from dal.tables import Table
@@ -95,12 +96,14 @@ class Codec(Generic[R]):
         attrs: tuple[Attr, ...],
         index_keys: Callable[[TenantScope, R], dict[str, str | None]],
         refs: Callable[[R], list[Ref]] = lambda _: [],
+        derived: Callable[[TenantScope, R], Derived] = lambda _, __: NOTHING,
     ) -> None:
         self.record = record
         self.table = table
         self.attrs = COMMON + attrs
         self._index_keys = index_keys
         self.refs = refs
+        self.derived = derived
         names = {f.name for f in fields(record)}
         assert {a.field for a in self.attrs} == names, f"{record.__name__}: attrs != fields"
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from dal.codec import Codec, Ref, blob, choice, text
-from dal.dynamo import SortCondition, matching
+from dal.derived import Count, Derived, Term
+from dal.dynamo import Condition, Item, SortCondition, matching
 from dal.models import Customer, CustomerTier, Entity, Page
 from dal.repo import Repo
-from dal.tables import CUSTOMERS
+from dal.tables import CUSTOMERS, KEY, SEARCH_TERMS, SORT
 from dal.tenancy import TenantScope
 from dal.timefmt import dump_dt
 
@@ -18,8 +21,42 @@ def _index_keys(scope: TenantScope, c: Customer) -> dict[str, str | None]:
         "ownerKey": scope.key(c.owner_id) if c.owner_id else None,
         # Lower-cased so that filters and prefix search ignore case.
         "industryKey": scope.key(c.industry.lower()) if c.industry else None,
-        "nameKey": f"{c.company_name.lower()}#{c.id}",
+        # " acme corp": `contains " corp"` is a word-prefix filter for combined filters.
+        "nameWords": " " + " ".join(words(c.company_name)),
     }
+
+
+MAX_TERMS = 12  # words of a name that are searchable (a transaction holds 100 writes)
+# Two partitions, so each customer appears at most once per search: single words,
+# and whole names of several words (a prefix with a space searches those).
+WORDS, NAMES = "customer-words", "customer-names"
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words, first occurrence only: how names and prefixes are compared."""
+    return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
+
+
+def _terms(scope: TenantScope, c: Customer) -> tuple[Term, ...]:
+    """Each word of the name, and the whole name when it has several."""
+    found = words(c.company_name)
+    terms = [Term(scope.key(WORDS), f"{w}#{c.id}", c.id) for w in found[:MAX_TERMS]]
+    if len(found) > 1:
+        terms.append(Term(scope.key(NAMES), f"{' '.join(found)}#{c.id}", c.id))
+    return tuple(terms)
+
+
+def _derived(scope: TenantScope, c: Customer) -> Derived:
+    day = dump_dt(c.created_at)[:10]
+    acquired = Count(scope.key("acquisition"), day, "newCustomers", 1)
+    return Derived(counts=(acquired,), terms=_terms(scope, c))
+
+
+def _word_prefix(prefix: str) -> Condition:
+    """A filter: some word of the name (or the name) starts with ``prefix``."""
+    return Condition(
+        "contains(#nw, :nw)", {"#nw": "nameWords"}, {":nw": " " + " ".join(words(prefix))}
+    )
 
 
 def _refs(c: Customer) -> list[Ref]:
@@ -38,6 +75,7 @@ CODEC = Codec(
     ),
     _index_keys,
     _refs,
+    _derived,
 )
 
 
@@ -57,28 +95,54 @@ class CustomerRepo(Repo[Customer]):
         DynamoDB (FilterExpression) on that index's partition.
         """
         equals = {"industryKey": self.scope.key(industry.lower())} if industry else {}
-        prefixes = {"nameKey": name_prefix.lower()} if name_prefix else {}
+        named = _word_prefix(name_prefix) if name_prefix else None
         if owner_id:
+            partition = self.scope.key(owner_id)
             return await self.page(
                 "byOwner",
-                self.scope.key(owner_id),
+                partition,
                 first,
                 after,
                 forward=False,
-                filter=matching(equals, prefixes),
+                filter=matching(equals, extra=named),
             )
         if industry:
+            partition = self.scope.key(industry.lower())
             return await self.page(
                 "byIndustry",
-                self.scope.key(industry.lower()),
+                partition,
                 first,
                 after,
                 forward=False,
-                filter=matching({}, prefixes),
+                filter=matching({}, extra=named),
             )
         if name_prefix:
-            return await self.name_starts_with(name_prefix, first, after)
+            return await self.search(name_prefix, first, after)
         return await self.newest(first, after)
+
+    async def search(self, prefix: str, first: int, after: str | None = None) -> Page[Customer]:
+        """Customers with a word (or, for a prefix with a space, the whole name)
+        starting with ``prefix``, A-Z: one Query on the terms, one BatchGetItem."""
+        term = " ".join(words(prefix))
+        if not term:  # no letter or digit: nothing can start with it
+            return Page([])
+        partition = self.scope.key(NAMES if " " in term else WORDS)
+        start = self._open_cursor("SearchTerms", KEY, partition, after)
+        items, _ = await self.dynamo.query(
+            self.scope.table(SEARCH_TERMS.entity),
+            None,
+            (KEY, partition),
+            sort=(SORT, SortCondition("begins_with", (term,))),
+            limit=first + 1,
+            start=start,
+        )
+        return await self._terms_page(items[:first], len(items) > first)
+
+    async def _terms_page(self, items: list[Item], has_next: bool) -> Page[Customer]:
+        found = await self.get_many([str(i["targetId"]) for i in items])
+        pairs = [(c, i) for c, i in zip(found, items, strict=True) if c is not None]
+        cursors = [self._cursor("SearchTerms", {KEY: i[KEY], SORT: i[SORT]}) for _, i in pairs]
+        return Page([c for c, _ in pairs], cursors, has_next=has_next)
 
     async def newest(self, first: int, after: str | None = None) -> Page[Customer]:
         return await self.page("byTenant", self.scope.key("all"), first, after, forward=False)
@@ -92,9 +156,3 @@ class CustomerRepo(Repo[Customer]):
     ) -> Page[Customer]:
         partition = self.scope.key(industry.lower())
         return await self.page("byIndustry", partition, first, after, forward=False)
-
-    async def name_starts_with(
-        self, prefix: str, first: int, after: str | None = None
-    ) -> Page[Customer]:
-        sort = SortCondition("begins_with", (prefix.lower(),))
-        return await self.page("byName", self.scope.key("all"), first, after, sort=sort)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from dal.codec import Codec, Ref, choice, day, moment, number, text
+from dal.derived import Count, Derived
 from dal.dynamo import Condition, SortCondition, matching
 from dal.models import Entity, Opportunity, OpportunityStage, Page
 from dal.repo import Repo
@@ -34,6 +35,41 @@ def _index_keys(scope: TenantScope, o: Opportunity) -> dict[str, str | None]:
     }
 
 
+ALL_OWNERS = "*"  # the tenant-wide series next to each owner's
+NO_OWNER = "-"
+
+
+def _figures(pk: str, sk: str, o: Opportunity) -> list[Count]:
+    weighted = o.value * o.probability / 100
+    return [
+        Count(pk, sk, "count", 1),
+        Count(pk, sk, "total", o.value),
+        Count(pk, sk, "weighted", weighted),
+    ]
+
+
+def _derived(scope: TenantScope, o: Opportunity) -> Derived:
+    """Pipeline per stage and forecast per close day (tenant and owner), won deals per
+    close day, and leads per creation day with how many were won or lost."""
+    counts: list[Count] = []
+    for owner in (ALL_OWNERS, o.owner_id or NO_OWNER):
+        counts += _figures(scope.key("pipeline", owner), o.stage.value, o)
+        if o.expected_close_date and not o.stage.closed:
+            counts += _figures(scope.key("forecast", owner), dump_date(o.expected_close_date), o)
+    if o.stage is OpportunityStage.CLOSED_WON and o.closed_at:
+        day = dump_dt(o.closed_at)[:10]
+        counts += [
+            Count(scope.key("sales"), day, "dealsWon", 1),
+            Count(scope.key("sales"), day, "revenue", o.value),
+        ]
+    created = dump_dt(o.created_at)[:10]
+    counts.append(Count(scope.key("leads"), created, "leads", 1))
+    if o.stage.closed:
+        outcome = "won" if o.stage is OpportunityStage.CLOSED_WON else "lost"
+        counts.append(Count(scope.key("leads"), created, outcome, 1))
+    return Derived(counts=tuple(counts))
+
+
 def _refs(o: Opportunity) -> list[Ref]:
     refs = [Ref(Entity.CUSTOMER, o.customer_id, "customerId")]
     if o.contact_id:
@@ -59,6 +95,7 @@ CODEC = Codec(
     ),
     _index_keys,
     _refs,
+    _derived,
 )
 
 

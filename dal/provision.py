@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from dal.dynamo import translated
-from dal.tables import TABLES, TENANTS, Table, create_table_request
+from dal.tables import TENANT_TABLES, TENANTS, Table, create_table_request
 from dal.tenancy import silo_table
 
 if TYPE_CHECKING:
@@ -20,14 +20,14 @@ log = logging.getLogger(__name__)
 
 async def create_tables(client: DynamoDBClient, prefix: str) -> list[str]:
     """The shared tables (bridge and pool tenants) and the tenants registry."""
-    wanted = {f"{prefix}{t.entity}": t for t in (*TABLES.values(), TENANTS)}
+    wanted = {f"{prefix}{t.entity}": t for t in (*TENANT_TABLES, TENANTS)}
     return await _ensure(client, wanted)
 
 
 async def create_silo_tables(client: DynamoDBClient, prefix: str, tenant_id: str) -> list[str]:
     """A silo tenant's own tables, with the same indexes as the shared ones."""
     return await _ensure(
-        client, {silo_table(prefix, tenant_id, t.entity): t for t in TABLES.values()}
+        client, {silo_table(prefix, tenant_id, t.entity): t for t in TENANT_TABLES}
     )
 
 

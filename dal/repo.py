@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from dal import writes
+from dal import derived, writes
 from dal.codec import Codec, Ref
 from dal.cursors import CursorCodec
 from dal.dynamo import (
@@ -124,9 +124,12 @@ class Repo(Generic[R]):
         cut_short = len(items) <= first and start is not None
         if cut_short and start is not None:
             positions.append({k: str(start[k]) for k in keys})
-        cursors = [self._cursors.encode(self.scope.tenant_id, name, p) for p in positions]
+        cursors = [self._cursor(name, p) for p in positions]
         records = [r for r in map(self._load, items[:first]) if r is not None]
         return Page(records, cursors, has_next=len(items) > first or cut_short)
+
+    def _cursor(self, name: str, position: dict[str, str]) -> str:
+        return self._cursors.encode(self.scope.tenant_id, name, position)
 
     def _open_cursor(self, name: str, pk: str, partition: str, after: str | None) -> Item | None:
         if after is None:
@@ -146,12 +149,19 @@ class Repo(Generic[R]):
             return writes.adjust_refs(table, pk, delta, self._owned)
         return writes.check_exists(table, pk, self._owned)
 
+    def _derived_ops(self, old: R | None, new: R | None) -> list[dict[str, Any]]:
+        """Aggregates and search terms follow the record in the same transaction."""
+        before = derived.NOTHING if old is None else self.codec.derived(self.scope, old)
+        after = derived.NOTHING if new is None else self.codec.derived(self.scope, new)
+        return derived.operations(self.scope, before, after)
+
     async def create(self, rec: R) -> R:
         """Write a new record (version 1) with its timestamps as given."""
         rec = replace(rec, version=1)
         refs = self.codec.refs(rec)
         ops = [writes.put(self.table_name, self._item(rec), absent())]
         ops += [self._ref_op(ref, +1) for ref in refs]
+        ops += self._derived_ops(None, rec)
         try:
             await self.dynamo.write(ops)
         except TransactionCancelled as exc:
@@ -179,6 +189,7 @@ class Repo(Generic[R]):
             added = [r for r in new_refs if r not in old_refs]
             dropped = [r for r in old_refs if r not in new_refs and r.counted]
             ops += [self._ref_op(r, +1) for r in added] + [self._ref_op(r, -1) for r in dropped]
+            ops += self._derived_ops(current, new)
             try:
                 await self.dynamo.write(ops)
                 return new
@@ -200,6 +211,7 @@ class Repo(Generic[R]):
             refs = [r for r in self.codec.refs(current) if r.counted]
             ops = [writes.delete(self.table_name, self.scope.pk(id), condition)]
             ops += [self._ref_op(r, -1) for r in refs]
+            ops += self._derived_ops(current, None)
             try:
                 await self.dynamo.write(ops)
                 return current

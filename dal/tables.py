@@ -15,6 +15,7 @@ from typing import Any
 from dal.models import Entity
 
 KEY = "pk"
+SORT = "sk"  # sort key of the derived tables (Aggregates, SearchTerms)
 REF_COUNT = "refCount"  # records that point at this one; a delete needs 0
 
 
@@ -30,6 +31,7 @@ class Index:
 class Table:
     entity: str  # the table name without prefix
     indexes: tuple[Index, ...]
+    sort_key: str | None = None  # only the derived tables below have one
 
     def index(self, name: str) -> Index:
         for index in self.indexes:
@@ -44,7 +46,6 @@ CUSTOMERS = Table(
         Index("byTenant", "tenantKey", "createdKey", "all customers, newest first"),
         Index("byOwner", "ownerKey", "createdKey", "customers of an owner, newest first"),
         Index("byIndustry", "industryKey", "createdKey", "customers of an industry"),
-        Index("byName", "tenantKey", "nameKey", "company name prefix, A-Z"),
     ),
 )
 
@@ -98,14 +99,29 @@ TABLES: dict[Entity, Table] = {
 # The tenants registry: key = tenant id, attribute ``model`` (silo|bridge|pool).
 TENANTS = Table("Tenants", ())
 
+# Derived data, written in the same transaction as the records it derives from.
+# Aggregates: counters per (series, bucket), e.g. pk "{t}#pipeline#*", sk "LEAD";
+# pk "{t}#sales", sk "2026-11-24". A report reads one partition: one Query.
+AGGREGATES = Table("Aggregates", (), sort_key=SORT)
+# SearchTerms: one item per word of a customer's name (and the whole name):
+# pk "{t}#customer-terms", sk "{term}#{id}"; a prefix search is one begins_with Query.
+SEARCH_TERMS = Table("SearchTerms", (), sort_key=SORT)
+
+# What every tenant has: shared for bridge and pool, its own for a silo.
+TENANT_TABLES = (*TABLES.values(), AGGREGATES, SEARCH_TERMS)
+
 
 def create_table_request(table: Table, name: str) -> dict[str, Any]:
     """The CreateTable arguments for ``table`` (on-demand, as the architecture starts)."""
     attrs = {KEY} | {i.pk for i in table.indexes} | {i.sk for i in table.indexes}
+    key_schema = [{"AttributeName": KEY, "KeyType": "HASH"}]
+    if table.sort_key:
+        attrs.add(table.sort_key)
+        key_schema.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
     request: dict[str, Any] = {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": [{"AttributeName": KEY, "KeyType": "HASH"}],
+        "KeySchema": key_schema,
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
     }
     if table.indexes:

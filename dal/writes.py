@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dal.dynamo import Condition, Item, both, present, serialize
-from dal.tables import KEY, REF_COUNT
+from dal.tables import KEY, REF_COUNT, SORT
+from dal.tenancy import TENANT_ATTR
 
 # DynamoDB returns the item's current state with a failed condition, which
 # spares a read to report the current version on a conflict.
@@ -46,15 +47,30 @@ def check_exists(table: str, pk: str, owner: Condition) -> dict[str, Any]:
     return {"ConditionCheck": {"TableName": table, "Key": {KEY: {"S": pk}}, **args}}
 
 
-def delete(table: str, pk: str, condition: Condition) -> dict[str, Any]:
+def delete(table: str, pk: str, condition: Condition, sk: str | None = None) -> dict[str, Any]:
     return {
         "Delete": {
             "TableName": table,
-            "Key": {KEY: {"S": pk}},
+            "Key": _key(pk, sk),
             **condition.arguments(),
             **_RETURN_OLD,
         }
     }
+
+
+def add(table: str, pk: str, sk: str, amounts: dict[str, Any], tenant: str) -> dict[str, Any]:
+    """Add ``amounts`` to counters of an item that may not exist yet (ADD starts at 0).
+
+    The tenant is set on first write and must match on every later one."""
+    names = {f"#c{i}": attr for i, attr in enumerate(amounts)} | {"#tid": TENANT_ATTR}
+    values = {f":c{i}": v for i, v in enumerate(amounts.values())} | {":tid": tenant}
+    adds = ", ".join(f"#c{i} :c{i}" for i in range(len(amounts)))
+    mine = Condition("attribute_not_exists(#k) OR #tid = :tid", {"#k": KEY}, {})
+    return _update(table, pk, f"SET #tid = :tid ADD {adds}", names, values, mine, sk)
+
+
+def _key(pk: str, sk: str | None) -> dict[str, Any]:
+    return {KEY: {"S": pk}} | ({SORT: {"S": sk}} if sk is not None else {})
 
 
 def _update(
@@ -64,13 +80,14 @@ def _update(
     names: dict[str, str],
     values: dict[str, Any],
     condition: Condition,
+    sk: str | None = None,
 ) -> dict[str, Any]:
     cond = condition.arguments()
     all_names = names | cond.pop("ExpressionAttributeNames", {})
     all_values = serialize(values) | cond.pop("ExpressionAttributeValues", {})
     args: dict[str, Any] = {
         "TableName": table,
-        "Key": {KEY: {"S": pk}},
+        "Key": _key(pk, sk),
         "UpdateExpression": expression,
         "ExpressionAttributeNames": all_names,
         **cond,

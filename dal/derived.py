@@ -1,0 +1,80 @@
+"""Data derived from records, kept in the same transaction as the record write.
+
+A record *contributes* to counters (aggregates) and owns search terms. A write
+moves the record from its old contributions to its new ones: the difference
+becomes ADDs on counters and Puts/Deletes of terms, in the record's own
+TransactWriteItems, so aggregates are exact without ever reading all records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dal import writes
+from dal.dynamo import Condition, absent
+from dal.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
+from dal.tenancy import TENANT_ATTR, TenantScope
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """``amount`` added to counter ``attr`` of the aggregate item (pk, sk)."""
+
+    pk: str
+    sk: str
+    attr: str
+    amount: Decimal | int
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A search term item (pk, sk) pointing at record ``target``."""
+
+    pk: str
+    sk: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    counts: tuple[Count, ...] = ()
+    terms: tuple[Term, ...] = ()
+
+
+NOTHING = Derived()
+
+
+def operations(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:
+    """The writes that turn ``old`` contributions into ``new`` ones."""
+    return _count_ops(scope, old, new) + _term_ops(scope, old, new)
+
+
+def _count_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:
+    totals: dict[tuple[str, str], dict[str, Decimal | int]] = defaultdict(dict)
+    for sign, counts in ((1, new.counts), (-1, old.counts)):
+        for c in counts:
+            bucket = totals[(c.pk, c.sk)]
+            bucket[c.attr] = bucket.get(c.attr, 0) + sign * c.amount
+    table = scope.table(AGGREGATES.entity)
+    ops = []
+    for (pk, sk), amounts in sorted(totals.items()):
+        if changed := {attr: v for attr, v in amounts.items() if v != 0}:
+            ops.append(writes.add(table, pk, sk, changed, scope.tenant_id))
+    return ops
+
+
+def _term_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:
+    table, before, after = scope.table(SEARCH_TERMS.entity), set(old.terms), set(new.terms)
+    mine = Condition(
+        "attribute_not_exists(#k) OR #tid = :tid",
+        {"#k": KEY, "#tid": TENANT_ATTR},
+        {":tid": scope.tenant_id},
+    )
+    ops = [writes.delete(table, t.pk, mine, t.sk) for t in sorted(before - after, key=str)]
+    for t in sorted(after - before, key=str):
+        item = {KEY: t.pk, SORT: t.sk, "targetId": t.target, TENANT_ATTR: scope.tenant_id}
+        ops.append(writes.put(table, item, absent()))
+    return ops
