@@ -101,6 +101,24 @@ class ActivityRepo(Repo[Activity]):
         found = await self.dynamo.batch_get({t: [pk] for t in tables.values()})
         return next((e for e, t in tables.items() if pk in found.get(t, {})), None)
 
+    async def overdue_count(self, owner_id: str, now: str) -> int:
+        """A user's open activities scheduled before ``now``: one COUNT Query."""
+        index = self.codec.table.index("byOwnerOpen")
+        sort = (index.sk, SortCondition("<", (now,)))
+        return await self.dynamo.count(
+            self.table_name, index.name, (index.pk, self.scope.key(owner_id)), sort
+        )
+
+    async def overdue(self, now: str) -> list[Activity]:
+        """Every open activity of the tenant scheduled before ``now`` (one Query, paged)."""
+        query, found, after = ActivityQuery(overdue=True), [], None
+        while True:
+            page = await self.find(query, now, 100, after)
+            found += page.items
+            if not page.has_next:
+                return found
+            after = page.end_cursor
+
     async def all(
         self,
         first: int,

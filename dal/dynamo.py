@@ -191,6 +191,29 @@ class Dynamo:
         last = out.get("LastEvaluatedKey")
         return [deserialize(r) for r in out.get("Items", [])], deserialize(last) if last else None
 
+    async def count(
+        self, table: str, index: str, key: tuple[str, str], sort: tuple[str, SortCondition]
+    ) -> int:
+        """How many items a key condition selects (Select=COUNT, paged past 1 MB)."""
+        names = {"#pk": key[0], "#sk": sort[0]}
+        values = {":pk": {"S": key[1]}} | {f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)}
+        args: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": index,
+            "Select": "COUNT",
+            "KeyConditionExpression": "#pk = :pk AND " + sort[1].expression(),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        total = 0
+        while True:
+            async with translated("Query"):
+                out = await self._client.query(**args)
+            total += out.get("Count", 0)
+            if "LastEvaluatedKey" not in out:
+                return total
+            args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
     async def write(self, operations: list[dict[str, Any]]) -> None:
         """Apply write operations atomically: one plain call for one, else a transaction.
 

@@ -118,6 +118,13 @@ class OpportunityRepo(Repo[Opportunity]):
             index, partition, first, after, forward=forward, sort=sort, filter=filter
         )
 
+    async def closed(
+        self, stage: OpportunityStage, first: int, after: str | None = None
+    ) -> Page[Opportunity]:
+        """Won (or lost) deals, most recently closed first."""
+        partition = self.scope.key(stage.value)
+        return await self.page("byClosed", partition, first, after, forward=False)
+
     async def newest(self, first: int, after: str | None = None) -> Page[Opportunity]:
         return await self.page("byTenant", self.scope.key("all"), first, after, forward=False)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dal import activities, contacts, customers, opportunities, users
 from dal.activities import ActivityRepo
+from dal.aggregates import Aggregates
 from dal.contacts import ContactRepo
 from dal.cursors import CursorCodec
 from dal.customers import CustomerRepo
@@ -26,6 +27,7 @@ class Repos:
     opportunities: OpportunityRepo
     activities: ActivityRepo
     users: UserRepo
+    aggregates: Aggregates
 
 
 class Store:
@@ -59,4 +61,5 @@ class Store:
             opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC),
             activities=ActivityRepo(d, scope, c, activities.CODEC),
             users=UserRepo(d, scope, c, users.CODEC),
+            aggregates=Aggregates(d, scope),
         )

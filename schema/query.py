@@ -8,11 +8,12 @@ from resolvers import activities, contacts, customers, opportunities, users
 from resolvers.context import Info
 from schema.inputs import ActivityFilter, CustomerFilter, OpportunityFilter
 from schema.relay import Connection, connection
+from schema.reports import ReportQuery
 from schema.types import Activity, Contact, Customer, Opportunity, User
 
 
 @strawberry.type
-class Query:
+class Query(ReportQuery):
     @strawberry.field
     async def me(self, info: Info) -> User:
         return User.of(await users.me(info))
