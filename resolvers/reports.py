@@ -20,6 +20,7 @@ from dal.models import Activity, Opportunity, OpportunityStage, Page
 from dal.opportunities import ALL_OWNERS
 from dal.timefmt import dump_dt
 from resolvers.context import Info
+from resolvers.pagination import page_size
 from resolvers.periods import Period, bucket_of, buckets
 
 ZERO = Decimal(0)
@@ -190,6 +191,8 @@ def _zone(preferences: Any) -> ZoneInfo:
         return ZoneInfo("UTC")  # a bad preference must not break the dashboard
 
 
-async def recent_closed_deals(info: Info, first: int, won: bool = True) -> Page[Opportunity]:
+async def recent_closed_deals(
+    info: Info, first: int | None, after: str | None = None, won: bool = True
+) -> Page[Opportunity]:
     stage = OpportunityStage.CLOSED_WON if won else OpportunityStage.CLOSED_LOST
-    return await info.context.repos.opportunities.closed(stage, first)
+    return await info.context.repos.opportunities.closed(stage, page_size(info, first), after)

@@ -13,6 +13,7 @@ from resolvers import reports
 from resolvers.context import Info
 from resolvers.periods import Period
 from schema.enums import OpportunityStage
+from schema.relay import Connection, connection
 from schema.types import Activity, Opportunity, User, _owner
 
 strawberry.enum(Period)
@@ -167,6 +168,14 @@ class ReportQuery:
             )
             for m in found
         ]
+
+    @strawberry.field
+    async def closed_deals(
+        self, info: Info, won: bool = True, first: int | None = 20, after: str | None = None
+    ) -> Connection[Opportunity]:
+        """Won (or lost) deals, most recently closed first."""
+        page = await reports.recent_closed_deals(info, first, after, won)
+        return connection(page, Opportunity.of)
 
     @strawberry.field
     async def dashboard(self, info: Info) -> Dashboard:

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dal import models
-from resolvers import activities, contacts, customers, opportunities, policy, users
+from resolvers import activities, contacts, customers, opportunities, policy, reports, users
 from resolvers.context import Info
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
@@ -81,6 +81,12 @@ class User:
     ) -> Connection[Activity]:
         page = await activities.of_owner(info, self.id, first, after, from_, to)
         return connection(page, Activity.of)
+
+    @strawberry.field
+    async def todays_activities(self, info: Info) -> list[Activity]:
+        """Scheduled today in this user's time zone (preferences.timeZone, else UTC)."""
+        page = await reports.todays_activities(info, self.id)
+        return [Activity.of(a) for a in page.items]
 
 
 async def _owner(info: Info, owner_id: str | None) -> User | None:
@@ -174,9 +180,14 @@ class Contact:
 
     @strawberry.field
     async def activities(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        upcoming: bool | None = None,
     ) -> Connection[Activity]:
-        return connection(await activities.of_related(info, self.id, first, after), Activity.of)
+        page = await activities.of_related(info, self.id, first, after, upcoming)
+        return connection(page, Activity.of)
 
 
 @strawberry.type
@@ -212,9 +223,14 @@ class Opportunity:
 
     @strawberry.field
     async def activities(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        upcoming: bool | None = None,
     ) -> Connection[Activity]:
-        return connection(await activities.of_related(info, self.id, first, after), Activity.of)
+        page = await activities.of_related(info, self.id, first, after, upcoming)
+        return connection(page, Activity.of)
 
 
 ActivityTarget = Annotated[Customer | Contact | Opportunity, strawberry.union("ActivityTarget")]
