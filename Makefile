@@ -33,6 +33,7 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.stamp-dev
 	$(PY) -m bench.nested_query
+	$(PY) -m bench.access_patterns
 
 schema: $(VENV)/.stamp-run
 	$(VENV)/bin/zebros schema > schema.graphql

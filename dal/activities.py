@@ -109,15 +109,31 @@ class ActivityRepo(Repo[Activity]):
             self.table_name, index.name, (index.pk, self.scope.key(owner_id)), sort
         )
 
-    async def overdue(self, now: str) -> list[Activity]:
-        """Every open activity of the tenant scheduled before ``now`` (one Query, paged)."""
-        query, found, after = ActivityQuery(overdue=True), [], None
+    async def overdue_by_owner(self, now: str) -> dict[str, int]:
+        """How many open activities scheduled before ``now`` each owner has.
+
+        One Query on the sparse open index reading only ``ownerId`` (and the
+        tenant, for the read check), 1,000 a call: the cost is the overdue
+        backlog, in few requests and small answers."""
+        index = self.codec.table.index("byOpen")
+        key, sort = (index.pk, self.scope.key("open")), (index.sk, SortCondition("<", (now,)))
+        counts: dict[str, int] = {}
+        position = None
         while True:
-            page = await self.find(query, now, 100, after)
-            found += page.items
-            if not page.has_next:
-                return found
-            after = page.end_cursor
+            items, position = await self.dynamo.query(
+                self.table_name,
+                index.name,
+                key,
+                sort=sort,
+                limit=1000,
+                start=position,
+                projection=("ownerId", "tenantId"),
+            )
+            for item in filter(self.scope.owns, items):
+                owner = str(item.get("ownerId", "-"))
+                counts[owner] = counts.get(owner, 0) + 1
+            if position is None:
+                return counts
 
     async def all(
         self,

@@ -161,6 +161,7 @@ class Dynamo:
         start: Item | None = None,
         forward: bool = True,
         filter: Condition | None = None,
+        projection: tuple[str, ...] = (),
     ) -> tuple[list[Item], Item | None]:
         """One Query call: at most ``limit`` items from one partition, and where it stopped."""
         names = {"#pk": key[0]}
@@ -180,6 +181,9 @@ class Dynamo:
         }
         if index is not None:
             args["IndexName"] = index
+        if projection:
+            names.update({f"#p{i}": attr for i, attr in enumerate(projection)})
+            args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(projection)))
         if filter is not None:
             args["FilterExpression"] = filter.expression
             names.update(filter.names)

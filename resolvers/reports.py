@@ -152,11 +152,7 @@ def _metrics(user: str, counts: dict[str, int], overdue: int) -> UserMetrics:
 
 
 async def _overdue_by_owner(info: Info) -> dict[str, int]:
-    found = await info.context.repos.activities.overdue(dump_dt(info.context.now))
-    counts: dict[str, int] = defaultdict(int)
-    for activity in found:
-        counts[activity.owner_id or "-"] += 1
-    return counts
+    return await info.context.repos.activities.overdue_by_owner(dump_dt(info.context.now))
 
 
 async def dashboard(info: Info) -> DashboardData:
