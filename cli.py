@@ -17,7 +17,7 @@ import schema
 from dal.errors import AlreadyExists
 from dal.models import Role
 from dal.provision import create_tables
-from dal.seed import DEMO_ADMIN, DEMO_TENANT, seed_demo
+from dal.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.storage import create_buckets
 from dal.tenancy import InvalidTenant, Model
 from server import create_app
@@ -142,7 +142,8 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
         if settings.embedded:
             await _provision(services)
             if not args.no_seed:
-                summary = await seed_demo(services.store.for_tenant(DEMO_TENANT))
+                # The in-memory store is new and empty: bulk writes are safe and fast.
+                summary = await bulk_seed_demo(services.store.for_tenant(DEMO_TENANT))
                 log.info("seeded tenant %s: %s", DEMO_TENANT, summary)
             _banner(settings, args)
         app = create_app(services.settings, services)

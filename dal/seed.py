@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
+from dal import bulk
 from dal.errors import AlreadyExists
 from dal.models import (
     Activity,
@@ -121,6 +122,19 @@ async def seed_demo(
     await _level(gate, repos.contacts, [a.contacts for a in accounts])
     await _level(gate, repos.opportunities, [a.opportunities for a in accounts])
     await _level(gate, repos.activities, [a.activities for a in accounts])
+    return _summary(users, accounts)
+
+
+async def bulk_seed_demo(
+    repos: Repos, *, customers: int = 50, seed: int = 7, now: datetime | None = None
+) -> SeedSummary:
+    """The same demo data written with BatchWriteItem: for an EMPTY tenant only (the
+    embedded mode's fresh in-memory store), about ten times faster than creates."""
+    users, accounts = _plan(customers, seed, now or utcnow())
+    records: list[Record] = [*users]
+    for a in accounts:
+        records += [a.customer, *a.contacts, *a.opportunities, *a.activities]
+    await bulk.load(repos, records)
     return _summary(users, accounts)
 
 
