@@ -17,6 +17,7 @@ from dal.tables import ACTIVITIES
 from dal.tenancy import TenantScope
 from dal.timefmt import dump_dt
 
+NO_OWNER = "-"  # the owner key of activities without one
 RELATABLE = (Entity.CUSTOMER, Entity.CONTACT, Entity.OPPORTUNITY)
 
 
@@ -41,7 +42,7 @@ def _index_keys(scope: TenantScope, a: Activity) -> dict[str, str | None]:
 
 def _derived(scope: TenantScope, a: Activity) -> Derived:
     """Per day and owner: planned (scheduled that day, also by type) and completed."""
-    owner, series, counts = a.owner_id or "-", scope.key("activity"), []
+    owner, series, counts = a.owner_id or NO_OWNER, scope.key("activity"), []
     if a.scheduled_at:
         day = f"{dump_dt(a.scheduled_at)[:10]}#{owner}"
         counts += [Count(series, day, "planned", 1), Count(series, day, f"type:{a.type.value}", 1)]
@@ -130,7 +131,7 @@ class ActivityRepo(Repo[Activity]):
                 projection=("ownerId", "tenantId"),
             )
             for item in filter(self.scope.owns, items):
-                owner = str(item.get("ownerId", "-"))
+                owner = str(item.get("ownerId", NO_OWNER))
                 counts[owner] = counts.get(owner, 0) + 1
             if position is None:
                 return counts

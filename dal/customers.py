@@ -8,7 +8,7 @@ from dal.codec import Codec, Ref, blob, choice, text
 from dal.derived import Count, Derived, Term
 from dal.dynamo import Condition, Item, SortCondition, matching
 from dal.models import Customer, CustomerTier, Entity, Page
-from dal.repo import Repo
+from dal.repo import MAX_FILTERED_CALLS, Repo
 from dal.tables import CUSTOMERS, KEY, SEARCH_TERMS, SORT
 from dal.tenancy import TenantScope
 from dal.timefmt import dump_dt
@@ -37,13 +37,24 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(re.findall(r"\w+", text.lower())))
 
 
+# Ends a term in its sort key: below " ", so "acme corp" sorts before "acme corp europe".
+END = "\x1f"
+
+
 def _terms(scope: TenantScope, c: Customer) -> tuple[Term, ...]:
     """Each word of the name, and the whole name when it has several."""
     found = words(c.company_name)
-    terms = [Term(scope.key(WORDS), f"{w}#{c.id}", c.id) for w in found[:MAX_TERMS]]
+    terms = [Term(scope.key(WORDS), f"{w}{END}{c.id}", c.id) for w in found[:MAX_TERMS]]
     if len(found) > 1:
-        terms.append(Term(scope.key(NAMES), f"{' '.join(found)}#{c.id}", c.id))
+        terms.append(Term(scope.key(NAMES), f"{' '.join(found)}{END}{c.id}", c.id))
     return tuple(terms)
+
+
+def _listed_here(c: Customer, term: str, sort_key: str) -> bool:
+    """Whether this word is the customer's first (A-Z) starting with ``term``: a search
+    lists a customer at that word only, so once across all pages."""
+    matching = (w for w in words(c.company_name)[:MAX_TERMS] if w.startswith(term))
+    return sort_key.split(END)[0] == min(matching, default="")
 
 
 def _derived(scope: TenantScope, c: Customer) -> Derived:
@@ -122,27 +133,41 @@ class CustomerRepo(Repo[Customer]):
 
     async def search(self, prefix: str, first: int, after: str | None = None) -> Page[Customer]:
         """Customers with a word (or, for a prefix with a space, the whole name)
-        starting with ``prefix``, A-Z: one Query on the terms, one BatchGetItem."""
+        starting with ``prefix``, A-Z: one Query on the terms, one BatchGetItem.
+
+        A name with two words starting with the prefix has two terms; it is listed
+        at the first only, so it appears once across all pages. The Query reads up
+        to ``2 * first + 1`` terms so that such repeats rarely cost a second round."""
         term = " ".join(words(prefix))
         if not term:  # no letter or digit: nothing can start with it
             return Page([])
         partition = self.scope.key(NAMES if " " in term else WORDS)
-        start = self._open_cursor("SearchTerms", KEY, partition, after)
-        items, _ = await self.dynamo.query(
-            self.scope.table(SEARCH_TERMS.entity),
-            None,
-            (KEY, partition),
-            sort=(SORT, SortCondition("begins_with", (term,))),
-            limit=first + 1,
-            start=start,
-        )
-        return await self._terms_page(items[:first], len(items) > first)
+        position = self._open_cursor("SearchTerms", KEY, partition, after)
+        kept: list[tuple[Customer, Item]] = []
+        for _ in range(MAX_FILTERED_CALLS):
+            items, position = await self.dynamo.query(
+                self.scope.table(SEARCH_TERMS.entity),
+                None,
+                (KEY, partition),
+                sort=(SORT, SortCondition("begins_with", (term,))),
+                limit=2 * first + 1,
+                start=position,
+            )
+            kept += await self._listed(term, items)
+            if len(kept) > first or position is None:
+                break
+        cursors = [self._cursor("SearchTerms", {KEY: i[KEY], SORT: i[SORT]}) for _, i in kept]
+        has_next = len(kept) > first or position is not None
+        return Page([c for c, _ in kept[:first]], cursors[:first], has_next=has_next)
 
-    async def _terms_page(self, items: list[Item], has_next: bool) -> Page[Customer]:
-        found = await self.get_many([str(i["targetId"]) for i in items])
-        pairs = [(c, i) for c, i in zip(found, items, strict=True) if c is not None]
-        cursors = [self._cursor("SearchTerms", {KEY: i[KEY], SORT: i[SORT]}) for _, i in pairs]
-        return Page([c for c, _ in pairs], cursors, has_next=has_next)
+    async def _listed(self, term: str, items: list[Item]) -> list[tuple[Customer, Item]]:
+        """The customers of a page of terms, each at the term where it is listed."""
+        found = await self.get_many([str(i["targetId"]) for i in items]) if items else []
+        return [
+            (c, i)
+            for c, i in zip(found, items, strict=True)
+            if c is not None and (" " in term or _listed_here(c, term, str(i[SORT])))
+        ]
 
     async def newest(self, first: int, after: str | None = None) -> Page[Customer]:
         return await self.page("byTenant", self.scope.key("all"), first, after, forward=False)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dal.activities import ActivityQuery
+from dal.activities import NO_OWNER, ActivityQuery
 from dal.dynamo import Item
 from dal.models import Activity, Opportunity, OpportunityStage, Page
 from dal.opportunities import ALL_OWNERS
@@ -140,14 +140,14 @@ async def activity_metrics(info: Info, start: datetime, end: datetime) -> list[U
             if isinstance(value, Decimal):
                 totals[owner][attr] += int(value)
     overdue = await _overdue_by_owner(info)
-    return [
-        _metrics(user, totals.get(user, {}), overdue.get(user, 0))
-        for user in sorted(set(totals) | set(overdue))
-    ]
+    # Activities without an owner ("-") are nobody's figures; all-zero rows say nothing.
+    users = sorted((set(totals) | set(overdue)) - {NO_OWNER})
+    metrics = [_metrics(u, totals.get(u, {}), overdue.get(u, 0)) for u in users]
+    return [m for m in metrics if m.planned or m.completed or m.overdue]
 
 
 def _metrics(user: str, counts: dict[str, int], overdue: int) -> UserMetrics:
-    by_type = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("type:")}
+    by_type = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("type:") and v}
     return UserMetrics(user, counts.get("planned", 0), counts.get("completed", 0), overdue, by_type)
 
 

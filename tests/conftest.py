@@ -90,6 +90,19 @@ def request_log(services: Services) -> RequestLog:
     return log
 
 
+@pytest.fixture(autouse=True)
+def no_scan(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every access pattern is a Query or a get: a test that reaches DynamoDB fails
+    if any Scan was sent since the last check (its fixtures' setup included)."""
+    if "services" not in request.fixturenames:
+        yield  # no DynamoDB in this test
+        return
+    log: RequestLog = request.getfixturevalue("request_log")  # registers the hook
+    yield
+    scans, log.scans = log.scans, 0
+    assert scans == 0, f"{scans} DynamoDB Scan request(s) sent"
+
+
 @pytest.fixture(params=list(Model), ids=[m.value for m in Model])
 def model(request: pytest.FixtureRequest) -> Model:
     """Every test that touches the store runs once per isolation model."""
