@@ -31,10 +31,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 import auth
+from bench.stack import embedded_stack
 from dal import bulk
 from dal.models import (
     Activity,
@@ -49,14 +49,11 @@ from dal.models import (
     Role,
     User,
 )
-from dal.provision import create_tables
 from dal.store import Repos
 from dal.tenancy import Model
 from dal.timefmt import dump_dt, utcnow
-from embedded import EmbeddedAws
 from server import create_app
-from services import Services, open_services
-from settings import Settings
+from services import Services
 from tests.support import RequestLog
 
 SECRET = "bench-secret-0123456789abcdefghijklmnop"
@@ -446,29 +443,15 @@ async def main(scale: float, model: Model, seed: int) -> None:
     now = utcnow().replace(microsecond=0)
     data = Generator(seed, now).build(sizes)
     print(f"data set: {json.dumps(sizes)}, seed {seed}, model {model.value}", flush=True)
-    aws = EmbeddedAws()
-    settings = Settings(
-        aws={
-            "endpoint_url": aws.start(),
-            "access_key_id": "b",
-            "secret_access_key": SecretStr("b"),
-        },
-        auth={"jwt_secret": SecretStr(SECRET)},
-        dynamo={"table_prefix": PREFIX},
-    )
-    try:
-        async with open_services(settings) as services:
-            await create_tables(services.dynamo_client, PREFIX)
-            await services.store.tenants.create(services.dynamo_client, TENANT, model)
-            repos = services.store.for_tenant(TENANT, model)
-            summary = await load(repos, data)
-            counts = {e: summary.items.get(repos.scope.table(e), 0) for e in Entity}
-            bench = Bench(services, create_app(settings, services))
-            await bench.graphql("{ me { id } }")  # provisions nothing (the caller exists)
-            await report(bench, data, counts)
-            await real_scans(bench, services, repos, data)
-    finally:
-        aws.stop()
+    async with embedded_stack(SECRET, PREFIX) as (settings, services):
+        await services.store.tenants.create(services.dynamo_client, TENANT, model)
+        repos = services.store.for_tenant(TENANT, model)
+        summary = await load(repos, data)
+        counts = {e: summary.items.get(repos.scope.table(e), 0) for e in Entity}
+        bench = Bench(services, create_app(settings, services))
+        await bench.graphql("{ me { id } }")  # provisions nothing (the caller exists)
+        await report(bench, data, counts)
+        await real_scans(bench, services, repos, data)
     print(f"total run time: {time.perf_counter() - began:.0f} s")
 
 

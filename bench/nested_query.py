@@ -16,17 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from starlette.applications import Starlette
 
 import auth
+from bench.stack import embedded_stack
 from dal.models import Role
-from dal.provision import create_tables
 from dal.store import Repos
-from embedded import EmbeddedAws
 from server import create_app
-from services import open_services
-from settings import Settings
 from tests.api.test_nested_requests import NESTED
 from tests.graph import Shape, build
 from tests.support import RequestLog
@@ -79,37 +75,21 @@ async def measure(
 
 
 async def main(customers: int) -> None:
-    aws = EmbeddedAws()
-    settings = Settings(
-        aws={
-            "endpoint_url": aws.start(),
-            "access_key_id": "b",
-            "secret_access_key": SecretStr("b"),
-        },
-        auth={"jwt_secret": SecretStr(SECRET)},
-        dynamo={"table_prefix": "bench-"},
-    )
-    try:
-        async with open_services(settings) as services:
-            await create_tables(services.dynamo_client, "bench-")
-            repos = services.store.for_tenant("bench")
-            shape = Shape(customers=customers)
-            await build(repos, shape)
-            log = RequestLog()
-            services.dynamo_client.meta.events.register("before-send.dynamodb", log.hook)
-            app = create_app(settings, services)
-            await loaders_run(app)  # provisions the caller's user record once
-            print(
-                f"graph: {shape}; query: 20 customers x 2 contacts x 2 opportunities x 2 activities"
-            )
-            ours = await measure("dataloaders (this server)", log, lambda: loaders_run(app))
-            base = await measure("per-record GetItem baseline", log, lambda: baseline_run(repos))
-            print(
-                f"requests: {ours[0]} vs {base[0]} ({base[0] / ours[0]:.2f}x fewer); "
-                f"time ratio baseline/ours: {base[1] / ours[1]:.2f}"
-            )
-    finally:
-        aws.stop()
+    async with embedded_stack(SECRET, "bench-") as (settings, services):
+        repos = services.store.for_tenant("bench")
+        shape = Shape(customers=customers)
+        await build(repos, shape)
+        log = RequestLog()
+        services.dynamo_client.meta.events.register("before-send.dynamodb", log.hook)
+        app = create_app(settings, services)
+        await loaders_run(app)  # provisions the caller's user record once
+        print(f"graph: {shape}; query: 20 customers x 2 contacts x 2 opportunities x 2 activities")
+        ours = await measure("dataloaders (this server)", log, lambda: loaders_run(app))
+        base = await measure("per-record GetItem baseline", log, lambda: baseline_run(repos))
+        print(
+            f"requests: {ours[0]} vs {base[0]} ({base[0] / ours[0]:.2f}x fewer); "
+            f"time ratio baseline/ours: {base[1] / ours[1]:.2f}"
+        )
 
 
 if __name__ == "__main__":
