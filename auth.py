@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 
 from dal.models import Role
-from dal.tenancy import InvalidTenant, check_tenant_id
+from dal.tenancy.scope import InvalidTenant, check_tenant_id
 
 TENANT_CLAIMS = ("tenant_id", "custom:tenantId")
 MAX_TOKEN_LENGTH = 8192

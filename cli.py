@@ -14,12 +14,12 @@ import uvicorn
 import auth
 import embedded
 import schema
+from dal.dynamodb.provision import create_tables
 from dal.errors import AlreadyExists
+from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.models import Role
-from dal.provision import create_tables
-from dal.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
-from dal.storage import create_buckets
-from dal.tenancy import InvalidTenant, Model
+from dal.storage.buckets import create_buckets
+from dal.tenancy.scope import InvalidTenant, Model
 from server import create_app
 from services import Services, open_services, redis_client
 from settings import Settings

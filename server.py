@@ -23,8 +23,8 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from auth import AuthError, Principal
-from dal import storage
-from dal.ratelimit import Rate, RateLimiter, Verdict
+from dal.cache.ratelimit import Rate, RateLimiter, Verdict
+from dal.storage import buckets
 from resolvers.context import Context, build_context
 from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
@@ -228,7 +228,7 @@ async def readyz(request: Request) -> Response:
     services: Services = request.app.state.runtime.get()
     checks = {
         "dynamodb": await _check(_dynamo_ready(services)),
-        "s3": await _check(storage.ping(services.s3_client, services.settings.s3.bucket_prefix)),
+        "s3": await _check(buckets.ping(services.s3_client, services.settings.s3.bucket_prefix)),
         "redis": await _check(_redis_ready(services)),
     }
     ready = checks["dynamodb"] == "ok" and checks["s3"] == "ok"

@@ -15,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from auth import Verifier
-from dal.dynamo import Dynamo
+from dal.dynamodb.client import Dynamo
 from dal.store import Store
 from resolvers.context import PageLimits
 from settings import Settings

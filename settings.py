@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 
 # Good enough for a laptop, refused in prod (see Settings._prod_is_safe).
 DEV_JWT_SECRET = "zebros-dev-secret-not-for-production-0123456789"

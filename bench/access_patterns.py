@@ -2,7 +2,7 @@
 
     python -m bench.access_patterns [--scale 1.0] [--model bridge] [--seed 7]
 
-Seeds one tenant (``dal.bulk``) with 10 users, 1,000 customers, 3,000 contacts,
+Seeds one tenant (``dal.loading.bulk``) with 10 users, 1,000 customers, 3,000 contacts,
 10,000 opportunities and 50,000 activities (times ``--scale``) in an in-process
 moto server, then runs each of the sixteen access patterns once through the
 GraphQL API and counts, per pattern, the DynamoDB requests (by operation) and
@@ -35,7 +35,7 @@ from starlette.applications import Starlette
 
 import auth
 from bench.stack import embedded_stack
-from dal import bulk
+from dal.loading import bulk
 from dal.models import (
     Activity,
     ActivityType,
@@ -50,7 +50,7 @@ from dal.models import (
     User,
 )
 from dal.store import Repos
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from dal.timefmt import dump_dt, utcnow
 from server import create_app
 from services import Services

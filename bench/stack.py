@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from pydantic import SecretStr
 
-from dal.provision import create_tables
+from dal.dynamodb.provision import create_tables
 from embedded import EmbeddedAws
 from services import Services, open_services
 from settings import Settings

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dal import activities, contacts, customers, opportunities, users
-from dal.activities import ActivityRepo
-from dal.aggregates import Aggregates
-from dal.contacts import ContactRepo
-from dal.cursors import CursorCodec
-from dal.customers import CustomerRepo
-from dal.dynamo import Dynamo
-from dal.opportunities import OpportunityRepo
-from dal.tenancy import Model, TenantScope
-from dal.tenants import TenantRegistry
-from dal.users import UserRepo
+from dal.derived.aggregates import Aggregates
+from dal.dynamodb.client import Dynamo
+from dal.records import activities, contacts, customers, opportunities, users
+from dal.records.activities import ActivityRepo
+from dal.records.contacts import ContactRepo
+from dal.records.cursors import CursorCodec
+from dal.records.customers import CustomerRepo
+from dal.records.opportunities import OpportunityRepo
+from dal.records.users import UserRepo
+from dal.tenancy.registry import TenantRegistry
+from dal.tenancy.scope import Model, TenantScope
 
 
 @dataclass(frozen=True, slots=True)

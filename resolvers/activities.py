@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from dal.activities import ActivityQuery
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Page
+from dal.records.activities import ActivityQuery
 from dal.timefmt import dump_dt, to_utc
 from resolvers import policy
 from resolvers.context import Info

@@ -14,7 +14,7 @@ from typing import TypeVar
 from aiodataloader import DataLoader
 
 from dal.models import Activity, Contact, Customer, Opportunity, OpportunityStage, Page, Record
-from dal.repo import Repo
+from dal.records.repo import Repo
 from dal.store import Repos
 
 R = TypeVar("R", bound=Record)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from dal.models import Activity, Contact, Customer, Opportunity, Record, Role, User
-from dal.repo import Repo
+from dal.records.repo import Repo
 from resolvers.context import Info
 from resolvers.errors import BadUserInput, Conflict, Forbidden, NotFoundError
 

@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dal.activities import NO_OWNER, ActivityQuery
-from dal.dynamo import Item
+from dal.dynamodb.items import Item
 from dal.models import Activity, Opportunity, OpportunityStage, Page
-from dal.opportunities import ALL_OWNERS
+from dal.records.activities import NO_OWNER, ActivityQuery
+from dal.records.opportunities import ALL_OWNERS
 from dal.timefmt import dump_dt
 from resolvers.context import Info
 from resolvers.pagination import page_size

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dal.repo import Repo
+from dal.records.repo import Repo
 from resolvers import policy
 from resolvers.context import Info
 from resolvers.policy import OwnedT

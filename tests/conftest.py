@@ -17,11 +17,11 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 import auth
+from dal.dynamodb.provision import create_tables
 from dal.models import Role
-from dal.provision import create_tables
-from dal.storage import create_buckets
+from dal.storage.buckets import create_buckets
 from dal.store import Repos
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from embedded import EmbeddedAws
 from server import create_app
 from services import Services, open_services

@@ -28,12 +28,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from dal.dynamodb.provision import create_tables
+from dal.loading.seed import bulk_seed_demo
 from dal.models import Customer, Entity, OpportunityStage, Record, Role
-from dal.provision import create_tables
-from dal.seed import bulk_seed_demo
-from dal.storage import create_buckets
+from dal.storage.buckets import create_buckets
 from dal.store import Repos
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
 from server import create_app
 from services import Services
@@ -60,7 +60,7 @@ from tests.patterns import (
 from tests.support import RequestLog
 
 TENANT = "acme"
-# About 2,400 records. Loaded with dal.bulk (tests/integration/test_bulk.py proves it
+# About 2,400 records. Loaded with dal.loading.bulk (tests/integration/test_bulk.py proves it
 # stores what creating each record stores; test_aggregates.py covers the write path):
 # seeding through transactions costs moto a table copy per write, minutes per model.
 CUSTOMERS = 200

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Role, User
 from dal.store import Repos
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
 from services import Services
 from tests.conftest import Gql

@@ -20,7 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 import services as services_module
-from dal.ratelimit import Rate, RateLimiter, keys
+from dal.cache.ratelimit import Rate, RateLimiter, keys
 from services import Services
 from settings import RedisSettings, Settings
 from tests.api.test_edge_limits import serve

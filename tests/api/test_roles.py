@@ -15,7 +15,7 @@ import pytest
 
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Role, User
 from dal.store import Repos
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
 from services import Services
 from tests.conftest import Gql

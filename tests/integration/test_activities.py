@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from dal.activities import ActivityQuery
 from dal.models import Activity, Page
+from dal.records.activities import ActivityQuery
 from dal.store import Repos
 from dal.timefmt import dump_dt
 from tests.integration.records import activity, at, customer

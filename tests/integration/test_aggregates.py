@@ -25,7 +25,9 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dal.dynamo import Item
+from dal.dynamodb.items import Item
+from dal.dynamodb.provision import create_tables
+from dal.dynamodb.tables import KEY, SORT
 from dal.errors import HasDependents, VersionConflict
 from dal.models import (
     Activity,
@@ -37,11 +39,9 @@ from dal.models import (
     Role,
     User,
 )
-from dal.provision import create_tables
-from dal.repo import Repo
+from dal.records.repo import Repo
 from dal.store import Repos
-from dal.tables import KEY, SORT
-from dal.tenancy import TENANT_ATTR, Model
+from dal.tenancy.scope import TENANT_ATTR, Model
 from resolvers.opportunities import STAGE_PROBABILITY
 from services import Services
 from tests.conftest import PREFIX

@@ -10,10 +10,10 @@ import aioboto3
 import pytest
 import pytest_asyncio
 
-from dal.dynamo import Dynamo
+from dal.dynamodb.client import Dynamo
 from dal.errors import NotFound, Throttled
 from dal.store import Repos, Store
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from services import Services
 from settings import Settings
 from tests.conftest import PREFIX

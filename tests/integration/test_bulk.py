@@ -24,10 +24,11 @@ import aioboto3
 import pytest
 import pytest_asyncio
 
-from dal import bulk
-from dal.activities import ActivityQuery
-from dal.dynamo import Dynamo, Item, deserialize
+from dal.dynamodb.client import Dynamo
+from dal.dynamodb.items import Item, deserialize
+from dal.dynamodb.tables import KEY, TABLES, TENANT_TABLES
 from dal.errors import AlreadyExists, HasDependents, MissingReference, Throttled
+from dal.loading import bulk
 from dal.models import (
     Activity,
     ActivityType,
@@ -40,11 +41,11 @@ from dal.models import (
     Role,
     User,
 )
-from dal.opportunities import ALL_OWNERS, NO_OWNER
-from dal.repo import Repo
+from dal.records.activities import ActivityQuery
+from dal.records.opportunities import ALL_OWNERS, NO_OWNER
+from dal.records.repo import Repo
 from dal.store import Repos, Store
-from dal.tables import KEY, TABLES, TENANT_TABLES
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from dal.timefmt import dump_dt
 from services import Services
 from settings import Settings

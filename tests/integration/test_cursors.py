@@ -7,11 +7,11 @@ import string
 
 import pytest
 
-from dal.cursors import CursorCodec
 from dal.errors import InvalidCursor
 from dal.models import Customer, Page
+from dal.records.cursors import CursorCodec
 from dal.store import Repos
-from dal.tenancy import Model
+from dal.tenancy.scope import Model
 from services import Services
 from tests.integration.records import at, contact, customer, user
 

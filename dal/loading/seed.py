@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from dal import bulk
 from dal.errors import AlreadyExists
+from dal.loading import bulk
 from dal.models import (
     Activity,
     ActivityType,
@@ -31,7 +31,7 @@ from dal.models import (
     Role,
     User,
 )
-from dal.repo import Repo
+from dal.records.repo import Repo
 from dal.store import Repos
 from dal.timefmt import to_utc, utcnow
 

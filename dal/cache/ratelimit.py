@@ -4,7 +4,7 @@ One Lua script refills both buckets and takes a token from each, or from
 neither, atomically; it reads Redis's clock, so the app servers' clocks do not
 matter. Keys are ``rl:{tenant}`` and ``rl:{tenant}:{user}``: the braces are a
 Redis Cluster hash tag, so both keys of a check live in one slot (a script's
-keys must), and tenant ids never hold ``:`` or braces (dal.tenancy), so two
+keys must), and tenant ids never hold ``:`` or braces (dal.tenancy.scope), so two
 tenants' keys never meet. A bucket's key expires once it would be full again.
 
 Redis is never required: when it fails or is slow (the client's short

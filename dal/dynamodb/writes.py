@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from dal.dynamo import Condition, Item, both, present, serialize
-from dal.tables import KEY, REF_COUNT, SORT
-from dal.tenancy import TENANT_ATTR
+from dal.dynamodb.conditions import Condition, both, present
+from dal.dynamodb.items import Item, serialize
+from dal.dynamodb.tables import KEY, REF_COUNT, SORT
+from dal.tenancy.scope import TENANT_ATTR
 
 # DynamoDB returns the item's current state with a failed condition, which
 # spares a read to report the current version on a conflict.

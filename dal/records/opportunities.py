@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from dal.codec import Codec, Ref, choice, day, moment, number, text
-from dal.derived import Count, Derived
-from dal.dynamo import Condition, SortCondition, matching
+from dal.derived.contributions import Count, Derived
+from dal.dynamodb.client import SortCondition
+from dal.dynamodb.conditions import Condition, matching
+from dal.dynamodb.tables import OPPORTUNITIES
 from dal.models import Entity, Opportunity, OpportunityStage, Page
-from dal.repo import Repo
-from dal.tables import OPPORTUNITIES
-from dal.tenancy import TenantScope
+from dal.records.codec import Codec, Ref, choice, day, moment, number, text
+from dal.records.repo import Repo
+from dal.tenancy.scope import TenantScope
 from dal.timefmt import dump_date, dump_dt
 
 # Opportunities without a close date sort after every dated one.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from dal.codec import Codec, blob, choice, strings, text
+from dal.dynamodb.tables import USERS
 from dal.errors import AlreadyExists
 from dal.models import Page, Role, User
-from dal.repo import Repo
-from dal.tables import USERS
-from dal.tenancy import TenantScope
+from dal.records.codec import Codec, blob, choice, strings, text
+from dal.records.repo import Repo
+from dal.tenancy.scope import TenantScope
 
 
 def _index_keys(scope: TenantScope, u: User) -> dict[str, str | None]:

@@ -12,20 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-from dal import derived, writes
-from dal.codec import Codec, Ref
-from dal.cursors import CursorCodec
-from dal.dynamo import (
-    FAILED_CONDITION,
-    Condition,
-    Dynamo,
-    Item,
-    SortCondition,
-    absent,
-    at_version,
-    both,
-    owned_by,
-)
+from dal.derived import contributions
+from dal.dynamodb import writes
+from dal.dynamodb.client import FAILED_CONDITION, Dynamo, SortCondition
+from dal.dynamodb.conditions import Condition, absent, at_version, both, owned_by
+from dal.dynamodb.items import Item
+from dal.dynamodb.tables import KEY, REF_COUNT
 from dal.errors import (
     AlreadyExists,
     HasDependents,
@@ -37,8 +29,9 @@ from dal.errors import (
     VersionConflict,
 )
 from dal.models import Page, Record
-from dal.tables import KEY, REF_COUNT
-from dal.tenancy import TenantScope
+from dal.records.codec import Codec, Ref
+from dal.records.cursors import CursorCodec
+from dal.tenancy.scope import TenantScope
 from dal.timefmt import utcnow
 
 R = TypeVar("R", bound=Record)
@@ -151,9 +144,9 @@ class Repo(Generic[R]):
 
     def _derived_ops(self, old: R | None, new: R | None) -> list[dict[str, Any]]:
         """Aggregates and search terms follow the record in the same transaction."""
-        before = derived.NOTHING if old is None else self.codec.derived(self.scope, old)
-        after = derived.NOTHING if new is None else self.codec.derived(self.scope, new)
-        return derived.operations(self.scope, before, after)
+        before = contributions.NOTHING if old is None else self.codec.derived(self.scope, old)
+        after = contributions.NOTHING if new is None else self.codec.derived(self.scope, new)
+        return contributions.operations(self.scope, before, after)
 
     async def create(self, rec: R) -> R:
         """Write a new record (version 1) with its timestamps as given."""

@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dal import writes
-from dal.dynamo import Dynamo, absent
+from dal.dynamodb import writes
+from dal.dynamodb.client import Dynamo
+from dal.dynamodb.conditions import absent
+from dal.dynamodb.provision import create_silo_tables
+from dal.dynamodb.tables import KEY, TENANTS
 from dal.errors import AlreadyExists, TransactionCancelled
-from dal.provision import create_silo_tables
-from dal.tables import KEY, TENANTS
-from dal.tenancy import Model, check_tenant_id
+from dal.tenancy.scope import Model, check_tenant_id
 from dal.timefmt import dump_dt, utcnow
 
 if TYPE_CHECKING:

@@ -28,14 +28,15 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
-from dal.codec import Codec
-from dal.derived import Derived
-from dal.dynamo import Item, serialize, translated
+from dal.derived.contributions import Derived
+from dal.dynamodb.client import translated
+from dal.dynamodb.items import Item, serialize
+from dal.dynamodb.tables import AGGREGATES, KEY, REF_COUNT, SEARCH_TERMS, SORT
 from dal.errors import AlreadyExists, MissingReference, Throttled
 from dal.models import Entity, Record
+from dal.records.codec import Codec
 from dal.store import Repos
-from dal.tables import AGGREGATES, KEY, REF_COUNT, SEARCH_TERMS, SORT
-from dal.tenancy import TENANT_ATTR, TenantScope
+from dal.tenancy.scope import TENANT_ATTR, TenantScope
 
 BATCH_WRITE_MAX = 25  # DynamoDB's limit on requests per BatchWriteItem
 Progress = Callable[[int, int], None]  # (items written so far, items in the load)

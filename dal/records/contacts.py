@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dal.codec import Codec, Ref, blob, moment, text
+from dal.dynamodb.tables import CONTACTS
 from dal.models import Contact, Entity, Page
-from dal.repo import Repo
-from dal.tables import CONTACTS
-from dal.tenancy import TenantScope
+from dal.records.codec import Codec, Ref, blob, moment, text
+from dal.records.repo import Repo
+from dal.tenancy.scope import TenantScope
 
 
 def _index_keys(scope: TenantScope, c: Contact) -> dict[str, str | None]:

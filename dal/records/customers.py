@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
-from dal.codec import Codec, Ref, blob, choice, text
-from dal.derived import Count, Derived, Term
-from dal.dynamo import Condition, Item, SortCondition, matching
+from dal.derived.contributions import Count, Derived, Term
+from dal.dynamodb.client import SortCondition
+from dal.dynamodb.conditions import Condition, matching
+from dal.dynamodb.items import Item
+from dal.dynamodb.tables import CUSTOMERS, KEY, SEARCH_TERMS, SORT
 from dal.models import Customer, CustomerTier, Entity, Page
-from dal.repo import MAX_FILTERED_CALLS, Repo
-from dal.tables import CUSTOMERS, KEY, SEARCH_TERMS, SORT
-from dal.tenancy import TenantScope
+from dal.records.codec import Codec, Ref, blob, choice, text
+from dal.records.repo import MAX_FILTERED_CALLS, Repo
+from dal.tenancy.scope import TenantScope
 from dal.timefmt import dump_dt
 
 

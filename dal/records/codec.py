@@ -10,11 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from dal.derived import NOTHING, Derived
-from dal.dynamo import Item
+from dal.derived.contributions import NOTHING, Derived
+from dal.dynamodb.items import Item
+from dal.dynamodb.tables import Table
 from dal.models import Entity, Record
-from dal.tables import Table
-from dal.tenancy import TENANT_ATTR, TenantScope
+from dal.tenancy.scope import TENANT_ATTR, TenantScope
 from dal.timefmt import dump_date, dump_dt, load_date, load_dt
 
 R = TypeVar("R", bound=Record)

@@ -13,21 +13,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dal.dynamodb.conditions import Condition
+from dal.dynamodb.items import Item, deserialize, serialize
+from dal.dynamodb.tables import KEY
 from dal.errors import (
     ConditionFailed,
     StoreUnavailable,
     Throttled,
     TransactionCancelled,
 )
-from dal.tables import KEY
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-Item = dict[str, Any]
 BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
 FAILED_CONDITION = "ConditionalCheckFailed"
 # Cancellation reasons (and single-write errors) that mean "try again", not "no".
@@ -37,16 +37,6 @@ _THROTTLED = {
     "ThrottlingException",
     "RequestLimitExceeded",
 }
-_ser = TypeSerializer()
-_de = TypeDeserializer()
-
-
-def serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
-
-
-def deserialize(raw: Mapping[str, Any]) -> Item:
-    return {k: _de.deserialize(v) for k, v in raw.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,70 +246,3 @@ class Dynamo:
                     await self._client.delete_item(**args)
         except ConditionFailed as exc:
             raise TransactionCancelled(["ConditionalCheckFailed"], [exc.item]) from exc
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """A condition expression with its own names and values."""
-
-    expression: str
-    names: Mapping[str, str]
-    values: Mapping[str, Any]
-
-    def arguments(self) -> dict[str, Any]:
-        args: dict[str, Any] = {"ConditionExpression": self.expression}
-        if self.names:
-            args["ExpressionAttributeNames"] = dict(self.names)
-        if self.values:
-            args["ExpressionAttributeValues"] = serialize(self.values)
-        return args
-
-
-def both(first: Condition, second: Condition) -> Condition:
-    """``first AND second``; their placeholder names must not clash."""
-    return Condition(
-        f"({first.expression}) AND ({second.expression})",
-        {**first.names, **second.names},
-        {**first.values, **second.values},
-    )
-
-
-def owned_by(tenant_id: str) -> Condition:
-    """The write condition of every model: the stored item is this tenant's."""
-    return Condition("#tid = :tid", {"#tid": "tenantId"}, {":tid": tenant_id})
-
-
-def absent() -> Condition:
-    return Condition("attribute_not_exists(#k)", {"#k": KEY}, {})
-
-
-def present() -> Condition:
-    return Condition("attribute_exists(#k)", {"#k": KEY}, {})
-
-
-def at_version(version: int) -> Condition:
-    return Condition("#v = :v", {"#v": "version"}, {":v": version})
-
-
-def matching(
-    equals: Mapping[str, Any],
-    prefixes: Mapping[str, str] | None = None,
-    ranges: Mapping[str, tuple[str, str]] | None = None,
-    extra: Condition | None = None,
-) -> Condition | None:
-    """A filter: ``equals`` attributes equal, ``prefixes`` starting so, ``ranges`` within."""
-    parts, names, values = [], {}, {}
-    for i, (attr, (low, high)) in enumerate((ranges or {}).items()):
-        parts.append(f"#r{i} BETWEEN :r{i}a AND :r{i}b")
-        names[f"#r{i}"], values[f":r{i}a"], values[f":r{i}b"] = attr, low, high
-    if extra is not None:
-        parts.append(f"({extra.expression})")
-        names.update(extra.names)
-        values.update(extra.values)
-    for i, (attr, value) in enumerate(equals.items()):
-        parts.append(f"#f{i} = :f{i}")
-        names[f"#f{i}"], values[f":f{i}"] = attr, value
-    for i, (attr, prefix) in enumerate((prefixes or {}).items()):
-        parts.append(f"begins_with(#p{i}, :p{i})")
-        names[f"#p{i}"], values[f":p{i}"] = attr, prefix
-    return Condition(" AND ".join(parts), names, values) if parts else None

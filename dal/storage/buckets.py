@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from dal.dynamo import translated
+from dal.dynamodb.client import translated
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -6,9 +6,10 @@ Query (paged only past 1 MB) whatever the number of records behind it.
 
 from __future__ import annotations
 
-from dal.dynamo import Dynamo, Item, SortCondition
-from dal.tables import AGGREGATES, KEY, SORT
-from dal.tenancy import TenantScope
+from dal.dynamodb.client import Dynamo, SortCondition
+from dal.dynamodb.items import Item
+from dal.dynamodb.tables import AGGREGATES, KEY, SORT
+from dal.tenancy.scope import TenantScope
 
 PAGE = 1000  # buckets per Query call; a year of days is one call
 

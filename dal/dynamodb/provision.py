@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from dal.dynamo import translated
-from dal.tables import TENANT_TABLES, TENANTS, Table, create_table_request
-from dal.tenancy import silo_table
+from dal.dynamodb.client import translated
+from dal.dynamodb.tables import TENANT_TABLES, TENANTS, Table, create_table_request
+from dal.tenancy.scope import silo_table
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dal import writes
-from dal.dynamo import Condition, absent
-from dal.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
-from dal.tenancy import TENANT_ATTR, TenantScope
+from dal.dynamodb import writes
+from dal.dynamodb.conditions import Condition, absent
+from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
+from dal.tenancy.scope import TENANT_ATTR, TenantScope
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dal.codec import Codec, Ref, choice, moment, text
-from dal.derived import Count, Derived
-from dal.dynamo import Condition, SortCondition, both, matching
+from dal.derived.contributions import Count, Derived
+from dal.dynamodb.client import SortCondition
+from dal.dynamodb.conditions import Condition, both, matching
+from dal.dynamodb.tables import ACTIVITIES
 from dal.models import Activity, ActivityType, Entity, Page
-from dal.repo import Repo
-from dal.tables import ACTIVITIES
-from dal.tenancy import TenantScope
+from dal.records.codec import Codec, Ref, choice, moment, text
+from dal.records.repo import Repo
+from dal.tenancy.scope import TenantScope
 from dal.timefmt import dump_dt
 
 NO_OWNER = "-"  # the owner key of activities without one

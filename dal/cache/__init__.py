@@ -1,0 +1,1 @@
+"""Redis: rate limits (and, later, the cache layers)."""

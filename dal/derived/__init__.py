@@ -1,0 +1,1 @@
+"""Data derived from records in the same transaction: aggregates and search terms."""

@@ -1,0 +1,1 @@
+"""Talking to DynamoDB: the client wrapper, conditions, write operations, tables, provisioning."""

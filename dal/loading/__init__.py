@@ -1,0 +1,1 @@
+"""Bulk loads and the demo seed."""

@@ -1,0 +1,1 @@
+"""The CRM records: codecs, the generic repository, cursors, one module per entity."""
