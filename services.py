@@ -88,16 +88,18 @@ async def open_services(
     settings: Settings, redis: aioredis.Redis | None = None
 ) -> AsyncIterator[Services]:
     """Open every client once; ``redis`` overrides the configured one (embedded fake)."""
-    session, endpoint = _session(settings), settings.aws.endpoint_url
+    session, aws = _session(settings), settings.aws
     async with AsyncExitStack() as stack:
         dynamo = await stack.enter_async_context(
-            session.client("dynamodb", endpoint_url=endpoint, config=_boto_config(settings))
+            session.client(
+                "dynamodb", endpoint_url=aws.dynamodb_endpoint, config=_boto_config(settings)
+            )
         )
         # Path-style addressing: MinIO or moto behind a plain endpoint have no bucket DNS.
-        style = {"addressing_style": "path"} if endpoint else {}
+        style = {"addressing_style": "path"} if aws.s3_endpoint else {}
         s3_config = _boto_config(settings, signature_version="s3v4", s3=style)
         s3 = await stack.enter_async_context(
-            session.client("s3", endpoint_url=endpoint, config=s3_config)
+            session.client("s3", endpoint_url=aws.s3_endpoint, config=s3_config)
         )
         cache = redis or redis_client(settings)
         stack.push_async_callback(cache.aclose)

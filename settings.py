@@ -20,14 +20,26 @@ DEV_JWT_SECRET = "zebros-dev-secret-not-for-production-0123456789"
 
 
 class AwsSettings(BaseModel):
-    # None means embedded mode in dev (an in-process moto server), real AWS in prod.
+    # Where DynamoDB and S3 answer. None for both means embedded mode in dev (an
+    # in-process moto server) and real AWS in prod. ``endpoint_url`` sets both;
+    # the per-store ones win (DynamoDB Local and MinIO run on different ports).
     endpoint_url: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
     region: str = "us-east-1"
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
     max_attempts: int = 3
+
+    @property
+    def dynamodb_endpoint(self) -> str | None:
+        return self.dynamodb_endpoint_url or self.endpoint_url
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        return self.s3_endpoint_url or self.endpoint_url
 
 
 class DynamoSettings(BaseModel):
@@ -119,8 +131,10 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        """No endpoint and not prod: run moto in-process."""
-        return self.aws.endpoint_url is None and self.env == "dev"
+        """No endpoint at all and not prod: run moto in-process."""
+        aws = self.aws
+        no_endpoint = aws.dynamodb_endpoint is None and aws.s3_endpoint is None
+        return no_endpoint and self.env == "dev"
 
     def jwt_secret(self) -> str | None:
         if self.auth.jwt_secret is not None:

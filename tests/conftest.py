@@ -1,13 +1,20 @@
-"""Real servers for the suite: a moto server over HTTP and the Redis the README names.
+"""Real servers for the suite: DynamoDB Local, a moto server for S3, and the Redis
+the README names. A missing service fails the run with what to start; nothing is
+skipped.
 
-A missing service fails the run with what to start; nothing is skipped.
+The stores are set up once per session (tables and buckets). Each test gets
+tenants of its own, fresh names, so no test sees another's records and
+nothing is reset between tests. A test runs under one isolation model (bridge,
+the default) unless it is marked ``isolation``: then once per model.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,30 +33,53 @@ from embedded import EmbeddedAws
 from server import create_app
 from services import Services, open_services
 from settings import Settings
+from tests.dynamodb_local import DynamoDBLocal, Unavailable
 from tests.support import RequestLog
 
 REDIS_URL = os.environ.get("ZEBROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 PREFIX = "test-"
-TENANTS = ("acme", "globex")
+DEFAULT_MODEL = Model.BRIDGE
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
+_numbers = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``model``: every model for tests marked ``isolation``, else the default one."""
+    if "model" not in metafunc.fixturenames:
+        return
+    every = metafunc.definition.get_closest_marker("isolation") is not None
+    models = list(Model) if every else [DEFAULT_MODEL]
+    metafunc.parametrize("model", models, ids=[m.value for m in models], scope="function")
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    server = DynamoDBLocal()
+    try:
+        url = server.start()
+    except Unavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield url
+    server.stop()
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    """A moto server over HTTP: S3 for the suite, and DynamoDB for the smoke set."""
     server = EmbeddedAws()
     yield server.start()
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def settings(moto_endpoint: str) -> Settings:
+def store_settings(dynamodb: str, s3: str) -> Settings:
     return Settings(
         env="dev",
         aws={
-            "endpoint_url": moto_endpoint,
+            "dynamodb_endpoint_url": dynamodb,
+            "s3_endpoint_url": s3,
             "access_key_id": "test",
             "secret_access_key": SecretStr("test"),
         },
@@ -58,6 +88,11 @@ def settings(moto_endpoint: str) -> Settings:
         redis={"url": REDIS_URL},
         auth={"jwt_secret": SecretStr(JWT_SECRET)},
     )
+
+
+@pytest.fixture(scope="session")
+def settings(dynamodb_endpoint: str, moto_endpoint: str) -> Settings:
+    return store_settings(dynamodb_endpoint, moto_endpoint)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -78,7 +113,10 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
 
 @pytest_asyncio.fixture(scope="session")
 async def services(settings: Settings, redis_client: aioredis.Redis) -> AsyncIterator[Services]:
+    """The application's clients, and the shared tables and buckets (`zebros init`)."""
     async with open_services(settings) as opened:
+        await create_tables(opened.dynamo_client, PREFIX)
+        await create_buckets(opened.s3_client, PREFIX, "us-east-1")
         yield opened
 
 
@@ -103,37 +141,46 @@ def no_scan(request: pytest.FixtureRequest) -> Iterator[None]:
     assert scans == 0, f"{scans} DynamoDB Scan request(s) sent"
 
 
-@pytest.fixture(params=list(Model), ids=[m.value for m in Model])
-def model(request: pytest.FixtureRequest) -> Model:
-    """Every test that touches the store runs once per isolation model."""
-    chosen: Model = request.param
-    return chosen
+def fresh_tenant(name: str) -> str:
+    """A tenant id no other test of this session uses."""
+    return f"{name}-{os.getpid()}-{next(_numbers)}"
+
+
+@dataclass(frozen=True)
+class Tenants:
+    """This test's two tenants: ``acme``, where it works, and ``globex``, a neighbour."""
+
+    acme: str
+    globex: str
+
+
+@pytest.fixture
+def tenants() -> Tenants:
+    return Tenants(fresh_tenant("acme"), fresh_tenant("globex"))
 
 
 @pytest_asyncio.fixture
 async def db(
-    services: Services, moto_endpoint: str, request_log: RequestLog, model: Model
+    services: Services, tenants: Tenants, request_log: RequestLog, model: Model
 ) -> Services:
-    """Empty tables and buckets (moto reset, then `zebros init`), and the test tenants
-    ``acme`` and ``globex`` provisioned under ``model`` (`zebros tenant create`)."""
-    async with httpx.AsyncClient() as http:
-        (await http.post(f"{moto_endpoint}/moto-api/reset", timeout=10)).raise_for_status()
-    await create_tables(services.dynamo_client, PREFIX)
-    await create_buckets(services.s3_client, PREFIX, "us-east-1")
-    for tenant in TENANTS:
+    """The test's tenants registered under ``model`` (`zebros tenant create`)."""
+    for tenant in (tenants.acme, tenants.globex):
         await services.store.tenants.create(services.dynamo_client, tenant, model)
     request_log.clear()
     return services
 
 
 @pytest.fixture
-def repos(db: Services, model: Model) -> Repos:
-    return db.store.for_tenant("acme", model)
+def repos(db: Services, tenants: Tenants, model: Model) -> Repos:
+    return db.store.for_tenant(tenants.acme, model)
 
 
-def token(
-    tenant: str = "acme", user: str = "u-admin", role: Role = Role.ADMIN, **extra: Any
-) -> str:
+@pytest.fixture
+def neighbour(db: Services, tenants: Tenants, model: Model) -> Repos:
+    return db.store.for_tenant(tenants.globex, model)
+
+
+def token(tenant: str, user: str = "u-admin", role: Role = Role.ADMIN, **extra: Any) -> str:
     return auth.mint(JWT_SECRET, tenant=tenant, user=user, role=role, extra=extra)
 
 
@@ -146,18 +193,18 @@ async def client(db: Services, settings: Settings) -> AsyncIterator[httpx.AsyncC
 
 
 @pytest.fixture
-def gql(client: httpx.AsyncClient) -> Gql:
-    """POST a GraphQL document as a tenant's user; returns the JSON body."""
+def gql(client: httpx.AsyncClient, tenants: Tenants) -> Gql:
+    """POST a GraphQL document as a tenant's user (acme's by default); the JSON body."""
 
     async def run(
         document: str,
         variables: dict[str, Any] | None = None,
         *,
-        tenant: str = "acme",
+        tenant: str | None = None,
         user: str = "u-admin",
         role: Role = Role.ADMIN,
     ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token(tenant, user, role)}"}
+        headers = {"Authorization": f"Bearer {token(tenant or tenants.acme, user, role)}"}
         response = await client.post(
             "/graphql", json={"query": document, "variables": variables or {}}, headers=headers
         )

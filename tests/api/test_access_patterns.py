@@ -28,17 +28,15 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from dal.dynamodb.provision import create_tables
 from dal.loading.seed import bulk_seed_demo
 from dal.models import Customer, Entity, OpportunityStage, Record, Role
-from dal.storage.buckets import create_buckets
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
 from server import create_app
 from services import Services
 from settings import Settings
-from tests.conftest import PREFIX, token
+from tests.conftest import DEFAULT_MODEL, PREFIX, fresh_tenant, token
 from tests.patterns import (
     ALL,
     Crm,
@@ -59,7 +57,7 @@ from tests.patterns import (
 )
 from tests.support import RequestLog
 
-TENANT = "acme"
+TENANT = fresh_tenant("demo")
 # About 2,400 records. Loaded with dal.loading.bulk (tests/integration/test_bulk.py proves it
 # stores what creating each record stores; test_aggregates.py covers the write path):
 # seeding through transactions costs moto a table copy per write, minutes per model.
@@ -105,20 +103,6 @@ class Seeded:
         return body, self.log.counts()
 
 
-async def _reset(moto_endpoint: str) -> None:
-    async with httpx.AsyncClient() as http:
-        (await http.post(f"{moto_endpoint}/moto-api/reset", timeout=60)).raise_for_status()
-
-
-async def _empty_store(services: Services, moto_endpoint: str, model: Model) -> None:
-    """What the ``db`` fixture does, once for the module: moto reset, `zebros init`,
-    the tenant provisioned under ``model``."""
-    await _reset(moto_endpoint)
-    await create_tables(services.dynamo_client, PREFIX)
-    await create_buckets(services.s3_client, PREFIX, "us-east-1")
-    await services.store.tenants.create(services.dynamo_client, TENANT, model)
-
-
 async def _seed(repos: Repos, at: datetime) -> int:
     summary = await bulk_seed_demo(repos, customers=CUSTOMERS, now=at)
     for id, name in EXTRA_CUSTOMERS.items():
@@ -128,16 +112,13 @@ async def _seed(repos: Repos, at: datetime) -> int:
     return demo + len(EXTRA_CUSTOMERS)
 
 
-@pytest_asyncio.fixture(scope="module", params=list(Model), ids=[m.value for m in Model])
+@pytest_asyncio.fixture(scope="session")
 async def seeded(
-    request: pytest.FixtureRequest,
-    services: Services,
-    settings: Settings,
-    moto_endpoint: str,
-    request_log: RequestLog,
+    services: Services, settings: Settings, request_log: RequestLog
 ) -> AsyncIterator[Seeded]:
-    model: Model = request.param
-    await _empty_store(services, moto_endpoint, model)
+    """One large tenant for the session: request counts do not depend on the model."""
+    model = DEFAULT_MODEL
+    await services.store.tenants.create(services.dynamo_client, TENANT, model)
     repos = services.store.for_tenant(TENANT, model)
     # The server compares with the real clock: the demo's "now" must be now.
     at = utcnow().replace(microsecond=0)
@@ -145,8 +126,6 @@ async def seeded(
     transport = httpx.ASGITransport(app=create_app(settings, services))
     async with httpx.AsyncClient(transport=transport, base_url="http://zebros.test") as http:
         yield Seeded(model, await load_crm(repos), at, records, http, request_log)
-    # Drop the tenant now: left in moto, it makes interpreter exit take ~30 s.
-    await _reset(moto_endpoint)
 
 
 # -- answers and brute force ----------------------------------------------------

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import httpx
 
 from dal.models import Role
-from tests.conftest import Gql, token
+from tests.conftest import Gql, Tenants, token
 from tests.support import errors_of
 
 ME = "query { me { id username role } }"
@@ -47,14 +47,14 @@ async def test_no_token_is_401(client: httpx.AsyncClient) -> None:
     assert_401(response, "missing Authorization header (Bearer token)")
 
 
-async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
-    expired = token(exp=int(time.time()) - 3600)
+async def test_expired_token_is_401(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    expired = token(tenants.acme, exp=int(time.time()) - 3600)
     response = await client.post("/graphql", json={"query": ME}, headers=bearer(expired))
     assert_401(response, "token expired")
 
 
-async def test_bad_tokens_are_401(client: httpx.AsyncClient) -> None:
-    forged = token()[:-4] + "AAAA"
+async def test_bad_tokens_are_401(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    forged = token(tenants.acme)[:-4] + "AAAA"
     for headers in (bearer("not-a-jwt"), bearer(forged), {"Authorization": "Basic dTpw"}):
         response = await client.post("/graphql", json={"query": ME}, headers=headers)
         assert_401(response)
@@ -75,8 +75,12 @@ async def test_get_with_percent_encoded_query_key_and_no_token_is_401(
     assert_401(response)
 
 
-async def test_get_with_query_and_token_runs_it(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", params={"query": ME}, headers=bearer(token()))
+async def test_get_with_query_and_token_runs_it(
+    client: httpx.AsyncClient, tenants: Tenants
+) -> None:
+    response = await client.get(
+        "/graphql", params={"query": ME}, headers=bearer(token(tenants.acme))
+    )
     assert response.status_code == 200
     assert response.json()["data"]["me"]["id"] == "u-admin"
 
@@ -88,8 +92,10 @@ async def test_plain_get_serves_graphiql_without_token(client: httpx.AsyncClient
     assert "graphiql" in response.text.lower()
 
 
-async def test_first_time_user_is_provisioned(client: httpx.AsyncClient, gql: Gql) -> None:
-    newcomer = token(user="u-newcomer", role=Role.SALES_REP, username="newbie")
+async def test_first_time_user_is_provisioned(
+    client: httpx.AsyncClient, gql: Gql, tenants: Tenants
+) -> None:
+    newcomer = token(tenants.acme, user="u-newcomer", role=Role.SALES_REP, username="newbie")
     response = await client.post("/graphql", json={"query": ME}, headers=bearer(newcomer))
     record = {"id": "u-newcomer", "username": "newbie", "role": "SALES_REP"}
     assert response.json() == {"data": {"me": record}}
@@ -99,7 +105,7 @@ async def test_first_time_user_is_provisioned(client: httpx.AsyncClient, gql: Gq
     found = await gql(USER, {"id": "u-newcomer"})
     assert found == {"data": {"user": record}}
     # Provisioned in its own tenant only.
-    elsewhere = await gql(USERS, tenant="globex", user="g-admin")
+    elsewhere = await gql(USERS, tenant=tenants.globex, user="g-admin")
     assert [e["node"]["id"] for e in elsewhere["data"]["users"]["edges"]] == ["g-admin"]
 
 
@@ -110,20 +116,24 @@ async def test_provisioning_keeps_the_first_record(client: httpx.AsyncClient, gq
     assert found["data"]["user"]["role"] == "READ_ONLY"
 
 
-async def test_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
-    response = await client.post("/graphql", json={"query": ME}, headers=bearer(token()))
+async def test_response_carries_a_request_id(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    response = await client.post(
+        "/graphql", json={"query": ME}, headers=bearer(token(tenants.acme))
+    )
     assert response.status_code == 200
     assert GENERATED_ID.match(response.headers["x-request-id"])
 
 
-async def test_client_request_id_is_echoed(client: httpx.AsyncClient) -> None:
-    headers = bearer(token()) | {"X-Request-Id": "client-req_42.a"}
+async def test_client_request_id_is_echoed(client: httpx.AsyncClient, tenants: Tenants) -> None:
+    headers = bearer(token(tenants.acme)) | {"X-Request-Id": "client-req_42.a"}
     response = await client.post("/graphql", json={"query": ME}, headers=headers)
     assert response.headers["x-request-id"] == "client-req_42.a"
 
 
-async def test_invalid_client_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+async def test_invalid_client_request_id_is_replaced(
+    client: httpx.AsyncClient, tenants: Tenants
+) -> None:
     for given in ("has spaces", "x" * 65, "semi;colon"):
-        headers = bearer(token()) | {"X-Request-Id": given}
+        headers = bearer(token(tenants.acme)) | {"X-Request-Id": given}
         response = await client.post("/graphql", json={"query": ME}, headers=headers)
         assert GENERATED_ID.match(response.headers["x-request-id"]), given

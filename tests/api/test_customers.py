@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Gql
+from tests.conftest import Gql, Tenants
 from tests.support import codes, errors_of
 
 CREATE = """
@@ -120,7 +120,9 @@ async def test_pages_follow_cursors_without_gaps(gql: Gql) -> None:
     assert set(seen) == ids
 
 
-async def test_first_out_of_range_and_tampered_cursor_are_bad_input(gql: Gql) -> None:
+async def test_first_out_of_range_and_tampered_cursor_are_bad_input(
+    gql: Gql, tenants: Tenants
+) -> None:
     for first in (0, 101, -1):
         body = await gql(LIST, {"first": first})
         assert errors_of(body)[0]["extensions"]["field"] == "first"
@@ -130,7 +132,7 @@ async def test_first_out_of_range_and_tampered_cursor_are_bad_input(gql: Gql) ->
     tampered = cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
     body = await gql(LIST, {"first": 1, "after": tampered})
     assert errors_of(body)[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
-    foreign = await gql(LIST, {"first": 1, "after": cursor}, tenant="globex")
+    foreign = await gql(LIST, {"first": 1, "after": cursor}, tenant=tenants.globex)
     assert codes(foreign) == ["BAD_USER_INPUT"]
 
 

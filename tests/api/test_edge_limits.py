@@ -12,7 +12,7 @@ from graphql import get_introspection_query
 from server import create_app
 from services import Services
 from settings import Settings
-from tests.conftest import token
+from tests.conftest import fresh_tenant, token
 from tests.support import RequestLog, codes, errors_of
 
 ME = "query { me { id } }"
@@ -33,7 +33,8 @@ ALIASES = "query { " + " ".join(f"a{i}: me {{ id }}" for i in range(16)) + " }"
 ROOT_FIELDS = "query { " + "me { id } " * 21 + "}"
 TYPO = "query { me { usrname } }"
 INTROSPECTION = get_introspection_query()
-AUTH = {"Authorization": f"Bearer {token()}"}
+# One tenant for the module: these tests are about the edge, not the data.
+AUTH = {"Authorization": f"Bearer {token(fresh_tenant('edge'))}"}
 
 
 @asynccontextmanager

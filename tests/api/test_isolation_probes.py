@@ -26,13 +26,10 @@ from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opport
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
-from services import Services
-from tests.conftest import Gql
+from tests.conftest import Gql, Tenants
 from tests.support import RequestLog
 
 PROBES_PER_MODEL = 1000
-A, B = "acme", "globex"
-TAG = {A: "a", B: "b"}  # ids of A's records start a-, of B's b-
 SECRET = "Zq-secret-of-acme"  # in every name of A's records: must never reach B
 IDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=40)
 PAYLOAD = st.text(max_size=60)
@@ -89,6 +86,7 @@ tally: dict[str, dict[str, int]] = {}
 @dataclass
 class World:
     gql: Gql
+    b: str  # the prober's tenant
     log: RequestLog
     a_cursors: dict[str, str]
     b_cursors: dict[str, str]
@@ -134,11 +132,11 @@ async def _records(repos: Repos, tag: str) -> None:
     )
 
 
-async def _cursors(gql: Gql, tenant: str) -> dict[str, str]:
+async def _cursors(gql: Gql, tenant: str, tag: str) -> dict[str, str]:
     out = {}
     for name, document in CURSORS.items():
-        variables = _cursor_variables(name, None, TAG[tenant])
-        body = await gql(document, variables, tenant=tenant, user=f"{TAG[tenant]}-user")
+        variables = _cursor_variables(name, None, tag)
+        body = await gql(document, variables, tenant=tenant, user=f"{tag}-user")
         assert "errors" not in body, body
         data = body["data"]["customer"]["contacts"] if name == "contacts" else body["data"][name]
         out[name] = data["pageInfo"]["endCursor"]
@@ -146,12 +144,16 @@ async def _cursors(gql: Gql, tenant: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def world(db: Services, model: Model, gql: Gql, request_log: RequestLog) -> World:
-    # Same shape in both tenants, ids prefixed a- and b-: B's own records make
-    # the probes that need a valid record of B's (contactId on b-opp, ...).
-    await _records(db.store.for_tenant(A, model), "a")
-    await _records(db.store.for_tenant(B, model), "b")
-    return World(gql, request_log, await _cursors(gql, A), await _cursors(gql, B))
+async def world(
+    repos: Repos, neighbour: Repos, tenants: Tenants, gql: Gql, request_log: RequestLog
+) -> World:
+    # Same shape in both tenants, ids prefixed a- (acme, A) and b- (globex, B): B's
+    # own records make the probes that need a valid record of B's (contactId on b-opp, ...).
+    await _records(repos, "a")
+    await _records(neighbour, "b")
+    a_cursors = await _cursors(gql, tenants.acme, "a")
+    b_cursors = await _cursors(gql, tenants.globex, "b")
+    return World(gql, tenants.globex, request_log, a_cursors, b_cursors)
 
 
 def _blank(body: dict[str, Any], value: str) -> str:
@@ -162,7 +164,7 @@ async def _send(
     w: World, document: str, variables: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, int]]:
     w.log.clear()
-    body = await w.gql(document, variables, tenant=B, user="b-user")
+    body = await w.gql(document, variables, tenant=w.b, user="b-user")
     return body, dict(w.log.counts())
 
 
@@ -187,6 +189,7 @@ def _tampered(cursor: str) -> str:
     return f"{body}.{'A' if mac[0] != 'A' else 'B'}{mac[1:]}"
 
 
+@pytest.mark.isolation
 @settings(
     max_examples=PROBES_PER_MODEL,
     deadline=None,

@@ -24,11 +24,10 @@ from dal.cache.ratelimit import Rate, RateLimiter, keys
 from services import Services
 from settings import RedisSettings, Settings
 from tests.api.test_edge_limits import serve
-from tests.conftest import token
+from tests.conftest import Tenants, token
 
 ME = "query { me { id } }"
 DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-USERS = (("acme", "u-admin"), ("acme", "u-1"), ("acme", "u-2"), ("globex", "u-admin"))
 
 
 def limited(settings: Settings, **rates: Any) -> Settings:
@@ -36,13 +35,13 @@ def limited(settings: Settings, **rates: Any) -> Settings:
     return settings.model_copy(update={"rate_limit": rate_limit})
 
 
-async def flush(redis: aioredis.Redis) -> None:
-    await redis.delete(*(key for pair in USERS for key in keys(*pair)))
+async def flush(redis: aioredis.Redis, tenants: Tenants) -> None:
+    """Fresh tenants have no buckets yet; emptied anyway, so a rerun starts full."""
+    users = [(tenants.acme, u) for u in ("u-admin", "u-1", "u-2")] + [(tenants.globex, "u-admin")]
+    await redis.delete(*(key for pair in users for key in keys(*pair)))
 
 
-async def me(
-    client: httpx.AsyncClient, tenant: str = "acme", user: str = "u-admin"
-) -> httpx.Response:
+async def me(client: httpx.AsyncClient, tenant: str, user: str = "u-admin") -> httpx.Response:
     headers = {"Authorization": f"Bearer {token(tenant, user)}"}
     return await client.post("/graphql", json={"query": ME}, headers=headers)
 
@@ -81,11 +80,11 @@ async def silent_server() -> AsyncIterator[str]:
 
 
 async def test_every_authenticated_response_carries_ratelimit_headers(
-    settings: Settings, db: Services, redis_client: aioredis.Redis
+    settings: Settings, db: Services, redis_client: aioredis.Redis, tenants: Tenants
 ) -> None:
-    await flush(redis_client)
+    await flush(redis_client, tenants)
     async with serve(limited(settings, user_burst=5, user_per_second=1), db) as client:
-        first, second = await me(client), await me(client)
+        first, second = await me(client, tenants.acme), await me(client, tenants.acme)
         unauthenticated = await client.post("/graphql", json={"query": ME})
     assert first.headers["ratelimit-limit"] == "5"
     assert (remaining(first), remaining(second)) == (4, 3)
@@ -94,12 +93,12 @@ async def test_every_authenticated_response_carries_ratelimit_headers(
 
 
 async def test_a_user_out_of_tokens_gets_429_with_retry_after(
-    settings: Settings, db: Services, redis_client: aioredis.Redis
+    settings: Settings, db: Services, redis_client: aioredis.Redis, tenants: Tenants
 ) -> None:
-    await flush(redis_client)
+    await flush(redis_client, tenants)
     async with serve(limited(settings, user_burst=2, user_per_second=0.2), db) as client:
-        allowed = [await me(client) for _ in range(2)]
-        refused = await me(client)
+        allowed = [await me(client, tenants.acme) for _ in range(2)]
+        refused = await me(client, tenants.acme)
     assert [r.status_code for r in allowed] == [200, 200]
     assert refused.status_code == 429
     body = refused.json()
@@ -113,14 +112,14 @@ async def test_a_user_out_of_tokens_gets_429_with_retry_after(
 
 
 async def test_the_tenant_bucket_is_shared_by_its_users_only(
-    settings: Settings, db: Services, redis_client: aioredis.Redis
+    settings: Settings, db: Services, redis_client: aioredis.Redis, tenants: Tenants
 ) -> None:
-    await flush(redis_client)
+    await flush(redis_client, tenants)
     rates = {"tenant_burst": 3, "tenant_per_second": 0.2, "user_burst": 10}
     async with serve(limited(settings, **rates), db) as client:
-        served = [await me(client, "acme", user) for user in ("u-admin", "u-1", "u-2")]
-        refused = await me(client, "acme", "u-1")
-        elsewhere = await me(client, "globex", "u-admin")
+        served = [await me(client, tenants.acme, user) for user in ("u-admin", "u-1", "u-2")]
+        refused = await me(client, tenants.acme, "u-1")
+        elsewhere = await me(client, tenants.globex, "u-admin")
     assert [r.status_code for r in served] == [200, 200, 200]
     assert refused.status_code == 429
     assert refused.headers["ratelimit-limit"] == "3"  # the tenant's bucket is the nearer
@@ -128,35 +127,35 @@ async def test_the_tenant_bucket_is_shared_by_its_users_only(
 
 
 async def test_tokens_come_back_at_the_configured_rate(
-    settings: Settings, db: Services, redis_client: aioredis.Redis
+    settings: Settings, db: Services, redis_client: aioredis.Redis, tenants: Tenants
 ) -> None:
-    await flush(redis_client)
+    await flush(redis_client, tenants)
     async with serve(limited(settings, user_burst=1, user_per_second=20), db) as client:
-        assert (await me(client)).status_code == 200
+        assert (await me(client, tenants.acme)).status_code == 200
         started = time.monotonic()
-        while (await me(client)).status_code == 429:
+        while (await me(client, tenants.acme)).status_code == 429:
             assert time.monotonic() - started < 1, "no token came back within 1 s"
 
 
 async def test_buckets_are_keyed_by_tenant_and_expire(
-    settings: Settings, db: Services, redis_client: aioredis.Redis
+    settings: Settings, db: Services, redis_client: aioredis.Redis, tenants: Tenants
 ) -> None:
-    await flush(redis_client)
+    await flush(redis_client, tenants)
     async with serve(limited(settings), db) as client:
-        await me(client)
-    for key in keys("acme", "u-admin"):
+        await me(client, tenants.acme)
+    for key in keys(tenants.acme, "u-admin"):
         assert 0 < await redis_client.pttl(key) <= 3_000, key
     assert keys("acme", "u-admin") == ("rl:{acme}", "rl:{acme}:u-admin")
 
 
 async def test_on_in_prod_and_off_in_dev_by_default(
-    settings: Settings, db: Services, redis_client: aioredis.Redis
+    settings: Settings, db: Services, redis_client: aioredis.Redis, tenants: Tenants
 ) -> None:
-    await flush(redis_client)
+    await flush(redis_client, tenants)
     async with serve(settings.model_copy(update={"env": "prod"}), db) as client:
-        in_prod = await me(client)
+        in_prod = await me(client, tenants.acme)
     async with serve(settings, db) as client:
-        in_dev = await me(client)
+        in_dev = await me(client, tenants.acme)
     assert in_prod.headers["ratelimit-limit"] == "20"  # a user's default burst
     assert "ratelimit-limit" not in in_dev.headers
 
@@ -184,10 +183,12 @@ async def test_a_hung_redis_costs_one_timeout_then_nothing() -> None:
     assert second < 0.01  # paused: Redis is not asked again
 
 
-async def test_requests_pass_unlimited_when_redis_is_down(settings: Settings, db: Services) -> None:
+async def test_requests_pass_unlimited_when_redis_is_down(
+    settings: Settings, db: Services, tenants: Tenants
+) -> None:
     async with unreachable(DEAD_REDIS) as dead:
         down = dataclasses.replace(db, redis=dead)
         async with serve(limited(settings, user_burst=1, user_per_second=0.1), down) as client:
-            responses = [await me(client) for _ in range(3)]
+            responses = [await me(client, tenants.acme) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert all("ratelimit-limit" not in r.headers for r in responses)

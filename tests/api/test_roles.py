@@ -15,9 +15,7 @@ import pytest
 
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Role, User
 from dal.store import Repos
-from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
-from services import Services
 from tests.conftest import Gql
 from tests.support import codes, errors_of
 
@@ -259,10 +257,10 @@ async def test_a_refusal_names_the_action_and_the_role(gql: Gql, repos: Repos) -
 
 
 async def test_missing_or_foreign_record_is_not_found_before_forbidden(
-    gql: Gql, repos: Repos, db: Services, model: Model
+    gql: Gql, repos: Repos, neighbour: Repos
 ) -> None:
     await _world(repos)
-    globex = db.store.for_tenant("globex", model)
+    globex = neighbour
     await _users(globex, ("u-far", Role.SALES_REP, ()))
     await _owned(globex, "far", "u-far")
     for id in ("nope", "c-far"):

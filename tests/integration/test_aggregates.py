@@ -21,12 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dal.dynamodb.items import Item
-from dal.dynamodb.provision import create_tables
 from dal.dynamodb.tables import KEY, SORT
 from dal.errors import HasDependents, VersionConflict
 from dal.models import (
@@ -44,7 +42,7 @@ from dal.store import Repos
 from dal.tenancy.scope import TENANT_ATTR, Model
 from resolvers.opportunities import STAGE_PROBABILITY
 from services import Services
-from tests.conftest import PREFIX
+from tests.conftest import fresh_tenant
 from tests.patterns import (
     ALL,
     NOBODY,
@@ -62,7 +60,6 @@ from tests.patterns import (
 BASE = datetime(2026, 3, 1, tzinfo=UTC)  # a month with a quarter boundary after it
 OWNERS = ("u-1", "u-2", "u-3")
 EXAMPLES = 15  # per model; each example starts from an empty store
-TENANT = "acme"
 
 
 @dataclass
@@ -83,15 +80,11 @@ class World:
         return ids[n % len(ids)] if ids else None
 
 
-async def new_world(db: Services, moto_endpoint: str, model: Model) -> World:
-    """An empty store (moto copies every table a transaction touches, so a store that
-    grew over the examples would slow each one down) with one tenant and the owners
-    every record may name."""
-    async with httpx.AsyncClient() as http:
-        (await http.post(f"{moto_endpoint}/moto-api/reset", timeout=10)).raise_for_status()
-    await create_tables(db.dynamo_client, PREFIX)
-    await db.store.tenants.create(db.dynamo_client, TENANT, model)
-    repos = db.store.for_tenant(TENANT, model)
+async def new_world(db: Services, model: Model) -> World:
+    """A tenant of its own, empty but for the owners every record may name."""
+    tenant = fresh_tenant("agg")
+    await db.store.tenants.create(db.dynamo_client, tenant, model)
+    repos = db.store.for_tenant(tenant, model)
     for id in OWNERS:
         user = User(
             id=id,
@@ -368,9 +361,9 @@ async def empty(w: World) -> None:
 )
 @given(steps=STEPS)
 async def test_aggregates_equal_a_recomputation_after_any_writes(
-    db: Services, moto_endpoint: str, model: Model, steps: list[Step]
+    db: Services, model: Model, steps: list[Step]
 ) -> None:
-    w = await new_world(db, moto_endpoint, model)
+    w = await new_world(db, model)
     for step in steps:
         await step.apply(w)
     await assert_exact(w.repos)
@@ -388,12 +381,10 @@ def _deal_changes(rng: random.Random) -> dict[str, Any]:
     }
 
 
-async def test_racing_writers_keep_aggregates_exact(
-    db: Services, moto_endpoint: str, model: Model
-) -> None:
+async def test_racing_writers_keep_aggregates_exact(db: Services, model: Model) -> None:
     """Many writers on the same deals at once: each write moves the aggregates from
     the version it replaced (it is conditioned on it), or loses and moves nothing."""
-    w = await new_world(db, moto_endpoint, model)
+    w = await new_world(db, model)
     await NewCustomer("u-1", 0).apply(w)
     for n in range(3):
         lead = NewDeal(0, OpportunityStage.LEAD, Decimal("1000.10"), None, "u-1", None, n)

@@ -53,10 +53,11 @@ async def test_get_many_fetches_a_repeated_id_once(repos: Repos, request_log: Re
     assert {c.id if c else None for c in got} == {"c1"}
 
 
+@pytest.mark.isolation
 async def test_a_tenant_never_sees_or_changes_another_tenants_record(
-    db: Services, model: Model
+    repos: Repos, neighbour: Repos
 ) -> None:
-    acme, globex = db.store.for_tenant("acme", model), db.store.for_tenant("globex", model)
+    acme, globex = repos, neighbour
     await acme.customers.create(customer("c1"))
     assert await globex.customers.get("c1") is None
     assert await globex.customers.get_many(["c1", "c1"]) == [None, None]
@@ -68,8 +69,8 @@ async def test_a_tenant_never_sees_or_changes_another_tenants_record(
 
 
 @pytest.fixture
-def proxy(moto_endpoint: str) -> Iterator[UnprocessingProxy]:
-    with UnprocessingProxy(moto_endpoint) as running:
+def proxy(dynamodb_endpoint: str) -> Iterator[UnprocessingProxy]:
+    with UnprocessingProxy(dynamodb_endpoint) as running:
         yield running
 
 
@@ -82,10 +83,11 @@ async def proxied_client(db: Services, proxy: UnprocessingProxy) -> AsyncIterato
         yield client
 
 
-def via(client: DynamoDBClient, settings: Settings, model: Model, attempts: int = 6) -> Repos:
+def via(client: DynamoDBClient, settings: Settings, repos: Repos, attempts: int = 6) -> Repos:
+    """``repos``' tenant, reached through ``client``."""
     dynamo = Dynamo(client, attempts=attempts, backoff=0.001)
     store = Store(dynamo, table_prefix=PREFIX, cursor_secret=settings.cursor_secret())
-    return store.for_tenant("acme", model)
+    return store.for_tenant(repos.scope.tenant_id, repos.scope.model)
 
 
 async def test_unprocessed_keys_are_retried_until_every_item_is_read(
@@ -98,7 +100,7 @@ async def test_unprocessed_keys_are_retried_until_every_item_is_read(
     ids = [f"c{i}" for i in range(6)]
     await asyncio.gather(*(repos.customers.create(customer(i)) for i in ids))
     proxy.hold = 2
-    got = await via(proxied_client, settings, model).customers.get_many([*ids, "missing"])
+    got = await via(proxied_client, settings, repos).customers.get_many([*ids, "missing"])
     assert [c.id if c else None for c in got] == [*ids, None]
     # 7 keys asked, 3 of 6 items held back; then 2 of those 3; then the last 2 arrive.
     assert proxy.keys_requested == [7, 3, 2]
@@ -114,7 +116,7 @@ async def test_keys_never_processed_raise_throttled_after_the_configured_attempt
     await repos.customers.create(customer("c1"))
     proxy.hold = None
     with pytest.raises(Throttled):
-        await via(proxied_client, settings, model, attempts=3).customers.get_many(["c1"])
+        await via(proxied_client, settings, repos, attempts=3).customers.get_many(["c1"])
     assert proxy.batch_gets == 3
 
 
@@ -128,7 +130,7 @@ async def test_transaction_conflicts_are_retried(
     await repos.customers.create(customer("c1"))
     proxy.conflicts = 2
     contact = new_contact("p1", "c1")
-    await via(proxied_client, settings, model).contacts.create(contact)
+    await via(proxied_client, settings, repos).contacts.create(contact)
     assert proxy.transactions == 3
     assert (await repos.contacts.get("p1")) is not None
 
@@ -144,6 +146,6 @@ async def test_lasting_transaction_conflicts_raise_throttled(
     proxy.conflicts = 100
     contact = new_contact("p1", "c1")
     with pytest.raises(Throttled):
-        await via(proxied_client, settings, model, attempts=3).contacts.create(contact)
+        await via(proxied_client, settings, repos, attempts=3).contacts.create(contact)
     assert proxy.transactions == 3
     assert (await repos.contacts.get("p1")) is None

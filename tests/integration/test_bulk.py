@@ -45,7 +45,6 @@ from dal.records.activities import ActivityQuery
 from dal.records.opportunities import ALL_OWNERS, NO_OWNER
 from dal.records.repo import Repo
 from dal.store import Repos, Store
-from dal.tenancy.scope import Model
 from dal.timefmt import dump_dt
 from services import Services
 from settings import Settings
@@ -159,9 +158,8 @@ def repo_of(repos: Repos, rec: Record) -> Repo[Any]:
     return found
 
 
-async def both_tenants(db: Services, model: Model) -> tuple[Repos, Repos, list[Record]]:
+async def both_tenants(acme: Repos, globex: Repos) -> tuple[Repos, Repos, list[Record]]:
     """The data set bulk-loaded into acme and created record by record in globex."""
-    acme, globex = db.store.for_tenant("acme", model), db.store.for_tenant("globex", model)
     records = dataset()
     await bulk.load(acme, records)
     for rec in records:  # parents first, one at a time: as an application would
@@ -178,13 +176,13 @@ def _strip(name: str, value: Any, tenant: str) -> Any:
 
 
 @pytest_asyncio.fixture
-async def inspector(moto_endpoint: str) -> AsyncIterator[DynamoDBClient]:
+async def inspector(dynamodb_endpoint: str) -> AsyncIterator[DynamoDBClient]:
     """A client of the test's own for reading whole tables (Scans), so the suite's
     no-Scan check keeps watching only the application's client."""
     session = aioboto3.Session(
         aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
     )
-    async with session.client("dynamodb", endpoint_url=moto_endpoint) as client:
+    async with session.client("dynamodb", endpoint_url=dynamodb_endpoint) as client:
         yield client
 
 
@@ -211,14 +209,16 @@ async def stored(client: DynamoDBClient, repos: Repos) -> dict[str, list[Item]]:
             {k: _strip(k, v, scope.tenant_id) for k, v in i.items() if k != "tenantId"}
             for i in items
         ]
-        out[table.entity] = sorted(items, key=lambda i: (str(i.get("id")), *map(str, i.values())))
+        # By content, attribute order aside (DynamoDB keeps none).
+        out[table.entity] = sorted(items, key=lambda i: sorted((k, str(v)) for k, v in i.items()))
     return out
 
 
+@pytest.mark.isolation
 async def test_bulk_load_stores_the_items_that_creating_each_record_stores(
-    db: Services, model: Model, inspector: DynamoDBClient
+    inspector: DynamoDBClient, repos: Repos, neighbour: Repos
 ) -> None:
-    acme, globex, _ = await both_tenants(db, model)
+    acme, globex, _ = await both_tenants(repos, neighbour)
     loaded, created = await stored(inspector, acme), await stored(inspector, globex)
     assert loaded == created
     # Not vacuous: every kind of derived item is there, and refCounts too.
@@ -233,9 +233,9 @@ async def test_bulk_load_stores_the_items_that_creating_each_record_stores(
 
 
 async def test_bulk_load_summary_counts_what_it_wrote(
-    db: Services, model: Model, inspector: DynamoDBClient
+    inspector: DynamoDBClient, repos: Repos
 ) -> None:
-    acme = db.store.for_tenant("acme", model)
+    acme = repos
     summary = await bulk.load(acme, dataset(), concurrency=2)
     state = await stored(inspector, acme)
     assert summary.records == len(dataset())
@@ -245,9 +245,9 @@ async def test_bulk_load_summary_counts_what_it_wrote(
 
 
 async def test_reports_searches_and_lists_read_the_same_after_a_bulk_load(
-    db: Services, model: Model
+    repos: Repos, neighbour: Repos
 ) -> None:
-    acme, globex, records = await both_tenants(db, model)
+    acme, globex, records = await both_tenants(repos, neighbour)
     for name in SERIES:
         a, g = await acme.aggregates.series(*name), await globex.aggregates.series(*name)
         drop = {"pk", "tenantId"}
@@ -290,9 +290,9 @@ async def test_reports_searches_and_lists_read_the_same_after_a_bulk_load(
 
 
 async def test_refcounts_of_a_bulk_load_block_and_release_deletes_as_creates_do(
-    db: Services, model: Model, inspector: DynamoDBClient
+    inspector: DynamoDBClient, repos: Repos, neighbour: Repos
 ) -> None:
-    acme, globex, records = await both_tenants(db, model)
+    acme, globex, records = await both_tenants(repos, neighbour)
     referenced = [r for r in records if isinstance(r, Customer | Contact | Opportunity)]
     deleted, blocked = set(), 0
     for rec in referenced:
@@ -323,9 +323,9 @@ async def test_refcounts_of_a_bulk_load_block_and_release_deletes_as_creates_do(
 
 
 async def test_a_dangling_reference_or_a_repeated_id_is_refused_before_any_write(
-    db: Services, model: Model, inspector: DynamoDBClient
+    inspector: DynamoDBClient, repos: Repos
 ) -> None:
-    acme = db.store.for_tenant("acme", model)
+    acme = repos
     records = dataset()
     orphan = next(r for r in records if isinstance(r, Contact))
     without_parent = [r for r in records if r.id != orphan.customer_id]
@@ -404,8 +404,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def proxy(moto_endpoint: str) -> Iterator[UnprocessingWrites]:
-    running = UnprocessingWrites(moto_endpoint)
+def proxy(dynamodb_endpoint: str) -> Iterator[UnprocessingWrites]:
+    running = UnprocessingWrites(dynamodb_endpoint)
     running.thread.start()
     yield running
     running.server.shutdown()
@@ -415,19 +415,23 @@ def proxy(moto_endpoint: str) -> Iterator[UnprocessingWrites]:
 
 @pytest_asyncio.fixture
 async def proxied(
-    db: Services, proxy: UnprocessingWrites, settings: Settings, model: Model
+    repos: Repos, proxy: UnprocessingWrites, settings: Settings
 ) -> AsyncIterator[Repos]:
-    """acme's repositories, talking to moto through the proxy."""
+    """acme's repositories, talking to DynamoDB Local through the proxy."""
     session = aioboto3.Session(
         aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
     )
     async with session.client("dynamodb", endpoint_url=proxy.url) as client:
         store = Store(Dynamo(client), table_prefix=PREFIX, cursor_secret=settings.cursor_secret())
-        yield store.for_tenant("acme", model)
+        yield store.for_tenant(repos.scope.tenant_id, repos.scope.model)
 
 
 async def test_unprocessed_items_are_sent_again_until_every_item_is_written(
-    db: Services, model: Model, proxy: UnprocessingWrites, proxied: Repos, inspector: DynamoDBClient
+    proxy: UnprocessingWrites,
+    proxied: Repos,
+    inspector: DynamoDBClient,
+    repos: Repos,
+    neighbour: Repos,
 ) -> None:
     records = dataset()
     proxy.hold = 2
@@ -435,9 +439,9 @@ async def test_unprocessed_items_are_sent_again_until_every_item_is_written(
     # The first batch comes back half unprocessed twice: 25 items, then 13, then 7.
     assert proxy.items_sent[:3] == [25, 13, 7]
     assert (summary.retries, summary.requests) == (2, len(proxy.items_sent))
-    globex = db.store.for_tenant("globex", model)
+    globex = neighbour
     await bulk.load(globex, records)
-    acme = db.store.for_tenant("acme", model)
+    acme = repos
     assert await stored(inspector, acme) == await stored(inspector, globex)
 
 

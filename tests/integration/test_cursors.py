@@ -11,8 +11,6 @@ from dal.errors import InvalidCursor
 from dal.models import Customer, Page
 from dal.records.cursors import CursorCodec
 from dal.store import Repos
-from dal.tenancy.scope import Model
-from services import Services
 from tests.integration.records import at, contact, customer, user
 
 BASE64URL = string.ascii_letters + string.digits + "-_"
@@ -75,8 +73,9 @@ def test_every_one_character_change_of_a_cursor_is_refused() -> None:
     assert accepted == []
 
 
-async def test_a_cursor_of_another_tenant_is_invalid(db: Services, model: Model) -> None:
-    acme, globex = db.store.for_tenant("acme", model), db.store.for_tenant("globex", model)
+@pytest.mark.isolation
+async def test_a_cursor_of_another_tenant_is_invalid(repos: Repos, neighbour: Repos) -> None:
+    acme, globex = repos, neighbour
     await _seed(acme, 2)
     cursor = (await acme.customers.newest(1)).end_cursor
     with pytest.raises(InvalidCursor):

@@ -11,15 +11,39 @@ import schema
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT.parent / "shared" / "api-contract.graphql"
 
-# Names of the contract that a later issue delivers (documents on S3). The test
-# fails when one of them appears, so the list can only shrink.
-PENDING = {
-    "Customer.documents",
-    "Mutation.requestDocumentUpload",
-    "Mutation.deleteDocument",
-    "Document",
-    "UploadTicket",
-}
+# Names of the contract that later issues deliver, by feature. The test fails when
+# one of them appears in the schema, so the lists can only shrink: remove a
+# feature's names when it lands.
+PENDING_BY_FEATURE = {
+    "documents and attachments on S3 (issue 9)": {
+        "Customer.documents", "Activity.attachments", "Document", "DocumentStatus",
+        "UploadTicket", "UploadPart", "MultipartUpload", "CompletedPart",
+        "Mutation.requestDocumentUpload", "Mutation.confirmDocumentUpload",
+        "Mutation.startMultipartUpload", "Mutation.completeMultipartUpload",
+        "Mutation.abortMultipartUpload", "Mutation.deleteDocument",
+    },
+    "mobile sync (issue 11)": {
+        "Query.sync", "Mutation.syncPush", "SyncEntity", "ChangeOp", "ConflictStrategy",
+        "SyncOutcome", "Change", "SyncPage", "SyncMutation", "SyncPushInput", "SyncResult",
+        "SyncPushPayload",
+    },
+    "files and jobs, e-mail templates (issue 12)": {
+        "Query.job", "Query.jobs", "Query.emailTemplate", "Query.emailTemplates",
+        "Query.renderEmailTemplate", "Mutation.requestImportUpload", "Mutation.startImport",
+        "Mutation.startExport", "Mutation.generateReport", "Mutation.cancelJob",
+        "Mutation.saveEmailTemplate", "Mutation.deleteEmailTemplate", "Job", "JobConnection",
+        "JobEdge", "JobKind", "JobStatus", "DataEntity", "FileFormat", "ReportKind",
+        "EmailTemplate", "EmailTemplateInput", "RenderedEmail",
+    },
+    "privacy and audit (issue 13)": {
+        "Query.privacyRequest", "Query.privacyRequests", "Query.auditLog",
+        "Mutation.requestDataExport", "Mutation.requestErasure", "PrivacyRequest",
+        "PrivacyRequestConnection", "PrivacyRequestEdge", "PrivacyRequestKind",
+        "PrivacyRequestStatus", "DataSubjectKind", "AuditEvent", "AuditEventConnection",
+        "AuditEventEdge",
+    },
+}  # fmt: skip
+PENDING = set().union(*PENDING_BY_FEATURE.values())
 
 
 def _names(sdl: str) -> set[str]:
