@@ -37,6 +37,18 @@ class HasDependents(DalError):
         self.count = count
 
 
+class UnknownTenant(DalError):
+    """The tenant is not in the registry (and this server does not register tenants)."""
+
+
+class TenantHasData(DalError):
+    """A registration would re-key a tenant whose records are stored under another model."""
+
+    def __init__(self, tenant_id: str, model: str) -> None:
+        super().__init__(f"tenant {tenant_id} already has data under the {model} model")
+        self.model = model
+
+
 class InvalidCursor(DalError):
     """A cursor that was tampered with, or minted for another tenant or index."""
 
