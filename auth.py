@@ -15,6 +15,7 @@ from typing import Any
 
 import jwt
 
+from dal import ids
 from dal.models import Role
 from dal.tenancy.scope import InvalidTenant, check_tenant_id
 
@@ -121,8 +122,12 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     except InvalidTenant as exc:
         raise AuthError(f"invalid tenant claim: {exc}") from exc
     subject = claims["sub"]
-    if not isinstance(subject, str) or not subject or len(subject) > 128:
-        raise AuthError("invalid sub claim")
+    if not isinstance(subject, str) or not ids.subject_like(subject):
+        # The subject is the user's id: stored, keyed and logged as it is.
+        raise AuthError(
+            f"invalid sub claim: 1-{ids.SUBJECT_MAX} printable characters without spaces, "
+            "not starting with a record prefix (cus_, con_, opp_, act_)"
+        )
     username = claims.get("username") or claims.get("cognito:username") or subject
     return Principal(
         tenant_id=tenant,
@@ -140,7 +145,7 @@ def _role(claims: dict[str, Any]) -> Role:
     if raw is None:
         return Role.READ_ONLY  # least privilege when the token says nothing
     try:
-        return Role(str(raw).upper())
+        return Role(str(raw))  # exactly as spelled: "admin" is not a role
     except ValueError as exc:
         raise AuthError(f"unknown role {raw!r}; expected one of {[r.value for r in Role]}") from exc
 

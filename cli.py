@@ -15,7 +15,7 @@ import auth
 import embedded
 import schema
 from dal.dynamodb.provision import create_tables
-from dal.errors import AlreadyExists
+from dal.errors import AlreadyExists, TenantHasData
 from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.models import Role
 from dal.storage.buckets import create_buckets
@@ -50,6 +50,11 @@ def parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="register a tenant (and its tables for a silo)")
     create.add_argument("tenant_id", metavar="ID")
     create.add_argument("--model", required=True, choices=[m.value for m in Model])
+    create.add_argument(
+        "--time-zone",
+        default=None,
+        help="IANA zone reports bucket days in; fixed once set (default: the tenancy default, UTC)",
+    )
     return p
 
 
@@ -73,21 +78,22 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
         )
         return 2
     if args.command == "tenant":
-        return asyncio.run(_tenant_create(settings, args.tenant_id, Model(args.model)))
+        zone = args.time_zone or settings.tenancy.default_time_zone
+        return asyncio.run(_tenant_create(settings, args.tenant_id, Model(args.model), zone))
     job = _init(settings) if args.command == "init" else _seed(settings, args.customers)
     asyncio.run(job)
     return 0
 
 
-async def _tenant_create(settings: Settings, tenant_id: str, model: Model) -> int:
+async def _tenant_create(settings: Settings, tenant_id: str, model: Model, zone: str) -> int:
     async with open_services(settings) as services:
         try:
-            await services.store.tenants.create(services.dynamo_client, tenant_id, model)
-        except (AlreadyExists, InvalidTenant) as exc:
+            await services.store.tenants.create(tenant_id, model, zone)
+        except (AlreadyExists, InvalidTenant, TenantHasData) as exc:
             why = "already exists" if isinstance(exc, AlreadyExists) else str(exc)
             print(f"zebros tenant create: {tenant_id}: {why}", file=sys.stderr)
             return 1
-    print(f"tenant {tenant_id} created ({model.value})")
+    print(f"tenant {tenant_id} created ({model.value}, reports in {zone})")
     return 0
 
 

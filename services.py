@@ -103,11 +103,14 @@ async def open_services(
         )
         cache = redis or redis_client(settings)
         stack.push_async_callback(cache.aclose)
+        tenancy = settings.tenancy
         store = Store(
             Dynamo(dynamo),
             table_prefix=settings.dynamo.table_prefix,
             cursor_secret=settings.cursor_secret(),
-            default_model=settings.tenancy.default_model,
+            default_model=tenancy.default_model,
+            default_time_zone=tenancy.default_time_zone,
+            register_unknown=tenancy.registers_unknown(settings.env),
         )
         limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
         yield Services(dynamo, s3, cache, store, verifier(settings), limits, settings)

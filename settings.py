@@ -67,8 +67,15 @@ class AuthSettings(BaseModel):
 
 
 class TenancySettings(BaseModel):
-    # The model of tenants not in the registry (`zebros tenant create` adds them).
+    # A tenant not in the registry: None = registered on first use in dev (with
+    # the defaults below), refused in prod (`zebros tenant create` registers it).
+    register_unknown: bool | None = None
     default_model: Model = Model.BRIDGE
+    # Reports bucket days in the tenant's zone; fixed when it is registered.
+    default_time_zone: str = "UTC"
+
+    def registers_unknown(self, env: str) -> bool:
+        return env == "dev" if self.register_unknown is None else self.register_unknown
 
 
 class LimitsSettings(BaseModel):

@@ -444,7 +444,7 @@ async def main(scale: float, model: Model, seed: int) -> None:
     data = Generator(seed, now).build(sizes)
     print(f"data set: {json.dumps(sizes)}, seed {seed}, model {model.value}", flush=True)
     async with embedded_stack(SECRET, PREFIX) as (settings, services):
-        await services.store.tenants.create(services.dynamo_client, TENANT, model)
+        await services.store.tenants.create(TENANT, model)
         repos = services.store.for_tenant(TENANT, model)
         summary = await load(repos, data)
         counts = {e: summary.items.get(repos.scope.table(e), 0) for e in Entity}

@@ -21,7 +21,9 @@ from starlette.applications import Starlette
 import auth
 from bench.stack import embedded_stack
 from dal.models import Role
+from dal.records.activity_query import Window
 from dal.store import Repos
+from dal.timefmt import dump_dt, utcnow
 from server import create_app
 from tests.api.test_nested_requests import NESTED
 from tests.graph import Shape, build
@@ -45,7 +47,7 @@ async def _each(ids: list[str], job: Callable[[str], Awaitable[Any]]) -> list[An
 async def baseline_run(repos: Repos) -> int:
     """One Query per parent for the ids, then one GetItem per record, level by level."""
     page = await repos.customers.newest(20)
-    customers = [c.id for c in page.items]
+    customers, now = [c.id for c in page.items], dump_dt(utcnow())
     await _each(customers, repos.customers.get)
     contact_pages = await _each(customers, lambda c: repos.contacts.by_customer(c, 20))
     contacts = [r.id for p in contact_pages for r in p.items]
@@ -53,7 +55,7 @@ async def baseline_run(repos: Repos) -> int:
     opp_pages = await _each(contacts, lambda c: repos.opportunities.by_contact(c, 20))
     opps = [r.id for p in opp_pages for r in p.items]
     await _each(opps, repos.opportunities.get)
-    act_pages = await _each(opps, lambda o: repos.activities.by_related(o, 20))
+    act_pages = await _each(opps, lambda o: repos.activities.by_related(o, now, 20, None, Window()))
     activities = [r.id for p in act_pages for r in p.items]
     await _each(activities, repos.activities.get)
     return len(customers)

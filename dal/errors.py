@@ -17,15 +17,19 @@ class VersionConflict(DalError):
         self.current_version = current_version
 
 
+class InvalidId(DalError):
+    """An id that cannot name a record of its entity (``ids.py``)."""
+
+
 class AlreadyExists(DalError):
     """A create used an id that is taken in this tenant."""
 
 
 class MissingReference(DalError):
-    """A field names a record that does not exist in this tenant."""
+    """A field names a record that does not exist in this tenant (or not the right one)."""
 
-    def __init__(self, field: str) -> None:
-        super().__init__(f"{field} does not name an existing record")
+    def __init__(self, field: str, message: str | None = None) -> None:
+        super().__init__(message or f"{field} does not name an existing record")
         self.field = field
 
 

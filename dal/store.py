@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from dal.derived.aggregates import Aggregates
 from dal.dynamodb.client import Dynamo
+from dal.errors import UnknownTenant
 from dal.records import activities, contacts, customers, opportunities, users
 from dal.records.activities import ActivityRepo
 from dal.records.contacts import ContactRepo
@@ -13,7 +15,7 @@ from dal.records.cursors import CursorCodec
 from dal.records.customers import CustomerRepo
 from dal.records.opportunities import OpportunityRepo
 from dal.records.users import UserRepo
-from dal.tenancy.registry import TenantRegistry
+from dal.tenancy.registry import Tenant, TenantRegistry, check_zone
 from dal.tenancy.scope import Model, TenantScope
 
 
@@ -38,21 +40,36 @@ class Store:
         table_prefix: str,
         cursor_secret: bytes,
         default_model: Model = Model.BRIDGE,
+        default_time_zone: str = "UTC",
+        register_unknown: bool = False,
     ) -> None:
+        """``register_unknown``: serve a tenant seen for the first time by registering
+        it (dev), rather than refusing it with UnknownTenant (prod)."""
         self.dynamo = dynamo
         self.table_prefix = table_prefix
         self._cursors = CursorCodec(cursor_secret)
-        self.tenants = TenantRegistry(
-            dynamo, table_prefix=table_prefix, default_model=default_model
-        )
+        self.tenants = TenantRegistry(dynamo, table_prefix=table_prefix)
+        self.default_model = default_model
+        self.default_time_zone = check_zone(default_time_zone)
+        self.register_unknown = register_unknown
 
     async def open(self, tenant_id: str) -> Repos:
         """Repositories for ``tenant_id`` under the model the registry gives it."""
         tenant = await self.tenants.get(tenant_id)
-        return self.for_tenant(tenant_id, tenant.model)
+        if tenant is None:
+            if not self.register_unknown:
+                raise UnknownTenant(tenant_id)
+            model, zone = self.default_model, self.default_time_zone
+            tenant = await self.tenants.ensure(tenant_id, model, zone)
+        return self.bind(tenant)
 
-    def for_tenant(self, tenant_id: str, model: Model = Model.BRIDGE) -> Repos:
-        scope = TenantScope(tenant_id, self.table_prefix, model)
+    def bind(self, tenant: Tenant) -> Repos:
+        return self.for_tenant(tenant.id, tenant.model, tenant.time_zone)
+
+    def for_tenant(
+        self, tenant_id: str, model: Model = Model.BRIDGE, time_zone: str = "UTC"
+    ) -> Repos:
+        scope = TenantScope(tenant_id, self.table_prefix, model, ZoneInfo(time_zone))
         d, c = self.dynamo, self._cursors
         return Repos(
             scope=scope,

@@ -6,15 +6,27 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from dal import ids
+from dal.ids import new_id
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Page
-from dal.records.activities import ActivityQuery
+from dal.records.activity_query import ActivityQuery, Window
 from dal.timefmt import dump_dt, to_utc
 from resolvers import policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
-from resolvers.pagination import new_id, page_size
-from resolvers.validation import ident, keep, moment, not_null, text, validate
+from resolvers.pagination import page_size
+from resolvers.validation import (
+    existing_id,
+    keep,
+    moment,
+    not_null,
+    record_id,
+    relatable_id,
+    text,
+    user_id,
+    validate,
+)
 from resolvers.writes import delete_record, update_record
 
 FIELDS = {
@@ -23,11 +35,11 @@ FIELDS = {
     "description": ("description", text(1000)),
     "scheduled_at": ("scheduledAt", moment),
     "completed_at": ("completedAt", moment),
-    "owner_id": ("ownerId", ident),
+    "owner_id": ("ownerId", user_id),
 }
 CREATE = {k: v for k, v in FIELDS.items() if k != "completed_at"} | {
-    "id": ("id", ident),
-    "related_id": ("relatedId", not_null(ident)),
+    "id": ("id", record_id(Entity.ACTIVITY)),
+    "related_id": ("relatedId", not_null(relatable_id)),
 }
 
 
@@ -58,7 +70,7 @@ async def activities(
         owner_id=owner_id,
         related_id=related_id,
         type=type,
-        scheduled=(_stamp(low), _stamp(high)),
+        window=Window(_stamp(low), _stamp(high)),
         overdue=overdue,
         completed_since=_stamp(completed_since),
     )
@@ -67,14 +79,14 @@ async def activities(
 
 
 async def create_activity(info: Info, values: dict[str, Any]) -> Activity:
+    """The related record's kind comes from its id; that it exists (in this tenant)
+    is a condition of the write, so a role refused outright hears FORBIDDEN
+    whatever ``relatedId`` names."""
     v = validate(values, CREATE)
     ctx = info.context
-    related_type = await ctx.repos.activities.related_type(v["related_id"])
-    if related_type is None:
-        raise BadUserInput("relatedId does not name an existing record", field="relatedId")
     record = Activity(
-        id=v.pop("id", None) or new_id(),
-        related_type=related_type,
+        id=v.pop("id", None) or new_id(Entity.ACTIVITY),
+        related_type=_related_type(v["related_id"]),
         owner_id=v.pop("owner_id", None) or ctx.principal.user_id,
         created_at=ctx.now,
         updated_at=ctx.now,
@@ -87,12 +99,21 @@ async def create_activity(info: Info, values: dict[str, Any]) -> Activity:
 async def update_activity(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Activity:
+    existing_id(Entity.ACTIVITY, id)
     v = validate(changes, FIELDS)
     repo = info.context.repos.activities
     return await update_record(info, "activity.update", repo, id, v, expected_version)
 
 
+def _related_type(related: str) -> Entity:
+    kind = ids.entity_of(related)
+    if kind is None:  # validated above; a guard, not a path
+        raise BadUserInput("relatedId names no record", "relatedId")
+    return kind
+
+
 async def complete_activity(info: Info, id: str, completed_at: datetime | None) -> Activity:
+    existing_id(Entity.ACTIVITY, id)
     when = to_utc(completed_at) if completed_at else info.context.now
     repo = info.context.repos.activities
     change = {"completed_at": when}
@@ -101,6 +122,7 @@ async def complete_activity(info: Info, id: str, completed_at: datetime | None) 
 
 
 async def delete_activity(info: Info, id: str, expected_version: int | None) -> str:
+    existing_id(Entity.ACTIVITY, id)
     repo = info.context.repos.activities
     return await delete_record(info, "activity.delete", repo, id, expected_version)
 
@@ -112,10 +134,9 @@ async def of_related(
     after: str | None,
     upcoming: bool | None = None,
 ) -> Page[Activity]:
-    """A record's activities by schedule; ``upcoming``: only from now on (or only before)."""
-    now = dump_dt(info.context.now)
-    window = {None: (None, None), True: (now, None), False: (None, now)}[upcoming]
-    key = PageKey(related_id, page_size(info, first), after, window=window)
+    """A record's activities by schedule; ``upcoming``: only from now on (or only before),
+    "now" being the first page's on every later page."""
+    key = PageKey(related_id, page_size(info, first), after, window=Window(upcoming=upcoming))
     return await info.context.loaders.activities_by_related.load(key)
 
 
@@ -127,7 +148,8 @@ async def of_owner(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> Page[Activity]:
-    key = PageKey(owner_id, page_size(info, first), after, window=(_stamp(start), _stamp(end)))
+    window = Window(_stamp(start), _stamp(end))
+    key = PageKey(owner_id, page_size(info, first), after, window=window)
     return await info.context.loaders.activities_by_owner.load(key)
 
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from dal.models import Contact, Page
+from dal.ids import new_id
+from dal.models import Contact, Entity, Page
 from resolvers import policy
 from resolvers.context import Info
 from resolvers.loaders import PageKey
-from resolvers.pagination import new_id, page_size
-from resolvers.validation import blob, email, ident, moment, not_null, text, validate
+from resolvers.pagination import page_size
+from resolvers.validation import (
+    blob,
+    email,
+    existing_id,
+    moment,
+    not_null,
+    record_id,
+    text,
+    validate,
+)
 from resolvers.writes import delete_record, update_record
 
 FIELDS = {
@@ -21,7 +31,10 @@ FIELDS = {
     "details": ("details", blob),
     "last_contacted_at": ("lastContactedAt", moment),
 }
-CREATE = FIELDS | {"id": ("id", ident), "customer_id": ("customerId", not_null(ident))}
+CREATE = FIELDS | {
+    "id": ("id", record_id(Entity.CONTACT)),
+    "customer_id": ("customerId", not_null(record_id(Entity.CUSTOMER))),
+}
 
 
 async def contact(info: Info, id: str) -> Contact | None:
@@ -31,7 +44,9 @@ async def contact(info: Info, id: str) -> Contact | None:
 async def create_contact(info: Info, values: dict[str, Any]) -> Contact:
     v = validate(values, CREATE)
     ctx = info.context
-    record = Contact(id=v.pop("id", None) or new_id(), created_at=ctx.now, updated_at=ctx.now, **v)
+    record = Contact(
+        id=v.pop("id", None) or new_id(Entity.CONTACT), created_at=ctx.now, updated_at=ctx.now, **v
+    )
     await policy.require_write(info, "contact.create", record)
     return await ctx.repos.contacts.create(record)
 
@@ -39,12 +54,14 @@ async def create_contact(info: Info, values: dict[str, Any]) -> Contact:
 async def update_contact(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Contact:
+    existing_id(Entity.CONTACT, id)
     v = validate(changes, FIELDS)
     repo = info.context.repos.contacts
     return await update_record(info, "contact.update", repo, id, v, expected_version)
 
 
 async def delete_contact(info: Info, id: str, expected_version: int | None) -> str:
+    existing_id(Entity.CONTACT, id)
     repo = info.context.repos.contacts
     return await delete_record(info, "contact.delete", repo, id, expected_version)
 

@@ -9,7 +9,7 @@ import strawberry
 
 from auth import Principal
 from dal.store import Repos
-from dal.timefmt import utcnow
+from dal.timefmt import dump_dt, utcnow
 from resolvers.loaders import Loaders
 
 
@@ -28,12 +28,15 @@ class Context:
     limits: PageLimits = field(default_factory=PageLimits)
     # One "now" per request, so every field of one answer agrees on what is overdue.
     now: datetime = field(default_factory=utcnow)
+    # The caller's permissions once read (policy.py): None until then.
+    permissions: tuple[str, ...] | None = None
 
 
 def build_context(
     request_id: str, principal: Principal, repos: Repos, limits: PageLimits
 ) -> Context:
-    return Context(request_id, principal, repos, Loaders(repos), limits)
+    now = utcnow()
+    return Context(request_id, principal, repos, Loaders(repos, dump_dt(now)), limits, now)
 
 
 Info = strawberry.Info[Context, None]

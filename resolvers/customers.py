@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from dal.models import Customer, CustomerTier, Page
+from dal.ids import new_id
+from dal.models import Customer, CustomerTier, Entity, Page
 from resolvers import policy
 from resolvers.context import Info
 from resolvers.loaders import PageKey
-from resolvers.pagination import new_id, page_size
-from resolvers.validation import blob, ident, keep, not_null, text, validate
+from resolvers.pagination import page_size
+from resolvers.validation import (
+    blob,
+    existing_id,
+    keep,
+    not_null,
+    record_id,
+    text,
+    user_id,
+    validate,
+)
 from resolvers.writes import delete_record, update_record
 
 FIELDS = {
@@ -17,9 +27,9 @@ FIELDS = {
     "industry": ("industry", text(100)),
     "tier": ("tier", not_null(keep)),
     "contact_info": ("contactInfo", blob),
-    "owner_id": ("ownerId", ident),
+    "owner_id": ("ownerId", user_id),
 }
-CREATE = FIELDS | {"id": ("id", ident)}
+CREATE = FIELDS | {"id": ("id", record_id(Entity.CUSTOMER))}
 
 
 async def customer(info: Info, id: str) -> Customer | None:
@@ -48,7 +58,7 @@ async def create_customer(info: Info, values: dict[str, Any]) -> Customer:
     v = validate(values, CREATE)
     ctx = info.context
     record = Customer(
-        id=v.pop("id", None) or new_id(),
+        id=v.pop("id", None) or new_id(Entity.CUSTOMER),
         company_name=v["company_name"],
         industry=v.get("industry"),
         tier=v.get("tier") or CustomerTier.STANDARD,
@@ -64,12 +74,14 @@ async def create_customer(info: Info, values: dict[str, Any]) -> Customer:
 async def update_customer(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Customer:
+    existing_id(Entity.CUSTOMER, id)
     v = validate(changes, FIELDS)
     repo = info.context.repos.customers
     return await update_record(info, "customer.update", repo, id, v, expected_version)
 
 
 async def delete_customer(info: Info, id: str, expected_version: int | None) -> str:
+    existing_id(Entity.CUSTOMER, id)
     repo = info.context.repos.customers
     return await delete_record(info, "customer.delete", repo, id, expected_version)
 

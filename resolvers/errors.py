@@ -56,10 +56,12 @@ def translate(exc: BaseException) -> ApiError | None:
             return NotFoundError("not found")
         case dal.VersionConflict():
             return Conflict(exc.current_version)
+        case dal.InvalidId():
+            return BadUserInput(str(exc), field="id")
         case dal.AlreadyExists():
             return BadUserInput("a record with this id already exists", field="id")
         case dal.MissingReference():
-            return BadUserInput(f"{exc.field} does not name an existing record", exc.field)
+            return BadUserInput(str(exc), exc.field)
         case dal.HasDependents():
             return BadUserInput(
                 f"still referenced by {exc.count} record(s); delete or move them first", "id"

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aiodataloader import DataLoader
 
 from dal.models import Activity, Contact, Customer, Opportunity, OpportunityStage, Page, Record
+from dal.records.activity_query import ActivityQuery, Window
 from dal.records.repo import Repo
 from dal.store import Repos
+from dal.timefmt import dump_dt, load_dt
+from resolvers.periods import today, zone_of
 
 R = TypeVar("R", bound=Record)
+TODAY_MAX = 100  # activities of one user's day: a list field, not a connection
 K = TypeVar("K")
 
 
@@ -30,7 +34,7 @@ class PageKey:
     after: str | None = None
     # Filters are part of the identity: the same parent with another filter is another list.
     stage: OpportunityStage | None = None
-    window: tuple[str | None, str | None] = (None, None)
+    window: Window = field(default_factory=Window)
 
 
 class ById(DataLoader[str, R | None]):
@@ -65,9 +69,9 @@ class PageLoader(DataLoader[K, Page[R]]):
 
 
 class Loaders:
-    """Every loader of one request, named ``x_by_y``."""
+    """Every loader of one request, named ``x_by_y``; ``now`` is the request's."""
 
-    def __init__(self, repos: Repos) -> None:
+    def __init__(self, repos: Repos, now: str) -> None:
         self.customer_by_id = ById(repos.customers)
         self.contact_by_id = ById(repos.contacts)
         self.opportunity_by_id = ById(repos.opportunities)
@@ -78,14 +82,15 @@ class Loaders:
             lambda k: r.contacts.by_customer(k.parent, k.first, k.after), self.contact_by_id
         )
         self.opportunities_by_customer: PageLoader[PageKey, Opportunity] = PageLoader(
-            self._opportunities_of_customer(repos), self.opportunity_by_id
+            lambda k: r.opportunities.by_customer(k.parent, k.first, k.after, k.stage),
+            self.opportunity_by_id,
         )
         self.opportunities_by_contact: PageLoader[PageKey, Opportunity] = PageLoader(
             lambda k: r.opportunities.by_contact(k.parent, k.first, k.after),
             self.opportunity_by_id,
         )
         self.activities_by_related: PageLoader[PageKey, Activity] = PageLoader(
-            lambda k: r.activities.by_related(k.parent, k.first, k.after, k.window),
+            lambda k: r.activities.by_related(k.parent, now, k.first, k.after, k.window),
             self.activity_by_id,
         )
         self.customers_by_owner: PageLoader[PageKey, Customer] = PageLoader(
@@ -94,18 +99,23 @@ class Loaders:
         self.opportunities_by_owner: PageLoader[PageKey, Opportunity] = PageLoader(
             lambda k: r.opportunities.by_owner(k.parent, k.first, k.after), self.opportunity_by_id
         )
+        self.todays_activities_by_user: PageLoader[str, Activity] = PageLoader(
+            self._todays(repos, now), self.activity_by_id
+        )
         self.activities_by_owner: PageLoader[PageKey, Activity] = PageLoader(
-            lambda k: r.activities.by_owner(k.parent, k.first, k.after, k.window),
+            lambda k: r.activities.by_owner(k.parent, now, k.first, k.after, k.window),
             self.activity_by_id,
         )
 
-    @staticmethod
-    def _opportunities_of_customer(
-        repos: Repos,
-    ) -> Callable[[PageKey], Awaitable[Page[Opportunity]]]:
-        async def fetch(k: PageKey) -> Page[Opportunity]:
-            if k.stage is None:
-                return await repos.opportunities.by_customer(k.parent, k.first, k.after)
-            return await repos.opportunities.by_customer_stage(k.parent, k.stage, k.first, k.after)
+    def _todays(self, repos: Repos, now: str) -> Callable[[str], Awaitable[Page[Activity]]]:
+        """A user's activities of today in their zone: one Query per user, however
+        many times the user appears in the answer."""
+
+        async def fetch(user_id: str) -> Page[Activity]:
+            user = await self.user_by_id.load(user_id)
+            start, end = today(load_dt(now), zone_of(user.preferences if user else None))
+            window = Window(dump_dt(start), dump_dt(end))
+            query = ActivityQuery(owner_id=user_id, window=window)
+            return await repos.activities.find(query, now, TODAY_MAX)
 
         return fetch

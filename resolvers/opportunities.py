@@ -13,13 +13,24 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from dal.models import Opportunity, OpportunityStage, Page
+from dal.ids import new_id
+from dal.models import Entity, Opportunity, OpportunityStage, Page
 from resolvers import policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.loaders import PageKey
-from resolvers.pagination import new_id, page_size
-from resolvers.validation import ident, keep, money, not_null, probability, text, validate
+from resolvers.pagination import page_size
+from resolvers.validation import (
+    existing_id,
+    keep,
+    money,
+    not_null,
+    probability,
+    record_id,
+    text,
+    user_id,
+    validate,
+)
 from resolvers.writes import delete_record
 
 S = OpportunityStage
@@ -32,15 +43,18 @@ STAGE_PROBABILITY = {
     S.CLOSED_LOST: 0,
 }
 FIELDS = {
-    "contact_id": ("contactId", ident),
+    "contact_id": ("contactId", record_id(Entity.CONTACT)),
     "title": ("title", not_null(text(200, required=True))),
     "value": ("value", not_null(money)),
     "stage": ("stage", not_null(keep)),
     "probability": ("probability", not_null(probability)),
     "expected_close_date": ("expectedCloseDate", keep),
-    "owner_id": ("ownerId", ident),
+    "owner_id": ("ownerId", user_id),
 }
-CREATE = FIELDS | {"id": ("id", ident), "customer_id": ("customerId", not_null(ident))}
+CREATE = FIELDS | {
+    "id": ("id", record_id(Entity.OPPORTUNITY)),
+    "customer_id": ("customerId", not_null(record_id(Entity.CUSTOMER))),
+}
 
 
 async def opportunity(info: Info, id: str) -> Opportunity | None:
@@ -82,7 +96,7 @@ async def create_opportunity(info: Info, values: dict[str, Any]) -> Opportunity:
     stage = v.pop("stage", None) or S.LEAD
     chance = v.pop("probability", None)
     record = Opportunity(
-        id=v.pop("id", None) or new_id(),
+        id=v.pop("id", None) or new_id(Entity.OPPORTUNITY),
         stage=stage,
         probability=STAGE_PROBABILITY[stage] if chance is None else chance,
         owner_id=v.pop("owner_id", None) or ctx.principal.user_id,
@@ -92,13 +106,14 @@ async def create_opportunity(info: Info, values: dict[str, Any]) -> Opportunity:
         **v,
     )
     await policy.require_write(info, "opportunity.create", record)
-    await _check_contact(info, record)
+    # The contact, when given, must be of the same customer: checked by the write.
     return await ctx.repos.opportunities.create(record)
 
 
 async def update_opportunity(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> Opportunity:
+    existing_id(Entity.OPPORTUNITY, id)
     v = validate(changes, FIELDS)
     now = info.context.now
 
@@ -114,22 +129,12 @@ async def update_opportunity(
     version = await policy.require_existing(
         info, "opportunity.update", repo, id, expected_version, v
     )
-    if v.get("contact_id"):
-        current = await info.context.loaders.opportunity_by_id.load(id)
-        if current is not None:
-            await _check_contact(info, replace(current, contact_id=v["contact_id"]))
+    # A new contact must be of the deal's customer: a condition of the write.
     return await repo.update(id, change, version)
 
 
-async def _check_contact(info: Info, o: Opportunity) -> None:
-    if o.contact_id is None:
-        return
-    contact = await info.context.loaders.contact_by_id.load(o.contact_id)
-    if contact is None or contact.customer_id != o.customer_id:
-        raise BadUserInput("contactId must name a contact of the same customer", "contactId")
-
-
 async def delete_opportunity(info: Info, id: str, expected_version: int | None) -> str:
+    existing_id(Entity.OPPORTUNITY, id)
     repo = info.context.repos.opportunities
     return await delete_record(info, "opportunity.delete", repo, id, expected_version)
 

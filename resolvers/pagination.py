@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 
@@ -14,7 +12,3 @@ def page_size(info: Info, first: int | None) -> int:
     if not 1 <= size <= limits.maximum:
         raise BadUserInput(f"first must be between 1 and {limits.maximum}", field="first")
     return size
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex

@@ -1,10 +1,14 @@
-"""Report periods. Buckets are UTC calendar days grouped into periods; a bucket is
-labelled with its first day (WEEK: ISO weeks, starting Monday)."""
+"""Report periods. Buckets are calendar days of the tenant's reporting time zone,
+grouped into periods; a bucket is labelled with its first day (WEEK: ISO weeks,
+starting Monday)."""
 
 from __future__ import annotations
 
 import enum
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from resolvers.errors import BadUserInput
 
@@ -52,3 +56,48 @@ def buckets(start: date, end: date, period: Period) -> list[date]:
             raise BadUserInput(f"more than {MAX_BUCKETS} periods; use a longer period", "period")
         current = _next(current, period)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """An exact window [start, end] as whole days of a time zone (from the
+    aggregates) and the partial days at its ends (from the records)."""
+
+    days: tuple[date, date] | None
+    edges: tuple[tuple[datetime, datetime], ...]
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), zone)
+
+
+def split(start: datetime, end: datetime, zone: ZoneInfo) -> Split:
+    """Which days of ``zone`` lie wholly inside [start, end], and the rest of it."""
+    if start > end:
+        raise BadUserInput("from is after to", field="from")
+    d0, d1 = start.astimezone(zone).date(), end.astimezone(zone).date()
+    one_day, tick = timedelta(days=1), timedelta(microseconds=1)
+    first = d0 if start == _midnight(d0, zone) else d0 + one_day
+    last = d1 if end >= _midnight(d1 + one_day, zone) - tick else d1 - one_day
+    edges = []
+    if first > d0:
+        edges.append((start, min(end, _midnight(d0 + one_day, zone) - tick)))
+    if last < d1 and (d1 > d0 or first == d0):
+        edges.append((max(start, _midnight(d1, zone)), end))
+    return Split((first, last) if first <= last else None, tuple(edges))
+
+
+def zone_of(preferences: Any) -> ZoneInfo:
+    """A user's zone (``preferences.timeZone``, an IANA name); UTC when unset or unknown:
+    a bad preference must not break the dashboard."""
+    name = preferences.get("timeZone") if isinstance(preferences, dict) else None
+    try:
+        return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def today(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The first and last instant of ``now``'s calendar day in ``zone``."""
+    midnight = _midnight(now.astimezone(zone).date(), zone)
+    return midnight, midnight + timedelta(days=1) - timedelta(microseconds=1)

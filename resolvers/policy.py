@@ -110,9 +110,19 @@ async def scope(info: Info, action: str) -> Scope:
     role = ctx.principal.role
     if not any(_lifts(g, role, action) for g in GRANTS.values()):
         return scope_of(role, (), action)
-    # Just-in-time provisioning wrote the caller's record before any resolver runs.
-    me = await ctx.loaders.user_by_id.load(ctx.principal.user_id)
-    return scope_of(role, () if me is None else me.permissions, action)
+    return scope_of(role, await _permissions(info), action)
+
+
+async def _permissions(info: Info) -> tuple[str, ...]:
+    """The caller's permissions, read strongly consistent once per request: a grant
+    (or a revocation) made a moment ago must count, which the dataloaders'
+    BatchGetItem, eventually consistent, does not promise."""
+    ctx = info.context
+    if ctx.permissions is None:
+        # Just-in-time provisioning wrote the caller's record before any resolver runs.
+        me = await ctx.repos.users.get(ctx.principal.user_id)
+        ctx.permissions = () if me is None else me.permissions
+    return ctx.permissions
 
 
 async def require(info: Info, action: str, record: Owned | None = None) -> None:

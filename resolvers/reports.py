@@ -1,31 +1,26 @@
 """Reports and the dashboard, read from the aggregates writes keep (one Query each).
 
-Figures are bucketed by UTC calendar day, then grouped into periods
-(``periods.py``). Pipeline totals count open stages only: closed deals are
-in ``salesByPeriod`` and ``leadConversion``.
+Figures are bucketed by the calendar days of the tenant's reporting time zone,
+then grouped into periods (``periods.py``). Pipeline totals count open stages
+only: closed deals are in ``salesByPeriod`` and ``leadConversion``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dal.dynamodb.items import Item
+from dal.derived.aggregates import Counters
 from dal.models import Activity, Opportunity, OpportunityStage, Page
-from dal.records.activities import NO_OWNER, ActivityQuery
-from dal.records.opportunities import ALL_OWNERS
-from dal.timefmt import dump_dt
+from dal.timefmt import dump_dt, to_utc
 from resolvers.context import Info
 from resolvers.pagination import page_size
-from resolvers.periods import Period, bucket_of, buckets
+from resolvers.periods import Period, bucket_of, buckets, split
 
 ZERO = Decimal(0)
 RECENT_DEALS = 10
-TODAY_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -79,8 +74,7 @@ class DashboardData:
 
 
 async def pipeline(info: Info, owner_id: str | None = None) -> PipelineFigures:
-    rows = await info.context.repos.aggregates.series("pipeline", owner_id or ALL_OWNERS)
-    by_stage = {str(r["sk"]): r for r in rows}
+    by_stage = await info.context.repos.aggregates.pipeline(owner_id)
     stages = [_stage(s, by_stage.get(s.value, {})) for s in OpportunityStage]
     open_stages = [s for s in stages if not s.stage.closed]
     return PipelineFigures(
@@ -90,69 +84,66 @@ async def pipeline(info: Info, owner_id: str | None = None) -> PipelineFigures:
     )
 
 
-def _stage(stage: OpportunityStage, row: Item) -> StageFigures:
+def _stage(stage: OpportunityStage, row: Counters) -> StageFigures:
     return StageFigures(
-        stage,
-        int(row.get("count", 0)),
-        Decimal(row.get("total", 0)),
-        Decimal(row.get("weighted", 0)),
+        stage, int(row.get("count", 0)), row.get("total", ZERO), row.get("weighted", ZERO)
     )
 
 
-async def series(
-    info: Info, name: tuple[str, ...], start: date, end: date, period: Period
-) -> list[Bucket]:
-    """Day buckets of one series summed into every period of [start, end]."""
+def by_period(days: dict[date, Counters], start: date, end: date, period: Period) -> list[Bucket]:
+    """Day buckets summed into every period of [start, end], empty ones too."""
     out = {b: Bucket(b) for b in buckets(start, end, period)}
-    rows = await info.context.repos.aggregates.series(
-        *name, start=start.isoformat(), end=end.isoformat()
-    )
-    for row in rows:
-        bucket = out[bucket_of(date.fromisoformat(str(row["sk"])[:10]), period)]
-        for attr, value in row.items():
-            if isinstance(value, Decimal):
-                bucket.values[attr] = bucket.get(attr) + value
+    for day, counters in days.items():
+        bucket = out[bucket_of(day, period)]
+        for attr, value in counters.items():
+            bucket.values[attr] = bucket.get(attr) + value
     return list(out.values())
+
+
+async def daily(info: Info, name: str, start: date, end: date, period: Period) -> list[Bucket]:
+    """``sales``, ``leads`` or ``acquisition`` per period."""
+    buckets(start, end, period)  # refuse a bad window before reading
+    days = await info.context.repos.aggregates.daily(name, start, end)
+    return by_period(days, start, end, period)
 
 
 async def forecast(
     info: Info, start: date, end: date, period: Period, owner_id: str | None = None
 ) -> list[Bucket]:
-    return await series(info, ("forecast", owner_id or ALL_OWNERS), start, end, period)
+    buckets(start, end, period)
+    days = await info.context.repos.aggregates.forecast(start, end, owner_id)
+    return by_period(days, start, end, period)
 
 
 async def lead_conversion(info: Info, start: date, end: date) -> Conversion:
-    total = await series(info, ("leads",), start, end, Period.YEAR)
+    total = await daily(info, "leads", start, end, Period.YEAR)
     leads, won, lost = (int(sum((b.get(a) for b in total), ZERO)) for a in ("leads", "won", "lost"))
     return Conversion(leads, won, lost, round(won / leads, 4) if leads else 0.0)
 
 
 async def activity_metrics(info: Info, start: datetime, end: datetime) -> list[UserMetrics]:
-    """Per user: activities planned (scheduled) and completed on the UTC days of
-    [start, end], by type, and how many of theirs are overdue now."""
-    rows = await info.context.repos.aggregates.series(
-        "activity", start=dump_dt(start)[:10], end=dump_dt(end)[:10]
-    )
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in rows:
-        owner = str(row["sk"]).split("#", 1)[1]
-        for attr, value in row.items():
-            if isinstance(value, Decimal):
-                totals[owner][attr] += int(value)
-    overdue = await _overdue_by_owner(info)
-    # Activities without an owner ("-") are nobody's figures; all-zero rows say nothing.
-    users = sorted((set(totals) | set(overdue)) - {NO_OWNER})
-    metrics = [_metrics(u, totals.get(u, {}), overdue.get(u, 0)) for u in users]
+    """Per user: activities planned (scheduled) and completed in exactly [start, end],
+    by type, and how many of theirs are overdue now. Whole days of the tenant's zone
+    come from the aggregates; the partial days at the ends, from the records."""
+    repos = info.context.repos
+    window = split(to_utc(start), to_utc(end), repos.scope.zone)
+    totals: dict[str | None, Counter[str]] = defaultdict(Counter)
+    if window.days is not None:
+        for (_, owner), counters in (await repos.aggregates.activity(*window.days)).items():
+            totals[owner].update({k: int(v) for k, v in counters.items()})
+    for low, high in window.edges:
+        for owner, counts in (await repos.activities.tally(dump_dt(low), dump_dt(high))).items():
+            totals[owner].update(counts)
+    overdue = await repos.activities.overdue_by_owner(dump_dt(info.context.now))
+    # Activities without an owner are nobody's figures; all-zero rows say nothing.
+    users = sorted(u for u in set(totals) | set(overdue) if u is not None)
+    metrics = [_metrics(u, totals.get(u, Counter()), overdue.get(u, 0)) for u in users]
     return [m for m in metrics if m.planned or m.completed or m.overdue]
 
 
-def _metrics(user: str, counts: dict[str, int], overdue: int) -> UserMetrics:
+def _metrics(user: str, counts: Counter[str], overdue: int) -> UserMetrics:
     by_type = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("type:") and v}
-    return UserMetrics(user, counts.get("planned", 0), counts.get("completed", 0), overdue, by_type)
-
-
-async def _overdue_by_owner(info: Info) -> dict[str, int]:
-    return await info.context.repos.activities.overdue_by_owner(dump_dt(info.context.now))
+    return UserMetrics(user, counts["planned"], counts["completed"], overdue, by_type)
 
 
 async def dashboard(info: Info) -> DashboardData:
@@ -170,21 +161,7 @@ async def dashboard(info: Info) -> DashboardData:
 
 async def todays_activities(info: Info, user_id: str) -> Page[Activity]:
     """The user's activities scheduled today in their time zone (preferences.timeZone)."""
-    ctx = info.context
-    user = await ctx.loaders.user_by_id.load(user_id)
-    zone = _zone(user.preferences if user else None)
-    midnight = datetime.combine(ctx.now.astimezone(zone).date(), datetime.min.time(), zone)
-    window = (dump_dt(midnight), dump_dt(midnight + timedelta(days=1) - timedelta(microseconds=1)))
-    query = ActivityQuery(owner_id=user_id, scheduled=window)
-    return await ctx.repos.activities.find(query, dump_dt(ctx.now), TODAY_MAX)
-
-
-def _zone(preferences: Any) -> ZoneInfo:
-    name = preferences.get("timeZone") if isinstance(preferences, dict) else None
-    try:
-        return ZoneInfo(str(name)) if name else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")  # a bad preference must not break the dashboard
+    return await info.context.loaders.todays_activities_by_user.load(user_id)
 
 
 async def recent_closed_deals(

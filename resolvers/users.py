@@ -6,19 +6,21 @@ from dataclasses import replace
 from typing import Any
 
 from auth import Principal
-from dal.models import Page, User
+from dal.ids import new_id
+from dal.models import Entity, Page, User
 from dal.timefmt import utcnow
 from resolvers import policy
 from resolvers.context import Info
-from resolvers.pagination import new_id, page_size
+from resolvers.pagination import page_size
 from resolvers.validation import (
     blob,
-    ident,
+    existing_id,
     keep,
     not_null,
     required_email,
     strings,
     text,
+    user_id,
     validate,
 )
 
@@ -29,7 +31,7 @@ FIELDS = {
     "permissions": ("permissions", not_null(strings(20, 64))),
     "preferences": ("preferences", blob),
 }
-CREATE = FIELDS | {"id": ("id", ident)}
+CREATE = FIELDS | {"id": ("id", user_id)}
 
 
 def from_principal(principal: Principal) -> User:
@@ -63,7 +65,7 @@ async def create_user(info: Info, values: dict[str, Any]) -> User:
     v = validate(values, CREATE)
     ctx = info.context
     record = User(
-        id=v.pop("id", None) or new_id(),
+        id=v.pop("id", None) or new_id(Entity.USER),
         permissions=v.pop("permissions", None) or (),
         created_at=ctx.now,
         updated_at=ctx.now,
@@ -76,6 +78,7 @@ async def create_user(info: Info, values: dict[str, Any]) -> User:
 async def update_user(
     info: Info, id: str, changes: dict[str, Any], expected_version: int | None
 ) -> User:
+    existing_id(Entity.USER, id)
     v = validate(changes, FIELDS)
     repo = info.context.repos.users
     version = await policy.require_user_update(info, repo, id, v, expected_version)

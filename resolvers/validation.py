@@ -14,6 +14,9 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from dal import ids
+from dal.models import Entity
+from dal.records.activities import RELATABLE
 from dal.timefmt import to_utc
 from resolvers.errors import BadUserInput
 
@@ -60,6 +63,31 @@ def required_email(field: str, value: Any) -> str:
 def ident(field: str, value: Any) -> str | None:
     if value is not None and not ID_PATTERN.fullmatch(str(value)):
         raise BadUserInput(f"{field} must be 1-64 characters of A-Z a-z 0-9 _ -", field)
+    return value if value is None else str(value)
+
+
+def record_id(entity: Entity) -> Check:
+    """An id of ``entity``: a client-chosen one must carry the entity's prefix."""
+
+    def check(field: str, value: Any) -> str | None:
+        if value is not None and not ids.names(entity, str(value)):
+            raise BadUserInput(f"{field} must be {ids.expected_form(entity)}", field)
+        return value if value is None else str(value)
+
+    return check
+
+
+user_id = record_id(Entity.USER)
+
+
+def relatable_id(field: str, value: Any) -> str | None:
+    """What an activity is about: a customer, contact or opportunity, by its prefix."""
+    if value is not None and ids.entity_of(str(value)) not in RELATABLE:
+        raise BadUserInput(
+            f"{field} must name a customer, contact or opportunity (an id starting "
+            "cus_, con_ or opp_)",
+            field,
+        )
     return value if value is None else str(value)
 
 
@@ -121,5 +149,14 @@ def moment(field: str, value: Any) -> datetime | None:
 def validate(values: Mapping[str, Any], rules: Mapping[str, tuple[str, Check]]) -> dict[str, Any]:
     """Check each given value by its rule; ``rules`` maps record field -> (API name, check)."""
     unknown = set(values) - set(rules)
-    assert not unknown, f"no rule for {unknown}"
+    if unknown:  # an input field without a rule: a programming error, never the client's
+        raise TypeError(f"no validation rule for {sorted(unknown)}")
     return {name: rules[name][1](rules[name][0], v) for name, v in values.items()}
+
+
+def existing_id(entity: Entity, id: str) -> str:
+    """The id of an update or delete: malformed is BAD_USER_INPUT, as on create; one
+    of another entity is well-formed, and simply names nothing here (NOT_FOUND)."""
+    if not (ID_PATTERN.fullmatch(id) or (entity is Entity.USER and ids.names(entity, id))):
+        raise BadUserInput("id must be 1-64 characters of A-Z a-z 0-9 _ -", "id")
+    return id

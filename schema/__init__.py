@@ -14,6 +14,7 @@ from schema.errors import ErrorPolicy
 from schema.limits import Limits, limits_extension
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALARS
 
 # graphql-core ends every suggestion with it: unknown fields, arguments, types,
 # enum values and input fields alike.
@@ -51,7 +52,11 @@ def build_schema(
         extensions.append(DisableIntrospection)
     # No batching config: Strawberry refuses a JSON array body (HTTP 400).
     batching = BatchingConfig(max_operations=max_batch) if max_batch > 1 else None
-    config = StrawberryConfig(disable_field_suggestions=not suggestions, batching_config=batching)
+    config = StrawberryConfig(
+        disable_field_suggestions=not suggestions,
+        batching_config=batching,
+        scalar_map=SCALARS,
+    )
     built = ZebrosSchema(query=Query, mutation=Mutation, extensions=extensions, config=config)
     built.hide_suggestions = not suggestions
     return built

@@ -20,7 +20,8 @@ from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 
 def given(value: object) -> dict[str, Any]:
     """The fields the client sent (not UNSET), by Python name."""
-    assert dataclasses.is_dataclass(value)
+    if not dataclasses.is_dataclass(value):  # inputs are Strawberry's dataclasses
+        raise TypeError(f"not an input object: {type(value).__name__}")
     pairs = ((f.name, getattr(value, f.name)) for f in dataclasses.fields(value))
     return {name: v for name, v in pairs if v is not UNSET}
 

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from resolvers import reports
 from resolvers.context import Info
+from resolvers.errors import NotFoundError
 from resolvers.periods import Period
 from schema.enums import OpportunityStage
 from schema.relay import Connection, connection
@@ -85,8 +86,11 @@ class UserActivityMetrics:
     @strawberry.field
     async def user(self, info: Info) -> User:
         found = await _owner(info, self.user_id)
-        # Activities keep their owner's id; a user record may be gone (none is deleted today).
-        assert found is not None, f"no user {self.user_id}"
+        if found is None:
+            # Owners are checked when written and users are never deleted, but a
+            # just-created user may not be visible to BatchGetItem (eventually
+            # consistent) yet: an error at this field, not a crash of the answer.
+            raise NotFoundError(f"user {self.user_id} not found")
         return found
 
 
@@ -129,7 +133,7 @@ class ReportQuery:
     async def sales_by_period(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[SalesBucket]:
-        found = await reports.series(info, ("sales",), from_, to, period or Period.MONTH)
+        found = await reports.daily(info, "sales", from_, to, period or Period.MONTH)
         return [
             SalesBucket(period=b.period, deals_won=int(b.get("dealsWon")), revenue=b.get("revenue"))
             for b in found
@@ -139,7 +143,7 @@ class ReportQuery:
     async def customer_acquisition(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[AcquisitionBucket]:
-        found = await reports.series(info, ("acquisition",), from_, to, period or Period.MONTH)
+        found = await reports.daily(info, "acquisition", from_, to, period or Period.MONTH)
         return [
             AcquisitionBucket(period=b.period, new_customers=int(b.get("newCustomers")))
             for b in found

@@ -17,6 +17,7 @@ from strawberry.scalars import JSON
 from dal import models
 from resolvers import activities, contacts, customers, opportunities, policy, reports, users
 from resolvers.context import Info
+from resolvers.errors import NotFoundError
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
 
@@ -36,13 +37,19 @@ class User:
     id: strawberry.ID
     username: str
     email: str
-    role: Role
     version: int
     record: strawberry.Private[models.User]
 
     @classmethod
     def of(cls, r: models.User) -> User:
         return _wrap(cls, r)
+
+    @strawberry.field
+    def role(self, info: Info) -> Role:
+        # The stored role; for the caller, the role this request acts with (its
+        # token's), which is what every permission is decided by.
+        principal = info.context.principal
+        return principal.role if self.id == principal.user_id else self.record.role
 
     @strawberry.field
     async def permissions(self, info: Info) -> list[str]:
@@ -145,8 +152,10 @@ class Customer:
 
 async def _customer(info: Info, customer_id: str) -> Customer:
     found = await customers.customer(info, customer_id)
-    # refCount keeps a customer alive while anything points at it.
-    assert found is not None, f"dangling customer reference {customer_id}"
+    if found is None:
+        # A customer outlives what points at it (refs.py), but a customer created a
+        # moment ago may not be visible to BatchGetItem (eventually consistent) yet.
+        raise NotFoundError(f"customer {customer_id} not found")
     return Customer.of(found)
 
 

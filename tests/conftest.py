@@ -165,7 +165,7 @@ async def db(
 ) -> Services:
     """The test's tenants registered under ``model`` (`zebros tenant create`)."""
     for tenant in (tenants.acme, tenants.globex):
-        await services.store.tenants.create(services.dynamo_client, tenant, model)
+        await services.store.tenants.create(tenant, model)
     request_log.clear()
     return services
 

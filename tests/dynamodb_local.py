@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 DIR_ENV = "ZEBROS_TEST_DYNAMODB_LOCAL_DIR"
 URL_ENV = "ZEBROS_TEST_DYNAMODB_URL"
@@ -77,8 +78,7 @@ class DynamoDBLocal:
 
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
-        # Its log goes to a file: a pipe nobody reads would stall it once full.
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
+        self._log: IO[bytes] | None = None
         self.url = ""
 
     def start(self) -> str:
@@ -109,6 +109,8 @@ class DynamoDBLocal:
             "-port",
             str(port),
         ]
+        # Its log goes to a file: a pipe nobody reads would stall it once full.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop)
         self._process = subprocess.Popen(
             command, cwd=jar.parent, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -121,8 +123,8 @@ class DynamoDBLocal:
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                self._log.seek(0)
-                output = self._log.read().decode(errors="replace")
+                output = self._output()
+                self.stop()
                 raise Unavailable(f"DynamoDB Local exited at start: {output[-2000:]}\n{JAVA}")
             if answers(self.url):
                 return
@@ -130,8 +132,16 @@ class DynamoDBLocal:
         self.stop()
         raise Unavailable(f"DynamoDB Local did not answer within {START_SECONDS:.0f} s.")
 
+    def _output(self) -> str:
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
+
     def stop(self) -> None:
-        self._log.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self._process is None:
             return
         self._process.terminate()

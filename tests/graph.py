@@ -39,7 +39,7 @@ async def build(repos: Repos, shape: Shape, owner: str = "u-owner") -> None:
     await repos.users.create(
         User(id=owner, username="owner", email="o@x.example", role=RoleEnum.SALES_REP, **stamp)
     )
-    cus = [f"c{i:03}" for i in range(shape.customers)]
+    cus = [f"cus_{i:03}" for i in range(shape.customers)]
     await _all(
         repos.customers.create(
             Customer(
@@ -51,12 +51,12 @@ async def build(repos: Repos, shape: Shape, owner: str = "u-owner") -> None:
         )
         for i, c in enumerate(cus)
     )
-    con = [(c, f"{c}-p{j}") for c in cus for j in range(shape.contacts)]
+    con = [(c, f"con_{c[4:]}-{j}") for c in cus for j in range(shape.contacts)]
     await _all(
         repos.contacts.create(Contact(id=p, customer_id=c, first_name="Ann", last_name=p, **stamp))
         for c, p in con
     )
-    opp = [(c, p, f"{p}-o{k}") for c, p in con for k in range(shape.opportunities)]
+    opp = [(c, p, f"opp_{p[4:]}-{k}") for c, p in con for k in range(shape.opportunities)]
     await _all(
         repos.opportunities.create(
             Opportunity(
@@ -74,7 +74,7 @@ async def build(repos: Repos, shape: Shape, owner: str = "u-owner") -> None:
     await _all(
         repos.activities.create(
             Activity(
-                id=f"{o}-a{n}",
+                id=f"act_{o[4:]}-{n}",
                 related_id=o,
                 related_type=Entity.OPPORTUNITY,
                 type=ActivityType.CALL,

@@ -11,17 +11,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from dal.models import Activity, Customer, Opportunity, OpportunityStage, Page, Record, User
+from dal.records.activity_query import ActivityQuery
 from dal.store import Repos
 
 R = TypeVar("R", bound=Record)
 Row = dict[str, Decimal]  # counter name -> value
-Series = dict[str, Row]  # aggregate sort key -> counters
+Series = dict[str, Row]  # aggregate bucket -> counters
 ZERO = Decimal(0)
-ALL, NOBODY = "*", "-"  # the tenant-wide series, and the owner of unowned records
+# The tenant-wide series, the owner tag of unowned records, and a user's tag, as
+# the Aggregates table spells them (dal/derived/series.py).
+ALL, NOBODY = "all", "none"
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def tag(owner_id: str | None) -> str:
+    return NOBODY if owner_id is None else f"u:{owner_id}"
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,9 @@ async def load_crm(repos: Repos) -> Crm:
         users=await every(repos.users.all),
         customers=await every(repos.customers.newest),
         opportunities=await every(repos.opportunities.newest),
-        activities=await every(lambda first, after: repos.activities.all(first, after)),
+        activities=await every(
+            lambda first, after: repos.activities.find(ActivityQuery(), "", first, after)
+        ),
     )
 
 
@@ -63,6 +74,10 @@ def stamp(moment: datetime) -> str:
 
 def utc_day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
 
 
 def period_start(day: date, period: str) -> date:
@@ -102,11 +117,12 @@ def _count(series: Series, sk: str, **amounts: Decimal) -> None:
 
 
 def weighted(o: Opportunity) -> Decimal:
-    return o.value * o.probability / 100
+    """The rule: each deal's weighted value rounded half-even to cents, then added up."""
+    return (o.value * o.probability / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 def owned(records: Iterable[Opportunity], owner: str) -> list[Opportunity]:
-    return [o for o in records if owner == ALL or (o.owner_id or NOBODY) == owner]
+    return [o for o in records if owner == ALL or tag(o.owner_id) == owner]
 
 
 def pipeline_series(opportunities: Iterable[Opportunity], owner: str) -> Series:
@@ -127,20 +143,21 @@ def forecast_series(opportunities: Iterable[Opportunity], owner: str) -> Series:
     return out
 
 
-def sales_series(opportunities: Iterable[Opportunity]) -> Series:
-    """Won deals per UTC day of closing."""
+def sales_series(opportunities: Iterable[Opportunity], zone: ZoneInfo = UTC_ZONE) -> Series:
+    """Won deals per tenant day of closing."""
     out: Series = {}
     for o in opportunities:
         if o.stage is OpportunityStage.CLOSED_WON and o.closed_at is not None:
-            _count(out, utc_day(o.closed_at).isoformat(), dealsWon=Decimal(1), revenue=o.value)
+            day = local_day(o.closed_at, zone).isoformat()
+            _count(out, day, dealsWon=Decimal(1), revenue=o.value)
     return out
 
 
-def leads_series(opportunities: Iterable[Opportunity]) -> Series:
-    """Opportunities per UTC day of creation, and how many of them are now won or lost."""
+def leads_series(opportunities: Iterable[Opportunity], zone: ZoneInfo = UTC_ZONE) -> Series:
+    """Opportunities per tenant day of creation, and how many of them are now won or lost."""
     out: Series = {}
     for o in opportunities:
-        sk = utc_day(o.created_at).isoformat()
+        sk = local_day(o.created_at, zone).isoformat()
         _count(out, sk, leads=Decimal(1))
         if o.stage.closed:
             outcome = "won" if o.stage is OpportunityStage.CLOSED_WON else "lost"
@@ -148,23 +165,24 @@ def leads_series(opportunities: Iterable[Opportunity]) -> Series:
     return out
 
 
-def acquisition_series(customers: Iterable[Customer]) -> Series:
+def acquisition_series(customers: Iterable[Customer], zone: ZoneInfo = UTC_ZONE) -> Series:
     out: Series = {}
     for c in customers:
-        _count(out, utc_day(c.created_at).isoformat(), newCustomers=Decimal(1))
+        _count(out, local_day(c.created_at, zone).isoformat(), newCustomers=Decimal(1))
     return out
 
 
-def activity_series(activities: Iterable[Activity]) -> Series:
-    """Per UTC day and owner ("{day}#{owner}"): planned (also by type) and completed."""
+def activity_series(activities: Iterable[Activity], zone: ZoneInfo = UTC_ZONE) -> Series:
+    """Per tenant day and owner ("{day}#{tag}"): planned (also by type) and completed."""
     out: Series = {}
     for a in activities:
-        owner = a.owner_id or NOBODY
+        owner = tag(a.owner_id)
         if a.scheduled_at is not None:
-            sk = f"{utc_day(a.scheduled_at).isoformat()}#{owner}"
+            sk = f"{local_day(a.scheduled_at, zone).isoformat()}#{owner}"
             _count(out, sk, planned=Decimal(1), **{f"type:{a.type.value}": Decimal(1)})
         if a.completed_at is not None:
-            _count(out, f"{utc_day(a.completed_at).isoformat()}#{owner}", completed=Decimal(1))
+            day = local_day(a.completed_at, zone).isoformat()
+            _count(out, f"{day}#{owner}", completed=Decimal(1))
     return out
 
 

@@ -8,11 +8,13 @@ TransactWriteItems, so aggregates are exact without ever reading all records.
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from dal.derived import series
 from dal.dynamodb import writes
 from dal.dynamodb.conditions import Condition, absent
 from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
@@ -31,11 +33,14 @@ class Count:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A search term item (pk, sk) pointing at record ``target``."""
+    """A search term item (pk, sk) pointing at record ``target``; ``words`` are the
+    record's searchable words, so a search can tell where the record is listed
+    without reading it."""
 
     pk: str
     sk: str
     target: str
+    words: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,9 @@ def operations(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str,
 
 
 def _count_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:
+    """One ADD per bucket that changes, all in one shard picked for this write
+    (``series.py`` says why counters are sharded)."""
+    shard = random.randrange(series.SHARDS)
     totals: dict[tuple[str, str], dict[str, Decimal | int]] = defaultdict(dict)
     for sign, counts in ((1, new.counts), (-1, old.counts)):
         for c in counts:
@@ -62,7 +70,7 @@ def _count_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str,
     ops = []
     for (pk, sk), amounts in sorted(totals.items()):
         if changed := {attr: v for attr, v in amounts.items() if v != 0}:
-            ops.append(writes.add(table, pk, sk, changed, scope.tenant_id))
+            ops.append(writes.add(table, pk, series.sharded(sk, shard), changed, scope.tenant_id))
     return ops
 
 
@@ -75,6 +83,15 @@ def _term_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, 
     )
     ops = [writes.delete(table, t.pk, mine, t.sk) for t in sorted(before - after, key=str)]
     for t in sorted(after - before, key=str):
-        item = {KEY: t.pk, SORT: t.sk, "targetId": t.target, TENANT_ATTR: scope.tenant_id}
-        ops.append(writes.put(table, item, absent()))
+        ops.append(writes.put(table, term_item(scope, t), absent()))
     return ops
+
+
+def term_item(scope: TenantScope, t: Term) -> dict[str, Any]:
+    return {
+        KEY: t.pk,
+        SORT: t.sk,
+        "targetId": t.target,
+        "words": t.words,
+        TENANT_ATTR: scope.tenant_id,
+    }

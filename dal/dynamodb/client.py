@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
+MAX_PAUSE = 0.5  # seconds, the longest pause between two attempts
+Operations = Sequence[dict[str, Any]] | Callable[[], Sequence[dict[str, Any]]]
 FAILED_CONDITION = "ConditionalCheckFailed"
 # Cancellation reasons (and single-write errors) that mean "try again", not "no".
 _TRANSIENT = {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
@@ -83,10 +85,13 @@ async def translated(operation: str) -> AsyncIterator[None]:
 class Dynamo:
     """The DynamoDB operations the repos need, on one shared client."""
 
-    def __init__(self, client: DynamoDBClient, *, attempts: int = 6, backoff: float = 0.05) -> None:
+    def __init__(
+        self, client: DynamoDBClient, *, attempts: int = 10, backoff: float = 0.02
+    ) -> None:
         self._client = client
         self._attempts = attempts
         self._backoff = backoff
+        self.conflicts = 0  # transient cancellations retried so far (contention figures)
 
     @property
     def client(self) -> DynamoDBClient:
@@ -137,8 +142,9 @@ class Dynamo:
         raise Throttled("BatchGetItem: keys still unprocessed after retries")
 
     async def _sleep(self, attempt: int) -> None:
-        # Full jitter: concurrent requests that were throttled together spread out.
-        await asyncio.sleep(random.uniform(0, self._backoff * 2**attempt))
+        # Full jitter, capped: writers that collided together spread out, and ten
+        # attempts wait about 2.5 s at most in all.
+        await asyncio.sleep(random.uniform(0, min(MAX_PAUSE, self._backoff * 2**attempt)))
 
     async def query(
         self,
@@ -208,31 +214,35 @@ class Dynamo:
                 return total
             args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
-    async def write(self, operations: list[dict[str, Any]]) -> None:
+    async def write(self, operations: Operations) -> None:
         """Apply write operations atomically: one plain call for one, else a transaction.
 
         Either way a failed condition raises :class:`TransactionCancelled` with a
         reason (and the current item, where DynamoDB returns it) per operation.
+        ``operations`` may be a function building them: it is called again for
+        each attempt, so a retry can pick other aggregate shards.
         """
         for attempt in range(self._attempts):
+            ops = operations() if callable(operations) else operations
             try:
-                await self._write_once(operations)
+                await self._write_once(ops)
                 return
             except TransactionCancelled as exc:
                 # Another transaction held one of the items, or capacity ran out:
                 # nothing was written, so the same writes may simply go again.
                 if not set(exc.reasons) & _TRANSIENT or FAILED_CONDITION in exc.reasons:
                     raise
+                self.conflicts += 1
                 if attempt + 1 < self._attempts:
                     await self._sleep(attempt)
         raise Throttled("write: transaction conflicts persisted after retries")
 
-    async def _write_once(self, operations: list[dict[str, Any]]) -> None:
+    async def _write_once(self, operations: Sequence[dict[str, Any]]) -> None:
         if len(operations) == 1:
             await self._write_one(operations[0])
             return
         async with translated("TransactWriteItems"):
-            await self._client.transact_write_items(TransactItems=operations)  # type: ignore[arg-type]
+            await self._client.transact_write_items(TransactItems=list(operations))  # type: ignore[arg-type]
 
     async def _write_one(self, operation: dict[str, Any]) -> None:
         ((kind, args),) = operation.items()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dal.dynamodb.conditions import Condition, both, present
+from dal.dynamodb.conditions import Condition
 from dal.dynamodb.items import Item, serialize
-from dal.dynamodb.tables import KEY, REF_COUNT, SORT
+from dal.dynamodb.tables import KEY, SORT
 from dal.tenancy.scope import TENANT_ATTR
 
 # DynamoDB returns the item's current state with a failed condition, which
@@ -21,14 +21,10 @@ def put(table: str, item: Item, condition: Condition) -> dict[str, Any]:
 
 
 def replace(table: str, old: Item, new: Item, condition: Condition) -> dict[str, Any]:
-    """An Update that turns ``old`` into ``new`` but never touches ``refCount``.
-
-    Not a Put: a Put would overwrite a ``refCount`` that a concurrent child
-    create or delete changed after we read the item.
-    """
-    keep = {KEY, REF_COUNT}
-    sets = {k: v for k, v in new.items() if k not in keep and v is not None}
-    removes = sorted(k for k in old if k not in keep and new.get(k) is None)
+    """An Update that turns ``old`` into ``new``: only the attributes that changed are
+    sent (what did not change costs nothing to leave alone), removed ones REMOVEd."""
+    sets = {k: v for k, v in new.items() if k != KEY and v is not None and old.get(k) != v}
+    removes = sorted(k for k in old if k != KEY and new.get(k) is None)
     names = {f"#a{i}": k for i, k in enumerate(sets)} | {f"#r{i}": k for i, k in enumerate(removes)}
     values = {f":a{i}": v for i, v in enumerate(sets.values())}
     expression = "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(sets)))
@@ -37,14 +33,13 @@ def replace(table: str, old: Item, new: Item, condition: Condition) -> dict[str,
     return _update(table, new[KEY], expression, names, values, condition)
 
 
-def adjust_refs(table: str, pk: str, delta: int, owner: Condition) -> dict[str, Any]:
-    """Count one more (or one fewer) record pointing at ``pk``; it must exist (and be ours)."""
-    condition = both(present(), owner)
-    return _update(table, pk, "ADD #n :d", {"#n": REF_COUNT}, {":d": delta}, condition)
+def add_to(table: str, pk: str, attr: str, delta: int, condition: Condition) -> dict[str, Any]:
+    """ADD ``delta`` to counter ``attr`` of item ``pk``, under ``condition``."""
+    return _update(table, pk, "ADD #n :d", {"#n": attr}, {":d": delta}, condition)
 
 
-def check_exists(table: str, pk: str, owner: Condition) -> dict[str, Any]:
-    args = both(present(), owner).arguments()
+def check(table: str, pk: str, condition: Condition) -> dict[str, Any]:
+    args = condition.arguments()
     return {"ConditionCheck": {"TableName": table, "Key": {KEY: {"S": pk}}, **args}}
 
 

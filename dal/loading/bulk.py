@@ -2,8 +2,10 @@
 
 The result is the stored state the repositories would have produced by creating
 the same records one by one (``Repo.create``): every record item (``Codec.item``,
-version 1), ``refCount`` on each record that others point at, the aggregate
-items with the summed contributions of all records, and the search-term items.
+version 1), the refs item of each record others may point at (its ``refCount``
+the number that do), the aggregate items with the summed contributions of all
+records (in shard 0 of each bucket: shards only add up), and the search-term
+items.
 It costs about one write request per 25 items instead of one transaction per
 record.
 
@@ -28,12 +30,14 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
+from dal.derived import contributions, series
 from dal.derived.contributions import Derived
 from dal.dynamodb.client import translated
 from dal.dynamodb.items import Item, serialize
-from dal.dynamodb.tables import AGGREGATES, KEY, REF_COUNT, SEARCH_TERMS, SORT
+from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
 from dal.errors import AlreadyExists, MissingReference, Throttled
 from dal.models import Entity, Record
+from dal.records import refs
 from dal.records.codec import Codec
 from dal.store import Repos
 from dal.tenancy.scope import TENANT_ATTR, TenantScope
@@ -65,47 +69,58 @@ class Plan:
     puts: list[tuple[str, Item]]
 
 
+Loaded = dict[tuple[Entity, str], tuple[Codec[Any], Record]]
+
+
 def plan(repos: Repos, records: Iterable[Record]) -> Plan:
     """The items that creating ``records`` one by one would leave in an empty tenant.
 
-    Raises ``AlreadyExists`` for an id given twice (per entity) and
+    Raises ``AlreadyExists`` for an id given twice (per entity), and
     ``MissingReference`` (naming the field) for a reference to a record that is
-    not in ``records``.
+    not in ``records`` or not the right one (a contact of another customer).
     """
-    codecs = _codecs(repos)
-    scope = repos.scope
-    loaded: dict[tuple[Entity, str], tuple[Codec[Any], Record]] = {}
+    loaded = _loaded(_codecs(repos), records)
+    referenced = _referenced(loaded)
+    scope, puts, totals, terms = repos.scope, [], _Totals(), []
+    for key, (codec, rec) in loaded.items():
+        table = scope.table(codec.table.entity)
+        puts.append((table, codec.item(scope, rec)))
+        if codec.referenced:
+            counter = refs.item(scope, rec.id, codec.carried(rec))
+            puts.append((table, counter | {refs.REF_COUNT: referenced[key]}))
+        derived = codec.derived(scope, rec)
+        totals.add(derived)
+        terms += [contributions.term_item(scope, t) for t in derived.terms]
+    puts += [(scope.table(AGGREGATES.entity), item) for item in totals.items(scope)]
+    puts += [(scope.table(SEARCH_TERMS.entity), item) for item in terms]
+    return Plan(len(loaded), puts)
+
+
+def _loaded(codecs: dict[type[Record], Codec[Any]], records: Iterable[Record]) -> Loaded:
+    loaded: Loaded = {}
     for given in records:
         codec = codecs.get(type(given))
         if codec is None:
             raise TypeError(f"cannot bulk-load a {type(given).__name__}")
-        key = (Entity(codec.table.entity), given.id)
-        if key in loaded:
+        if (codec.entity, given.id) in loaded:
             raise AlreadyExists(given.id)
-        loaded[key] = (codec, replace(given, version=1))  # as Repo.create stores it
+        loaded[(codec.entity, given.id)] = (codec, replace(given, version=1))  # as created
+    return loaded
+
+
+def _referenced(loaded: Loaded) -> Counter[tuple[Entity, str]]:
+    """How many records of the load point at each; every reference checked as the
+    transaction of a create checks it."""
     referenced: Counter[tuple[Entity, str]] = Counter()
     for codec, rec in loaded.values():
         for ref in codec.refs(rec):
-            if (ref.entity, ref.id) not in loaded:
-                raise MissingReference(ref.field)
+            target = loaded.get((ref.entity, ref.id))
+            carried = target[0].carried(target[1]) if target else {}
+            if target is None or any(carried.get(a) != v for a, v in ref.where):
+                raise MissingReference(ref.field, ref.message)
             if ref.counted:
                 referenced[(ref.entity, ref.id)] += 1
-    puts: list[tuple[str, Item]] = []
-    totals = _Totals()
-    terms: list[Item] = []
-    for key, (codec, rec) in loaded.items():
-        item = codec.item(scope, rec)
-        if referenced[key]:
-            item[REF_COUNT] = referenced[key]
-        puts.append((scope.table(codec.table.entity), item))
-        derived = codec.derived(scope, rec)
-        totals.add(derived)
-        terms += _term_items(scope, derived)
-    aggregates = scope.table(AGGREGATES.entity)
-    puts += [(aggregates, item) for item in totals.items(scope)]
-    search_terms = scope.table(SEARCH_TERMS.entity)
-    puts += [(search_terms, item) for item in terms]
-    return Plan(len(loaded), puts)
+    return referenced
 
 
 def _codecs(repos: Repos) -> dict[type[Record], Codec[Any]]:
@@ -139,7 +154,7 @@ class _Totals:
 
     def items(self, scope: TenantScope) -> list[Item]:
         return [
-            {KEY: pk, SORT: sk, TENANT_ATTR: scope.tenant_id, **amounts}
+            {KEY: pk, SORT: series.sharded(sk, 0), TENANT_ATTR: scope.tenant_id, **amounts}
             for (pk, sk), amounts in sorted(self._sums.items())
             if amounts
         ]
@@ -150,13 +165,6 @@ def _sum(a: Amount, b: Amount) -> Amount:
         return a + b
     total: Decimal = DYNAMODB_CONTEXT.add(Decimal(a), Decimal(b))
     return total
-
-
-def _term_items(scope: TenantScope, derived: Derived) -> list[Item]:
-    return [
-        {KEY: t.pk, SORT: t.sk, "targetId": t.target, TENANT_ATTR: scope.tenant_id}
-        for t in derived.terms
-    ]
 
 
 async def load(

@@ -1,6 +1,7 @@
 """The demo tenant: a deterministic CRM with history, written through the repositories.
 
-Ids are fixed and readable (``cus-001``, ``con-001-2``, ``act-0042``) and one
+Ids are fixed and readable (``cus_001``, ``con_001-2``, ``act_0042``: typed, as
+every id is, see ``dal/ids.py``) and one
 ``seed`` always plans the same records, so a repeat run only fills in what is missing.
 """
 
@@ -223,7 +224,7 @@ class _Planner:
         # The first four accounts cover every tier; the rest are weighted.
         tier = TIERS[i - 1] if i <= len(TIERS) else self.rng.choices(TIERS, TIER_WEIGHTS)[0]
         return Customer(
-            id=f"cus-{i:03d}", created_at=created, updated_at=created, company_name=name,
+            id=f"cus_{i:03d}", created_at=created, updated_at=created, company_name=name,
             industry=self.rng.choice(INDUSTRIES), tier=tier, contact_info=info,
             owner_id=self.rng.choices(OWNERS, OWNER_WEIGHTS)[0],
         )  # fmt: skip
@@ -249,7 +250,7 @@ class _Planner:
         last = self.rng.choice(LAST_NAMES)
         phone = f"+1-555-{self.rng.randint(100, 999)}-{self.rng.randint(1000, 9999)}"
         return Contact(
-            id=f"con-{number}", created_at=created, updated_at=created,
+            id=f"con_{number}", created_at=created, updated_at=created,
             customer_id=cus.id, first_name=first, last_name=last,
             email=f"{first}.{last}@{_domain(cus.company_name)}".lower(), phone=phone,
             position=self.rng.choice(POSITIONS),
@@ -270,7 +271,7 @@ class _Planner:
         created = self.after(contact.created_at if contact else cus.created_at, 0.5)
         closed = self._closed_at(created) if stage.closed else None
         return Opportunity(
-            id=f"opp-{number}", created_at=created, updated_at=closed or created,
+            id=f"opp_{number}", created_at=created, updated_at=closed or created,
             customer_id=cus.id, title=f"{self.rng.choice(DEALS)} - {cus.company_name}",
             value=Decimal(self.rng.randint(100_000, 25_000_000)).scaleb(-2), stage=stage,
             probability=PROBABILITY[stage], contact_id=contact.id if contact else None,
@@ -302,7 +303,7 @@ class _Planner:
         created = self.between(related.created_at, min(scheduled or self.now, self.now))
         completed = self._completed(scheduled)
         return Activity(
-            id=f"act-{next(self._activity_numbers):04d}", created_at=created,
+            id=f"act_{next(self._activity_numbers):04d}", created_at=created,
             updated_at=completed or created, related_id=related.id, related_type=entity,
             type=kind, subject=self.rng.choice(SUBJECTS[kind]),
             description=f"{kind.value.title()} about {cus.company_name}",

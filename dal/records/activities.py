@@ -1,38 +1,38 @@
 """Activities: codec and repository.
 
-An activity points at a customer, contact or opportunity (``relatedType``
-records which table), so its key attributes and references follow that.
+An activity points at a customer, contact or opportunity; the related id's
+prefix says which (``ids.py``), and ``relatedType`` keeps it on the item.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter, defaultdict
 
+from dal.derived import series
 from dal.derived.contributions import Count, Derived
 from dal.dynamodb.client import SortCondition
-from dal.dynamodb.conditions import Condition, both, matching
+from dal.dynamodb.items import Item
 from dal.dynamodb.tables import ACTIVITIES
 from dal.models import Activity, ActivityType, Entity, Page
-from dal.records.codec import Codec, Ref, choice, moment, text
+from dal.records.activity_query import SCHEDULED, ActivityQuery, Window
+from dal.records.codec import Codec, choice, moment, text
+from dal.records.pages import Listing
+from dal.records.refs import Ref
 from dal.records.repo import Repo
 from dal.tenancy.scope import TenantScope
 from dal.timefmt import dump_dt
 
-NO_OWNER = "-"  # the owner key of activities without one
 RELATABLE = (Entity.CUSTOMER, Entity.CONTACT, Entity.OPPORTUNITY)
 
 
 def _index_keys(scope: TenantScope, a: Activity) -> dict[str, str | None]:
     when = dump_dt(a.scheduled_at or a.created_at)
-    scheduled = dump_dt(a.scheduled_at) if a.scheduled_at else None
-    is_open = a.completed_at is None and scheduled is not None
+    is_open = a.completed_at is None and a.scheduled_at is not None
     return {
         "tenantKey": scope.key("all"),
         "scheduleKey": f"{when}#{a.id}",
         "relatedKey": scope.key(a.related_id),
         "ownerKey": scope.key(a.owner_id) if a.owner_id else None,
-        "dateKey": scope.key(scheduled[:10]) if scheduled else None,
-        "typeKey": f"{a.type.value}#{scheduled}#{a.id}" if scheduled else None,
         # Sparse: completing an activity drops it from the open (overdue) indexes.
         "openKey": scope.key("open") if is_open else None,
         "openOwnerKey": scope.key(a.owner_id) if is_open and a.owner_id else None,
@@ -42,13 +42,14 @@ def _index_keys(scope: TenantScope, a: Activity) -> dict[str, str | None]:
 
 
 def _derived(scope: TenantScope, a: Activity) -> Derived:
-    """Per day and owner: planned (scheduled that day, also by type) and completed."""
-    owner, series, counts = a.owner_id or NO_OWNER, scope.key("activity"), []
+    """Per tenant day and owner: planned (scheduled that day, also by type) and completed."""
+    name, counts = series.daily(scope, "activity"), []
     if a.scheduled_at:
-        day = f"{dump_dt(a.scheduled_at)[:10]}#{owner}"
-        counts += [Count(series, day, "planned", 1), Count(series, day, f"type:{a.type.value}", 1)]
+        day = series.day_of_owner(scope.day(a.scheduled_at), a.owner_id)
+        counts += [Count(name, day, "planned", 1), Count(name, day, f"type:{a.type.value}", 1)]
     if a.completed_at:
-        counts.append(Count(series, f"{dump_dt(a.completed_at)[:10]}#{owner}", "completed", 1))
+        day = series.day_of_owner(scope.day(a.completed_at), a.owner_id)
+        counts.append(Count(name, day, "completed", 1))
     return Derived(counts=tuple(counts))
 
 
@@ -78,30 +79,24 @@ CODEC = Codec(
 )
 
 
-def _window(start: str | None, end: str | None) -> SortCondition | None:
-    if start is None and end is None:
-        return None
-    # Key condition values may not be empty: "0" sorts before every ISO timestamp.
-    return SortCondition("between", (start or "0", f"{end or '~'}~"))
-
-
 class ActivityRepo(Repo[Activity]):
     async def find(
         self, query: ActivityQuery, now: str, first: int, after: str | None = None
     ) -> Page[Activity]:
-        index, partition, sort, filter = query.plan(self.scope, now)
+        """``query``'s activities; a window relative to ``now`` (overdue, upcoming)
+        keeps the first page's "now" on later pages."""
+        now = self.pinned_now(after, now) if query.relative else now
+        index, partition, sort, where = query.plan(self.scope, now)
         # Completed: newest first; everything else by schedule, soonest first.
-        forward = index != "byCompleted"
-        return await self.page(
-            index, partition, first, after, forward=forward, sort=sort, filter=filter
+        listing = self.listing(
+            index,
+            partition,
+            forward=index != "byCompleted",
+            sort=sort,
+            filter=where,
+            now=now if query.relative else None,
         )
-
-    async def related_type(self, related_id: str) -> Entity | None:
-        """Which table holds ``related_id``: one BatchGetItem over the three."""
-        tables = {e: self.scope.table(e) for e in RELATABLE}
-        pk = self.scope.pk(related_id)
-        found = await self.dynamo.batch_get({t: [pk] for t in tables.values()})
-        return next((e for e, t in tables.items() if pk in found.get(t, {})), None)
+        return await self.page(listing, first, after)
 
     async def overdue_count(self, owner_id: str, now: str) -> int:
         """A user's open activities scheduled before ``now``: one COUNT Query."""
@@ -111,15 +106,13 @@ class ActivityRepo(Repo[Activity]):
             self.table_name, index.name, (index.pk, self.scope.key(owner_id)), sort
         )
 
-    async def overdue_by_owner(self, now: str) -> dict[str, int]:
-        """How many open activities scheduled before ``now`` each owner has.
-
-        One Query on the sparse open index reading only ``ownerId`` (and the
-        tenant, for the read check), 1,000 a call: the cost is the overdue
-        backlog, in few requests and small answers."""
+    async def overdue_by_owner(self, now: str) -> dict[str | None, int]:
+        """How many open activities scheduled before ``now`` each owner has (None:
+        no owner). One Query on the sparse open index reading only the owner (and
+        the tenant, for the read check), 1,000 a call: few requests, small answers."""
         index = self.codec.table.index("byOpen")
         key, sort = (index.pk, self.scope.key("open")), (index.sk, SortCondition("<", (now,)))
-        counts: dict[str, int] = {}
+        counts: dict[str | None, int] = {}
         position = None
         while True:
             items, position = await self.dynamo.query(
@@ -132,119 +125,52 @@ class ActivityRepo(Repo[Activity]):
                 projection=("ownerId", "tenantId"),
             )
             for item in filter(self.scope.owns, items):
-                owner = str(item.get("ownerId", NO_OWNER))
+                owner = str(item["ownerId"]) if "ownerId" in item else None
                 counts[owner] = counts.get(owner, 0) + 1
             if position is None:
                 return counts
 
-    async def all(
-        self,
-        first: int,
-        after: str | None = None,
-        window: tuple[str | None, str | None] = (None, None),
-    ) -> Page[Activity]:
-        partition = self.scope.key("all")
-        sort, scheduled = _window(*window), _scheduled_in(window)
-        return await self.page("byTenant", partition, first, after, sort=sort, filter=scheduled)
+    async def tally(self, start: str, end: str) -> dict[str | None, Counter[str]]:
+        """Per owner (None: no owner), activities planned (scheduled) in [start, end],
+        also by type, and completed in it: the records themselves, for the part of a
+        report window that is not whole days (whole days come from the aggregates)."""
+        counts: dict[str | None, Counter[str]] = defaultdict(Counter)
+        window = SortCondition("between", (start, f"{end}~"))
+        planned = self.listing("byTenant", self.scope.key("all"), sort=window, filter=SCHEDULED)
+        for item in await self._every(planned):
+            owner = counts[str(item["ownerId"]) if "ownerId" in item else None]
+            owner.update(("planned", f"type:{item['type']}"))
+        done = self.listing("byCompleted", self.scope.key("completed"), sort=window)
+        for item in await self._every(done):
+            counts[str(item["ownerId"]) if "ownerId" in item else None]["completed"] += 1
+        return counts
+
+    async def _every(self, listing: Listing) -> list[Item]:
+        """Every item of a listing, a few attributes each (what ``tally`` counts)."""
+        index, found, position = listing.index, list[Item](), None
+        while True:
+            items, position = await self.dynamo.query(
+                self.table_name,
+                index.name,
+                (index.pk, listing.partition),
+                sort=(index.sk, listing.sort) if listing.sort else None,
+                limit=1000,
+                start=position,
+                filter=listing.filter,
+                projection=("ownerId", "type", "tenantId"),
+            )
+            found += filter(self.scope.owns, items)
+            if position is None:
+                return found
 
     async def by_related(
-        self,
-        related_id: str,
-        first: int,
-        after: str | None = None,
-        window: tuple[str | None, str | None] = (None, None),
+        self, related_id: str, now: str, first: int, after: str | None, window: Window
     ) -> Page[Activity]:
-        partition = self.scope.key(related_id)
-        return await self.page(
-            "byRelated",
-            partition,
-            first,
-            after,
-            sort=_window(*window),
-            filter=_scheduled_in(window),
+        return await self.find(
+            ActivityQuery(related_id=related_id, window=window), now, first, after
         )
 
     async def by_owner(
-        self,
-        owner_id: str,
-        first: int,
-        after: str | None = None,
-        window: tuple[str | None, str | None] = (None, None),
+        self, owner_id: str, now: str, first: int, after: str | None, window: Window
     ) -> Page[Activity]:
-        partition = self.scope.key(owner_id)
-        sort, scheduled = _window(*window), _scheduled_in(window)
-        return await self.page("byOwner", partition, first, after, sort=sort, filter=scheduled)
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityQuery:
-    """An activity list filter; times are stored-format strings (see ``timefmt``)."""
-
-    owner_id: str | None = None
-    related_id: str | None = None
-    type: ActivityType | None = None
-    scheduled: tuple[str | None, str | None] = (None, None)
-    overdue: bool | None = None
-    completed_since: str | None = None
-
-    def plan(
-        self, scope: TenantScope, now: str
-    ) -> tuple[str, str, SortCondition | None, Condition | None]:
-        """(index, partition, sort condition, filter): the narrowest index first."""
-        key = scope.key
-        equals: dict[str, str] = {"type": self.type.value} if self.type else {}
-        if self.overdue:
-            sort = SortCondition("<", (now,))
-            if self.owner_id:
-                return "byOwnerOpen", key(self.owner_id), sort, self._filter(equals, related=True)
-            return "byOpen", key("open"), sort, self._filter(equals, related=True, owner=True)
-        if self.completed_since:
-            sort = SortCondition(">=", (self.completed_since,))
-            return "byCompleted", key("completed"), sort, self._filter(equals, True, True)
-        window = _window(*self.scheduled)
-        extra = _not_overdue(now) if self.overdue is False else None
-        if window is not None:
-            # Unscheduled activities sort by createdAt; a scheduled-time window excludes them.
-            extra = _and(extra, SCHEDULED)
-        if self.related_id:
-            return (
-                "byRelated",
-                key(self.related_id),
-                window,
-                self._filter(equals, owner=True, extra=extra),
-            )
-        if self.owner_id:
-            return "byOwner", key(self.owner_id), window, self._filter(equals, extra=extra)
-        return "byTenant", key("all"), window, self._filter(equals, extra=extra)
-
-    def _filter(
-        self,
-        equals: dict[str, str],
-        related: bool = False,
-        owner: bool = False,
-        extra: Condition | None = None,
-    ) -> Condition | None:
-        if related and self.related_id:
-            equals = equals | {"relatedId": self.related_id}
-        if owner and self.owner_id:
-            equals = equals | {"ownerId": self.owner_id}
-        return matching(equals, extra=extra)
-
-
-SCHEDULED = Condition("attribute_exists(#sa)", {"#sa": "scheduledAt"}, {})
-
-
-def _scheduled_in(window: tuple[str | None, str | None]) -> Condition | None:
-    return None if window == (None, None) else SCHEDULED
-
-
-def _and(first: Condition | None, second: Condition) -> Condition:
-    return second if first is None else both(first, second)
-
-
-def _not_overdue(now: str) -> Condition:
-    return Condition(
-        "attribute_exists(#c) OR attribute_not_exists(#s) OR #s >= :now",
-        {"#c": "completedAt", "#s": "scheduledAt"},
-        {":now": now},
-    )
+        return await self.find(ActivityQuery(owner_id=owner_id, window=window), now, first, after)

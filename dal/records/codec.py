@@ -14,6 +14,7 @@ from dal.derived.contributions import NOTHING, Derived
 from dal.dynamodb.items import Item
 from dal.dynamodb.tables import Table
 from dal.models import Entity, Record
+from dal.records.refs import Ref
 from dal.tenancy.scope import TENANT_ATTR, TenantScope
 from dal.timefmt import dump_date, dump_dt, load_date, load_dt
 
@@ -78,16 +79,6 @@ COMMON = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A record this one points at. Counted refs block the target's delete."""
-
-    entity: Entity
-    id: str
-    field: str
-    counted: bool = True
-
-
 class Codec(Generic[R]):
     def __init__(
         self,
@@ -97,15 +88,29 @@ class Codec(Generic[R]):
         index_keys: Callable[[TenantScope, R], dict[str, str | None]],
         refs: Callable[[R], list[Ref]] = lambda _: [],
         derived: Callable[[TenantScope, R], Derived] = lambda _, __: NOTHING,
+        *,
+        referenced: bool = False,
+        carried: tuple[str, ...] = (),
     ) -> None:
         self.record = record
         self.table = table
+        self.entity = Entity(table.entity)
         self.attrs = COMMON + attrs
         self._index_keys = index_keys
         self.refs = refs
         self.derived = derived
+        # Records point at this entity: it keeps a refs item (refs.py), which also
+        # carries ``carried`` attributes that pointing records' conditions check.
+        self.referenced = referenced
+        self._carried = carried
         names = {f.name for f in fields(record)}
-        assert {a.field for a in self.attrs} == names, f"{record.__name__}: attrs != fields"
+        if {a.field for a in self.attrs} != names:  # a definition error, at import
+            raise TypeError(f"{record.__name__}: attrs != fields")
+
+    def carried(self, rec: R) -> dict[str, Any]:
+        """The attributes of ``rec`` its refs item keeps (stored names)."""
+        by_name = {a.name: a for a in self.attrs}
+        return {name: _dump(getattr(rec, by_name[name].field)) for name in self._carried}
 
     def item(self, scope: TenantScope, rec: R) -> Item:
         """The full item: key, tenant, attributes and every index key it belongs to."""

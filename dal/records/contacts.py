@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dal.dynamodb.tables import CONTACTS
 from dal.models import Contact, Entity, Page
-from dal.records.codec import Codec, Ref, blob, moment, text
+from dal.records.codec import Codec, blob, moment, text
+from dal.records.refs import Ref
 from dal.records.repo import Repo
 from dal.tenancy.scope import TenantScope
 
@@ -35,6 +36,10 @@ CODEC = Codec(
     ),
     _index_keys,
     _refs,
+    referenced=True,
+    # An opportunity's contact must be of its customer: its create checks this on
+    # the contact's refs item, in the same transaction (a contact never moves).
+    carried=("customerId",),
 )
 
 
@@ -42,4 +47,5 @@ class ContactRepo(Repo[Contact]):
     async def by_customer(
         self, customer_id: str, first: int, after: str | None = None
     ) -> Page[Contact]:
-        return await self.page("byCustomer", self.scope.key(customer_id), first, after)
+        listing = self.listing("byCustomer", self.scope.key(customer_id))
+        return await self.page(listing, first, after)

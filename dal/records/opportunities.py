@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from dal import money
+from dal.derived import series
 from dal.derived.contributions import Count, Derived
 from dal.dynamodb.client import SortCondition
-from dal.dynamodb.conditions import Condition, matching
+from dal.dynamodb.conditions import matching
 from dal.dynamodb.tables import OPPORTUNITIES
 from dal.models import Entity, Opportunity, OpportunityStage, Page
-from dal.records.codec import Codec, Ref, choice, day, moment, number, text
+from dal.records.codec import Codec, choice, day, moment, number, text
+from dal.records.pages import Listing
+from dal.records.refs import Ref
 from dal.records.repo import Repo
 from dal.tenancy.scope import TenantScope
 from dal.timefmt import dump_date, dump_dt
@@ -25,7 +29,6 @@ def _index_keys(scope: TenantScope, o: Opportunity) -> dict[str, str | None]:
         "tenantKey": scope.key("all"),
         "createdKey": f"{dump_dt(o.created_at)}#{o.id}",
         "customerKey": scope.key(o.customer_id),
-        "customerStageKey": scope.key(o.customer_id, o.stage.value),
         "contactKey": scope.key(o.contact_id) if o.contact_id else None,
         "ownerKey": scope.key(o.owner_id) if o.owner_id else None,
         "stageKey": scope.key(o.stage.value),
@@ -36,45 +39,44 @@ def _index_keys(scope: TenantScope, o: Opportunity) -> dict[str, str | None]:
     }
 
 
-ALL_OWNERS = "*"  # the tenant-wide series next to each owner's
-NO_OWNER = "-"
-
-
 def _figures(pk: str, sk: str, o: Opportunity) -> list[Count]:
-    weighted = o.value * o.probability / 100
     return [
         Count(pk, sk, "count", 1),
         Count(pk, sk, "total", o.value),
-        Count(pk, sk, "weighted", weighted),
+        Count(pk, sk, "weighted", money.weighted(o.value, o.probability)),
     ]
 
 
 def _derived(scope: TenantScope, o: Opportunity) -> Derived:
-    """Pipeline per stage and forecast per close day (tenant and owner), won deals per
-    close day, and leads per creation day with how many were won or lost."""
+    """Pipeline per stage and forecast per close date (tenant-wide and the owner's),
+    won deals per close day, and leads per creation day with how many were won or
+    lost; days are the tenant's (its reporting time zone)."""
     counts: list[Count] = []
-    for owner in (ALL_OWNERS, o.owner_id or NO_OWNER):
-        counts += _figures(scope.key("pipeline", owner), o.stage.value, o)
+    for who in (series.ALL, series.owner(o.owner_id)):
+        counts += _figures(series.pipeline(scope, who), o.stage.value, o)
         if o.expected_close_date and not o.stage.closed:
-            counts += _figures(scope.key("forecast", owner), dump_date(o.expected_close_date), o)
+            close = series.day(o.expected_close_date)
+            counts += _figures(series.forecast(scope, who), close, o)
     if o.stage is OpportunityStage.CLOSED_WON and o.closed_at:
-        day = dump_dt(o.closed_at)[:10]
-        counts += [
-            Count(scope.key("sales"), day, "dealsWon", 1),
-            Count(scope.key("sales"), day, "revenue", o.value),
-        ]
-    created = dump_dt(o.created_at)[:10]
-    counts.append(Count(scope.key("leads"), created, "leads", 1))
+        won = series.day(scope.day(o.closed_at))
+        sales = series.daily(scope, "sales")
+        counts += [Count(sales, won, "dealsWon", 1), Count(sales, won, "revenue", o.value)]
+    leads, created = series.daily(scope, "leads"), series.day(scope.day(o.created_at))
+    counts.append(Count(leads, created, "leads", 1))
     if o.stage.closed:
         outcome = "won" if o.stage is OpportunityStage.CLOSED_WON else "lost"
-        counts.append(Count(scope.key("leads"), created, outcome, 1))
+        counts.append(Count(leads, created, outcome, 1))
     return Derived(counts=tuple(counts))
 
 
 def _refs(o: Opportunity) -> list[Ref]:
     refs = [Ref(Entity.CUSTOMER, o.customer_id, "customerId")]
     if o.contact_id:
-        refs.append(Ref(Entity.CONTACT, o.contact_id, "contactId"))
+        of_customer = (("customerId", o.customer_id),)
+        problem = "must name a contact of the same customer"
+        refs.append(
+            Ref(Entity.CONTACT, o.contact_id, "contactId", where=of_customer, problem=problem)
+        )
     if o.owner_id:
         refs.append(Ref(Entity.USER, o.owner_id, "ownerId", counted=False))
     return refs
@@ -97,6 +99,7 @@ CODEC = Codec(
     _index_keys,
     _refs,
     _derived,
+    referenced=True,
 )
 
 
@@ -112,45 +115,64 @@ class OpportunityRepo(Repo[Opportunity]):
         closing: tuple[str, str] | None = None,
     ) -> Page[Opportunity]:
         """Opportunities matching every given filter (``closing``: ISO dates, inclusive)."""
-        index, partition, forward, sort, filter = OpportunityQuery.plan(
-            self, stage=stage, owner_id=owner_id, customer_id=customer_id, closing=closing
-        )
-        return await self.page(
-            index, partition, first, after, forward=forward, sort=sort, filter=filter
-        )
+        listing = self._plan(stage, owner_id, customer_id, closing)
+        return await self.page(listing, first, after)
+
+    def _plan(
+        self,
+        stage: OpportunityStage | None,
+        owner_id: str | None,
+        customer_id: str | None,
+        closing: tuple[str, str] | None,
+    ) -> Listing:
+        """The narrowest index for the filters; DynamoDB filters the rest."""
+        key = self.scope.key
+        owner = {"ownerKey": key(owner_id)} if owner_id else {}
+        ranges = {"expectedCloseDate": closing} if closing else {}
+        if customer_id:
+            staged = owner | ({"stage": stage.value} if stage else {})
+            where = matching(staged, None, ranges)
+            return self.listing("byCustomer", key(customer_id), forward=False, filter=where)
+        if stage is not None:
+            sort = _closing(closing) if closing else None
+            return self.listing("byStage", key(stage.value), sort=sort, filter=matching(owner))
+        if owner_id:
+            where = matching({}, None, ranges)
+            return self.listing("byOwner", key(owner_id), forward=False, filter=where)
+        where = matching({}, None, ranges)
+        return self.listing("byTenant", key("all"), forward=False, filter=where)
 
     async def closed(
         self, stage: OpportunityStage, first: int, after: str | None = None
     ) -> Page[Opportunity]:
         """Won (or lost) deals, most recently closed first."""
-        partition = self.scope.key(stage.value)
-        return await self.page("byClosed", partition, first, after, forward=False)
+        listing = self.listing("byClosed", self.scope.key(stage.value), forward=False)
+        return await self.page(listing, first, after)
 
     async def newest(self, first: int, after: str | None = None) -> Page[Opportunity]:
-        return await self.page("byTenant", self.scope.key("all"), first, after, forward=False)
+        return await self.find(first, after)
 
     async def by_customer(
-        self, customer_id: str, first: int, after: str | None = None
+        self,
+        customer_id: str,
+        first: int,
+        after: str | None = None,
+        stage: OpportunityStage | None = None,
     ) -> Page[Opportunity]:
-        partition = self.scope.key(customer_id)
-        return await self.page("byCustomer", partition, first, after, forward=False)
-
-    async def by_customer_stage(
-        self, customer_id: str, stage: OpportunityStage, first: int, after: str | None = None
-    ) -> Page[Opportunity]:
-        partition = self.scope.key(customer_id, stage.value)
-        return await self.page("byCustomerStage", partition, first, after, forward=False)
+        """A customer's deals, newest first; in one stage: the same index, filtered
+        (a customer has few deals, so an index per stage would cost more than it saves)."""
+        return await self.find(first, after, customer_id=customer_id, stage=stage)
 
     async def by_contact(
         self, contact_id: str, first: int, after: str | None = None
     ) -> Page[Opportunity]:
-        partition = self.scope.key(contact_id)
-        return await self.page("byContact", partition, first, after, forward=False)
+        listing = self.listing("byContact", self.scope.key(contact_id), forward=False)
+        return await self.page(listing, first, after)
 
     async def by_owner(
         self, owner_id: str, first: int, after: str | None = None
     ) -> Page[Opportunity]:
-        return await self.page("byOwner", self.scope.key(owner_id), first, after, forward=False)
+        return await self.find(first, after, owner_id=owner_id)
 
     async def by_stage(
         self,
@@ -161,40 +183,9 @@ class OpportunityRepo(Repo[Opportunity]):
         closing: tuple[str, str] | None = None,
     ) -> Page[Opportunity]:
         """A stage ordered by expected close date, optionally within [from, to] (ISO dates)."""
-        sort = None
-        if closing is not None:
-            # "~" sorts after "#", so every id on the last day is inside the range.
-            sort = SortCondition("between", (closing[0], f"{closing[1]}~"))
-        partition = self.scope.key(stage.value)
-        return await self.page("byStage", partition, first, after, sort=sort)
+        return await self.find(first, after, stage=stage, closing=closing)
 
 
-class OpportunityQuery:
-    """Which index serves a filter combination, and what DynamoDB filters on top."""
-
-    @staticmethod
-    def plan(
-        repo: OpportunityRepo,
-        *,
-        stage: OpportunityStage | None,
-        owner_id: str | None,
-        customer_id: str | None,
-        closing: tuple[str, str] | None,
-    ) -> tuple[str, str, bool, SortCondition | None, Condition | None]:
-        key = repo.scope.key
-        equals: dict[str, str] = {}
-        if owner_id:
-            equals["ownerKey"] = key(owner_id)
-        ranges = {"expectedCloseDate": closing} if closing else {}
-        if stage is not None and customer_id:
-            partition = key(customer_id, stage.value)
-            return "byCustomerStage", partition, False, None, matching(equals, None, ranges)
-        if stage is not None:
-            sort = SortCondition("between", (closing[0], f"{closing[1]}~")) if closing else None
-            return "byStage", key(stage.value), True, sort, matching(equals)
-        if customer_id:
-            return "byCustomer", key(customer_id), False, None, matching(equals, None, ranges)
-        if owner_id:
-            del equals["ownerKey"]
-            return "byOwner", key(owner_id), False, None, matching(equals, None, ranges)
-        return "byTenant", key("all"), False, None, matching(equals, None, ranges)
+def _closing(closing: tuple[str, str]) -> SortCondition:
+    # "~" sorts after "#", so every id on the last day is inside the range.
+    return SortCondition("between", (closing[0], f"{closing[1]}~"))

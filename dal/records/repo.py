@@ -1,8 +1,9 @@
 """The generic tenant-bound repository: batch reads, index pages, versioned writes.
 
-Writes keep referential integrity without scans: a record that others point
-at carries ``refCount``, changed in the same transaction as the pointing
-record, and a delete is conditioned on ``refCount`` being zero.
+Every write is one transaction with what follows from it: the references it
+adds or drops (``refs.py``), and the aggregates and search terms it changes
+(``derived``). A write is conditioned on the version it read, so concurrent
+writers never lose each other's changes.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+from dal import ids
 from dal.derived import contributions
 from dal.dynamodb import writes
-from dal.dynamodb.client import FAILED_CONDITION, Dynamo, SortCondition
-from dal.dynamodb.conditions import Condition, absent, at_version, both, owned_by
+from dal.dynamodb.client import FAILED_CONDITION, Dynamo
+from dal.dynamodb.conditions import absent, at_version, both, owned_by
 from dal.dynamodb.items import Item
-from dal.dynamodb.tables import KEY, REF_COUNT
 from dal.errors import (
     AlreadyExists,
     HasDependents,
-    InvalidCursor,
+    InvalidId,
     MissingReference,
     NotFound,
     StoreUnavailable,
@@ -29,18 +30,18 @@ from dal.errors import (
     VersionConflict,
 )
 from dal.models import Page, Record
-from dal.records.codec import Codec, Ref
+from dal.records import refs
+from dal.records.codec import Codec
 from dal.records.cursors import CursorCodec
+from dal.records.pages import Listing, Pager, whole
+from dal.records.refs import Ref
 from dal.tenancy.scope import TenantScope
 from dal.timefmt import utcnow
 
 R = TypeVar("R", bound=Record)
 log = logging.getLogger(__name__)
 FAILED = FAILED_CONDITION
-MAX_ID_LENGTH = 256
 WRITE_ATTEMPTS = 3  # re-reads after losing a race, when the caller gave no expectedVersion
-MAX_FILTERED_CALLS = 10  # Query calls one filtered page may make
-FILTERED_READ = 200  # items a filtered Query call may evaluate
 
 
 class Repo(Generic[R]):
@@ -53,6 +54,7 @@ class Repo(Generic[R]):
         self.codec = codec
         self.table_name = scope.table(codec.table.entity)
         self._owned = owned_by(scope.tenant_id)
+        self._pager = Pager(dynamo, self.table_name, scope.tenant_id, cursors)
 
     def _load(self, item: Item | None) -> R | None:
         """The read check: an item of another tenant is as good as missing."""
@@ -64,83 +66,48 @@ class Repo(Generic[R]):
         return self.codec.load(item)
 
     # -- reads ---------------------------------------------------------------
+    def plausible(self, id: str) -> bool:
+        """Whether ``id`` could name a record here; others are missing without asking
+        DynamoDB (an id of another entity cannot be in this table)."""
+        return ids.names(self.codec.entity, id)
+
     async def get(self, id: str) -> R | None:
-        """A strongly consistent read, for read-modify-write."""
-        if not plausible(id):
+        """A strongly consistent read, for read-modify-write and permission checks."""
+        if not self.plausible(id):
             return None
         return self._load(await self.dynamo.get(self.table_name, self.scope.pk(id)))
 
-    async def get_many(self, ids: Sequence[str]) -> list[R | None]:
-        wanted = [i for i in ids if plausible(i)]
-        items = await self.dynamo.get_many(self.table_name, [self.scope.pk(i) for i in wanted])
-        found = {i: item for i, item in zip(wanted, items, strict=True) if item is not None}
-        return [self._load(found.get(i)) for i in ids]
+    async def get_many(self, wanted: Sequence[str]) -> list[R | None]:
+        """One value per id, in order, None where missing (BatchGetItem, eventually
+        consistent: the dataloaders' read)."""
+        asked = [i for i in wanted if self.plausible(i)]
+        items = await self.dynamo.get_many(self.table_name, [self.scope.pk(i) for i in asked])
+        found = {i: item for i, item in zip(asked, items, strict=True) if item is not None}
+        return [self._load(found.get(i)) for i in wanted]
 
-    async def page(
-        self,
-        index_name: str,
-        partition: str,
-        first: int,
-        after: str | None = None,
-        *,
-        forward: bool = True,
-        sort: SortCondition | None = None,
-        filter: Condition | None = None,
-    ) -> Page[R]:
-        """``first`` records of one index partition after the ``after`` cursor.
+    async def page(self, listing: Listing, first: int, after: str | None = None) -> Page[R]:
+        """``first`` records of ``listing`` after the ``after`` cursor (see ``pages``)."""
+        name = f"{self.codec.table.entity}.{listing.index.name}"
+        start = self._pager.start(name, listing, after)
+        raw = await self._pager.read(listing, first, start)
+        fetch = self.dynamo.get_many
+        items = await whole(listing.index, raw.items, lambda pks: fetch(self.table_name, pks))
+        kept = [(r, p) for r, p in zip(map(self._load, items), raw.positions, strict=False) if r]
+        cursors = [self._pager.cursor(name, listing, p) for _, p in kept]
+        if len(raw.positions) > len(raw.items):  # cut short: resume where reading stopped
+            cursors.append(self._pager.cursor(name, listing, raw.positions[-1]))
+        return Page([r for r, _ in kept], cursors, has_next=raw.has_next)
 
-        With a ``filter`` DynamoDB reads past non-matching items; we stop after
-        ``MAX_FILTERED_CALLS`` calls and hand back a cursor where reading stopped,
-        so a sparse filter costs bounded work per page rather than a scan.
-        """
-        index = self.codec.table.index(index_name)
-        name = f"{self.codec.table.entity}.{index.name}"
-        start = self._open_cursor(name, index.pk, partition, after)
-        items: list[Item] = []
-        for _ in range(MAX_FILTERED_CALLS):
-            limit = first + 1 - len(items) if filter is None else FILTERED_READ
-            got, start = await self.dynamo.query(
-                self.table_name,
-                index.name,
-                (index.pk, partition),
-                sort=None if sort is None else (index.sk, sort),
-                limit=limit,
-                start=start,
-                forward=forward,
-                filter=filter,
-            )
-            items += got
-            if start is None or len(items) > first:
-                break
-        keys = (KEY, index.pk, index.sk)
-        positions = [{k: i[k] for k in keys} for i in items[:first]]
-        cut_short = len(items) <= first and start is not None
-        if cut_short and start is not None:
-            positions.append({k: str(start[k]) for k in keys})
-        cursors = [self._cursor(name, p) for p in positions]
-        records = [r for r in map(self._load, items[:first]) if r is not None]
-        return Page(records, cursors, has_next=len(items) > first or cut_short)
+    def listing(self, index: str, partition: str, **options: Any) -> Listing:
+        return Listing(self.codec.table.index(index), partition, **options)
 
-    def _cursor(self, name: str, position: dict[str, str]) -> str:
-        return self._cursors.encode(self.scope.tenant_id, name, position)
-
-    def _open_cursor(self, name: str, pk: str, partition: str, after: str | None) -> Item | None:
-        if after is None:
-            return None
-        position = self._cursors.decode(self.scope.tenant_id, name, after)
-        if position.get(pk) != partition:
-            raise InvalidCursor("cursor belongs to another list")
-        return dict(position)
+    def pinned_now(self, after: str | None, now: str) -> str:
+        """The "now" of a window relative to it: the first page's, for later pages."""
+        return self._cursors.pinned_now(after) or now
 
     # -- writes --------------------------------------------------------------
     def _item(self, rec: R) -> Item:
         return self.codec.item(self.scope, rec)
-
-    def _ref_op(self, ref: Ref, delta: int) -> dict[str, object]:
-        table, pk = self.scope.table(ref.entity), self.scope.pk(ref.id)
-        if ref.counted:
-            return writes.adjust_refs(table, pk, delta, self._owned)
-        return writes.check_exists(table, pk, self._owned)
 
     def _derived_ops(self, old: R | None, new: R | None) -> list[dict[str, Any]]:
         """Aggregates and search terms follow the record in the same transaction."""
@@ -148,19 +115,36 @@ class Repo(Generic[R]):
         after = contributions.NOTHING if new is None else self.codec.derived(self.scope, new)
         return contributions.operations(self.scope, before, after)
 
+    def _with_derived(
+        self, ops: list[dict[str, Any]], old: R | None, new: R | None
+    ) -> Callable[[], list[dict[str, Any]]]:
+        """The write's operations, derived ones built anew for each attempt (they pick
+        an aggregate shard at random, so a retry after a conflict spreads out)."""
+        return lambda: [*ops, *self._derived_ops(old, new)]
+
+    def _refs_item_ops(self, rec: R, create: bool) -> list[dict[str, Any]]:
+        if not self.codec.referenced:
+            return []
+        if create:
+            carried = self.codec.carried(rec)
+            return [refs.create(self.scope, self.table_name, rec.id, carried)]
+        return [refs.delete(self.scope, self.table_name, rec.id)]
+
     async def create(self, rec: R) -> R:
         """Write a new record (version 1) with its timestamps as given."""
+        if not self.plausible(rec.id):  # it could never be read back by id
+            raise InvalidId(f"{rec.id!r} is not an id of {self.codec.entity.value}")
         rec = replace(rec, version=1)
-        refs = self.codec.refs(rec)
-        ops = [writes.put(self.table_name, self._item(rec), absent())]
-        ops += [self._ref_op(ref, +1) for ref in refs]
-        ops += self._derived_ops(None, rec)
+        pointed = self.codec.refs(rec)
+        own = [writes.put(self.table_name, self._item(rec), absent())]
+        own += self._refs_item_ops(rec, create=True)
+        pointing = [refs.point(self.scope, ref, +1) for ref in pointed]
         try:
-            await self.dynamo.write(ops)
+            await self.dynamo.write(self._with_derived([*own, *pointing], None, rec))
         except TransactionCancelled as exc:
-            if exc.reasons[0] == FAILED:
+            if FAILED in exc.reasons[: len(own)]:
                 raise AlreadyExists(rec.id) from exc
-            raise MissingReference(_failed_ref(exc, refs)) from exc
+            raise _missing(exc, pointed, len(own)) from exc
         return rec
 
     async def update(
@@ -170,48 +154,42 @@ class Repo(Generic[R]):
         for _ in range(WRITE_ATTEMPTS):
             current = await self._current(id, expected_version)
             new = replace(change(current), version=current.version + 1, updated_at=utcnow())
-            ops = [
-                writes.replace(
-                    self.table_name,
-                    self._item(current),
-                    self._item(new),
-                    both(at_version(current.version), self._owned),
-                )
-            ]
-            old_refs, new_refs = self.codec.refs(current), self.codec.refs(new)
-            added = [r for r in new_refs if r not in old_refs]
-            dropped = [r for r in old_refs if r not in new_refs and r.counted]
-            ops += [self._ref_op(r, +1) for r in added] + [self._ref_op(r, -1) for r in dropped]
-            ops += self._derived_ops(current, new)
+            at = both(at_version(current.version), self._owned)
+            record = writes.replace(self.table_name, self._item(current), self._item(new), at)
+            added, pointing = self._moved_refs(current, new)
             try:
-                await self.dynamo.write(ops)
+                await self.dynamo.write(self._with_derived([record, *pointing], current, new))
                 return new
             except TransactionCancelled as exc:
                 if exc.reasons[0] != FAILED:
-                    raise MissingReference(_failed_ref(exc, added)) from exc
+                    raise _missing(exc, added, 1) from exc
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
+
+    def _moved_refs(self, old: R, new: R) -> tuple[list[Ref], list[dict[str, Any]]]:
+        """References the change adds (first, so a failure names its field) and drops."""
+        before, after = self.codec.refs(old), self.codec.refs(new)
+        added = [r for r in after if r not in before]
+        dropped = [r for r in before if r not in after and r.counted]
+        ops = [refs.point(self.scope, r, +1) for r in added]
+        return added, ops + [refs.point(self.scope, r, -1) for r in dropped]
 
     async def delete(self, id: str, expected_version: int | None = None) -> R:
         for _ in range(WRITE_ATTEMPTS):
             current = await self._current(id, expected_version)
-            unreferenced = Condition(
-                "#v = :v AND (attribute_not_exists(#n) OR #n = :zero)",
-                {"#v": "version", "#n": REF_COUNT},
-                {":v": current.version, ":zero": 0},
-            )
-            condition = both(unreferenced, self._owned)
-            refs = [r for r in self.codec.refs(current) if r.counted]
-            ops = [writes.delete(self.table_name, self.scope.pk(id), condition)]
-            ops += [self._ref_op(r, -1) for r in refs]
-            ops += self._derived_ops(current, None)
+            at = both(at_version(current.version), self._owned)
+            own = [writes.delete(self.table_name, self.scope.pk(id), at)]
+            own += self._refs_item_ops(current, create=False)
+            released = [
+                refs.point(self.scope, r, -1) for r in self.codec.refs(current) if r.counted
+            ]
             try:
-                await self.dynamo.write(ops)
+                await self.dynamo.write(self._with_derived([*own, *released], current, None))
                 return current
             except TransactionCancelled as exc:
-                item = exc.items[0] if exc.items else None
-                if item is not None and int(str(item.get(REF_COUNT, 0))) > 0:
-                    raise HasDependents(int(str(item[REF_COUNT]))) from exc
+                if len(exc.reasons) > 1 and exc.reasons[1] == FAILED and self.codec.referenced:
+                    held = exc.items[1] if len(exc.items) > 1 else None
+                    raise HasDependents(refs.count_of(held)) from exc
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
 
@@ -240,16 +218,10 @@ class Repo(Generic[R]):
         return current.version
 
 
-def plausible(id: str) -> bool:
-    """Whether ``id`` could name a record; others are missing without asking DynamoDB
-    (which would refuse a key over 2 KB with an error, not an empty answer)."""
-    return 0 < len(id) <= MAX_ID_LENGTH
-
-
-def _failed_ref(exc: TransactionCancelled, refs: list[Ref]) -> str:
-    """The input field behind the first failed reference operation (op 0 is the record)."""
-    for i, reason in enumerate(exc.reasons[1:]):
-        if reason == FAILED and i < len(refs):
-            return refs[i].field
+def _missing(exc: TransactionCancelled, pointed: list[Ref], offset: int) -> Exception:
+    """The error for the first failed reference (the ops after the record's own)."""
+    for i, reason in enumerate(exc.reasons[offset:]):
+        if reason == FAILED and i < len(pointed):
+            return MissingReference(pointed[i].field, pointed[i].message)
     # Not a failed condition (Dynamo.write already retried the transient kinds).
-    raise StoreUnavailable(f"write cancelled: {exc.reasons}") from exc
+    return StoreUnavailable(f"write cancelled: {exc.reasons}")

@@ -16,7 +16,6 @@ def _index_keys(scope: TenantScope, u: User) -> dict[str, str | None]:
     return {
         "tenantKey": scope.key("all"),
         "nameKey": f"{u.username.lower()}#{u.id}",
-        "emailKey": scope.key(u.email.lower()),
     }
 
 
@@ -36,7 +35,7 @@ CODEC = Codec(
 
 class UserRepo(Repo[User]):
     async def all(self, first: int, after: str | None = None) -> Page[User]:
-        return await self.page("byTenant", self.scope.key("all"), first, after)
+        return await self.page(self.listing("byTenant", self.scope.key("all")), first, after)
 
     async def ensure(self, user: User) -> None:
         """Create ``user`` unless a user with its id exists: one conditional write."""

@@ -20,8 +20,10 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TENANT_ATTR = "tenantId"
@@ -54,9 +56,15 @@ class TenantScope:
     tenant_id: str
     table_prefix: str
     model: Model = Model.BRIDGE
+    # The tenant's reporting time zone: aggregates bucket by its calendar days.
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     def __post_init__(self) -> None:
         check_tenant_id(self.tenant_id)
+
+    def day(self, moment: datetime) -> date:
+        """The tenant's calendar day of ``moment`` (an aware datetime)."""
+        return moment.astimezone(self.zone).date()
 
     def table(self, entity: str) -> str:
         if self.model is Model.SILO:
@@ -69,6 +77,11 @@ class TenantScope:
             digest = hashlib.sha256(f"{self.tenant_id}\x00{id}".encode()).hexdigest()
             return f"p-{digest[:40]}"
         return self.key(id)
+
+    def refs_pk(self, id: str) -> str:
+        """The key of the item counting what points at record ``id`` (see records/refs.py).
+        Ids never hold ``#``, so no record key ends like this."""
+        return f"{self.pk(id)}#refs"
 
     def key(self, *parts: str) -> str:
         """An index partition key value for this tenant: ``tenant#part#part``."""

@@ -17,8 +17,8 @@ from tests.support import RequestLog, codes, errors_of
 
 ME = "query { me { id } }"
 CUSTOMERS = "query { customers { edges { node { id } } } }"
-CREATE = 'mutation { createCustomer(input: {id: "c-get", companyName: "Via GET"}) { id } }'
-CUSTOMER = 'query { customer(id: "c-get") { id } }'
+CREATE = 'mutation { createCustomer(input: {id: "cus_get", companyName: "Via GET"}) { id } }'
+CUSTOMER = 'query { customer(id: "cus_get") { id } }'
 COSTLY = """
 query($n: Int) {
   customers(first: $n) { edges { node {

@@ -56,13 +56,13 @@ WRITES = {
 REFERENCES = {
     "contact.customerId": 'mutation($id: ID!, $s: String!) { createContact(input: {customerId: $id, firstName: $s, lastName: "x"}) { id } }',
     "opportunity.customerId": 'mutation($id: ID!, $s: String!) { createOpportunity(input: {customerId: $id, title: $s, value: "1"}) { id } }',
-    "opportunity.contactId": 'mutation($id: ID!, $s: String!) { createOpportunity(input: {customerId: "b-cus", contactId: $id, title: $s, value: "1"}) { id } }',
-    "opportunity.ownerId": 'mutation($id: ID!, $s: String!) { createOpportunity(input: {customerId: "b-cus", ownerId: $id, title: $s, value: "1"}) { id } }',
+    "opportunity.contactId": 'mutation($id: ID!, $s: String!) { createOpportunity(input: {customerId: "cus_b", contactId: $id, title: $s, value: "1"}) { id } }',
+    "opportunity.ownerId": 'mutation($id: ID!, $s: String!) { createOpportunity(input: {customerId: "cus_b", ownerId: $id, title: $s, value: "1"}) { id } }',
     "activity.relatedId": "mutation($id: ID!, $s: String!) { createActivity(input: {relatedId: $id, type: NOTE, subject: $s}) { id } }",
-    "activity.ownerId": 'mutation($id: ID!, $s: String!) { createActivity(input: {relatedId: "b-cus", ownerId: $id, type: NOTE, subject: $s}) { id } }',
+    "activity.ownerId": 'mutation($id: ID!, $s: String!) { createActivity(input: {relatedId: "cus_b", ownerId: $id, type: NOTE, subject: $s}) { id } }',
     "customer.ownerId": "mutation($id: ID!, $s: String!) { createCustomer(input: {companyName: $s, ownerId: $id}) { id } }",
-    "updateCustomer.ownerId": 'mutation($id: ID!) { updateCustomer(id: "b-cus", input: {ownerId: $id}) { id } }',
-    "updateOpportunity.contactId": 'mutation($id: ID!) { updateOpportunity(id: "b-opp", input: {contactId: $id}) { id } }',
+    "updateCustomer.ownerId": 'mutation($id: ID!) { updateCustomer(id: "cus_b", input: {ownerId: $id}) { id } }',
+    "updateOpportunity.contactId": 'mutation($id: ID!) { updateOpportunity(id: "opp_b", input: {contactId: $id}) { id } }',
 }
 FILTERS = {
     "customers.ownerId": "query($id: ID!) { customers(filter: {ownerId: $id}) { edges { node { id } } } }",
@@ -78,7 +78,7 @@ CURSORS = {
     "contacts": "query($c: String, $cus: ID!) { customer(id: $cus) { contacts(first: 1, after: $c) { edges { node { id } } pageInfo { endCursor } } } }",
 }
 ID_PROBES = {**BY_ID, **WRITES, **REFERENCES, **FILTERS}
-A_IDS = ["a-cus", "a-con", "a-opp", "a-act", "a-user"]
+A_IDS = ["cus_a", "con_a", "opp_a", "act_a", "a-user"]
 
 tally: dict[str, dict[str, int]] = {}
 
@@ -99,19 +99,21 @@ async def _records(repos: Repos, tag: str) -> None:
     await repos.users.create(
         User(id=who, username=f"{SECRET}-{tag}", email=f"{tag}@x.example", role=Role.ADMIN, **at)
     )
-    for n in ("cus", "cus2"):
+    for n in ("", "2"):
         await repos.customers.create(
-            Customer(id=f"{tag}-{n}", company_name=f"{SECRET} {tag} {n}", owner_id=who, **at)
+            Customer(id=f"cus_{tag}{n}", company_name=f"{SECRET} {tag} {n}", owner_id=who, **at)
         )
-    for n in ("con", "con2"):
+    for n in ("", "2"):
         await repos.contacts.create(
-            Contact(id=f"{tag}-{n}", customer_id=f"{tag}-cus", first_name=SECRET, last_name=n, **at)
+            Contact(
+                id=f"con_{tag}{n}", customer_id=f"cus_{tag}", first_name=SECRET, last_name=n, **at
+            )
         )
     await repos.opportunities.create(
         Opportunity(
-            id=f"{tag}-opp",
-            customer_id=f"{tag}-cus",
-            contact_id=f"{tag}-con",
+            id=f"opp_{tag}",
+            customer_id=f"cus_{tag}",
+            contact_id=f"con_{tag}",
             title=SECRET,
             value=Decimal(5),
             owner_id=who,
@@ -120,8 +122,8 @@ async def _records(repos: Repos, tag: str) -> None:
     )
     await repos.activities.create(
         Activity(
-            id=f"{tag}-act",
-            related_id=f"{tag}-opp",
+            id=f"act_{tag}",
+            related_id=f"opp_{tag}",
             related_type=Entity.OPPORTUNITY,
             type=ActivityType.CALL,
             subject=SECRET,
@@ -181,7 +183,7 @@ async def _compare(
 
 
 def _cursor_variables(name: str, cursor: str | None, tag: str = "b") -> dict[str, Any]:
-    return {"c": cursor, "cus": f"{tag}-cus"} if name == "contacts" else {"c": cursor}
+    return {"c": cursor, "cus": f"cus_{tag}"} if name == "contacts" else {"c": cursor}
 
 
 def _tampered(cursor: str) -> str:
@@ -206,7 +208,9 @@ def _tampered(cursor: str) -> str:
 async def test_tenant_b_cannot_reach_tenant_a(
     world: World, model: Model, kind: str, target: str, control: str, text: str
 ) -> None:
-    control = f"nx-{control}"  # exists in neither tenant
+    # Exists in neither tenant, and is of the target's kind (its prefix).
+    kind_of = target.split("_")[0] if "_" in target else "nx"
+    control = f"{kind_of}_nx{control}" if "_" in target else f"nx-{control}"
     if kind.startswith("cursor:"):
         name = kind.split(":", 1)[1]
         probe, control_cursor = world.a_cursors[name], _tampered(world.b_cursors[name])

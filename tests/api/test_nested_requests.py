@@ -50,8 +50,8 @@ async def test_repeated_parents_are_queried_once(
     request_log.clear()
     # The same customer twice under aliases: its contacts are one Query, not two.
     body = await gql(
-        'query { a: customer(id: "c000") { contacts { edges { node { id } } } }'
-        ' b: customer(id: "c000") { contacts { edges { node { id } } } } }'
+        'query { a: customer(id: "cus_000") { contacts { edges { node { id } } } }'
+        ' b: customer(id: "cus_000") { contacts { edges { node { id } } } } }'
     )
     assert body["data"]["a"] == body["data"]["b"]
     assert request_log.counts() == {"BatchGetItem": 1, "Query": 1}

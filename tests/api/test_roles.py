@@ -90,41 +90,41 @@ def _change(id: str, **fields: Any) -> dict[str, Any]:
 # or on users, in an order in which the allowed ones all succeed: updates
 # before deletes, deletes of leaves only.
 CASES = [
-    Case(CREATE_CUSTOMER, _new("n-cus", companyName="N"), (CUSTOMER, "n-cus"), WRITERS),
+    Case(CREATE_CUSTOMER, _new("cus_new", companyName="N"), (CUSTOMER, "cus_new"), WRITERS),
     Case(
         CREATE_CUSTOMER,
-        _new("n-cus2", companyName="N", ownerId="u-other"),
-        (CUSTOMER, "n-cus2"),
+        _new("cus_new2", companyName="N", ownerId="u-other"),
+        (CUSTOMER, "cus_new2"),
         STAFF,
     ),
-    Case(UPDATE_CUSTOMER, _change("c-other", industry="X"), (CUSTOMER, "c-other"), STAFF),
-    Case(UPDATE_CUSTOMER, _change("c-mine", ownerId="u-other"), (CUSTOMER, "c-mine"), STAFF),
+    Case(UPDATE_CUSTOMER, _change("cus_other", industry="X"), (CUSTOMER, "cus_other"), STAFF),
+    Case(UPDATE_CUSTOMER, _change("cus_mine", ownerId="u-other"), (CUSTOMER, "cus_mine"), STAFF),
     Case(
         CREATE_CONTACT,
-        _new("n-con", customerId="c-other", firstName="A", lastName="B"),
-        (CONTACT, "n-con"),
+        _new("con_new", customerId="cus_other", firstName="A", lastName="B"),
+        (CONTACT, "con_new"),
         STAFF,
     ),
-    Case(UPDATE_CONTACT, _change("p-other", position="CEO"), (CONTACT, "p-other"), STAFF),
+    Case(UPDATE_CONTACT, _change("con_other", position="CEO"), (CONTACT, "con_other"), STAFF),
     Case(
         CREATE_OPPORTUNITY,
-        _new("n-opp", customerId="c-other", title="T", value="1"),
-        (OPPORTUNITY, "n-opp"),
+        _new("opp_new", customerId="cus_other", title="T", value="1"),
+        (OPPORTUNITY, "opp_new"),
         WRITERS,
     ),
-    Case(UPDATE_OPPORTUNITY, _change("o-other", title="T2"), (OPPORTUNITY, "o-other"), STAFF),
+    Case(UPDATE_OPPORTUNITY, _change("opp_other", title="T2"), (OPPORTUNITY, "opp_other"), STAFF),
     Case(
         CREATE_ACTIVITY,
-        _new("n-act", relatedId="c-other", type="NOTE", subject="S"),
-        (ACTIVITY, "n-act"),
+        _new("act_new", relatedId="cus_other", type="NOTE", subject="S"),
+        (ACTIVITY, "act_new"),
         WRITERS,
     ),
-    Case(UPDATE_ACTIVITY, _change("a-other", subject="S2"), (ACTIVITY, "a-other"), STAFF),
-    Case(COMPLETE_ACTIVITY, {"id": "a-other"}, (ACTIVITY, "a-other"), STAFF),
-    Case(DELETE_ACTIVITY, {"id": "a-other"}, (ACTIVITY, "a-other"), STAFF),
-    Case(DELETE_OPPORTUNITY, {"id": "o-other"}, (OPPORTUNITY, "o-other"), STAFF),
-    Case(DELETE_CONTACT, {"id": "p-other"}, (CONTACT, "p-other"), STAFF),
-    Case(DELETE_CUSTOMER, {"id": "c-bare"}, (CUSTOMER, "c-bare"), STAFF),
+    Case(UPDATE_ACTIVITY, _change("act_other", subject="S2"), (ACTIVITY, "act_other"), STAFF),
+    Case(COMPLETE_ACTIVITY, {"id": "act_other"}, (ACTIVITY, "act_other"), STAFF),
+    Case(DELETE_ACTIVITY, {"id": "act_other"}, (ACTIVITY, "act_other"), STAFF),
+    Case(DELETE_OPPORTUNITY, {"id": "opp_other"}, (OPPORTUNITY, "opp_other"), STAFF),
+    Case(DELETE_CONTACT, {"id": "con_other"}, (CONTACT, "con_other"), STAFF),
+    Case(DELETE_CUSTOMER, {"id": "cus_bare"}, (CUSTOMER, "cus_bare"), STAFF),
     Case(
         CREATE_USER,
         _new("u-new", username="new", email="new@acme.example", role="SALES_REP"),
@@ -149,7 +149,7 @@ async def _world(repos: Repos) -> None:
     await _owned(repos, "other", "u-other")
     await _owned(repos, "mine", "u-rep")
     await repos.customers.create(
-        Customer(id="c-bare", company_name="Bare", owner_id="u-other", **_at())
+        Customer(id="cus_bare", company_name="Bare", owner_id="u-other", **_at())
     )
 
 
@@ -166,19 +166,19 @@ async def _users(repos: Repos, *users: tuple[str, Role, tuple[str, ...]]) -> Non
 
 
 async def _owned(repos: Repos, tag: str, owner: str) -> None:
-    """c-{tag} with contact p-{tag}, opportunity o-{tag}, activity a-{tag}, all of ``owner``."""
-    at, cus = _at(), f"c-{tag}"
+    """cus_{tag} with contact p-{tag}, opportunity o-{tag}, activity a-{tag}, all of ``owner``."""
+    at, cus = _at(), f"cus_{tag}"
     owned: dict[str, Any] = {"owner_id": owner, **at}
     call: dict[str, Any] = {"type": ActivityType.CALL, "subject": tag}
     await repos.customers.create(Customer(id=cus, company_name=tag, **owned))
     await repos.contacts.create(
-        Contact(id=f"p-{tag}", customer_id=cus, first_name="A", last_name=tag, **at)
+        Contact(id=f"con_{tag}", customer_id=cus, first_name="A", last_name=tag, **at)
     )
     await repos.opportunities.create(
-        Opportunity(id=f"o-{tag}", customer_id=cus, title=tag, value=Decimal(1), **owned)
+        Opportunity(id=f"opp_{tag}", customer_id=cus, title=tag, value=Decimal(1), **owned)
     )
     await repos.activities.create(
-        Activity(id=f"a-{tag}", related_id=cus, related_type=Entity.CUSTOMER, **call, **owned)
+        Activity(id=f"act_{tag}", related_id=cus, related_type=Entity.CUSTOMER, **call, **owned)
     )
 
 
@@ -223,15 +223,15 @@ async def test_each_role_does_what_the_table_says_and_a_refusal_changes_nothing(
 
 
 OWN_WRITES = [
-    (UPDATE_CUSTOMER, _change("c-mine", industry="X")),
-    (CREATE_CONTACT, _new("n-con", customerId="c-mine", firstName="A", lastName="B")),
-    (UPDATE_CONTACT, _change("p-mine", position="CTO")),
-    (UPDATE_OPPORTUNITY, _change("o-mine", title="T")),
-    (UPDATE_ACTIVITY, _change("a-mine", subject="S")),
-    (COMPLETE_ACTIVITY, {"id": "a-mine"}),
-    (DELETE_ACTIVITY, {"id": "a-mine"}),
-    (DELETE_OPPORTUNITY, {"id": "o-mine"}),
-    (DELETE_CONTACT, {"id": "n-con"}),
+    (UPDATE_CUSTOMER, _change("cus_mine", industry="X")),
+    (CREATE_CONTACT, _new("con_new", customerId="cus_mine", firstName="A", lastName="B")),
+    (UPDATE_CONTACT, _change("con_mine", position="CTO")),
+    (UPDATE_OPPORTUNITY, _change("opp_mine", title="T")),
+    (UPDATE_ACTIVITY, _change("act_mine", subject="S")),
+    (COMPLETE_ACTIVITY, {"id": "act_mine"}),
+    (DELETE_ACTIVITY, {"id": "act_mine"}),
+    (DELETE_OPPORTUNITY, {"id": "opp_mine"}),
+    (DELETE_CONTACT, {"id": "con_new"}),
 ]
 
 
@@ -246,13 +246,13 @@ async def test_a_sales_rep_changes_its_own_records_and_contacts_of_its_customers
 
 async def test_a_refusal_names_the_action_and_the_role(gql: Gql, repos: Repos) -> None:
     await _world(repos)
-    body = await _as(gql, Role.SALES_REP, UPDATE_CONTACT, _change("p-other", position="X"))
+    body = await _as(gql, Role.SALES_REP, UPDATE_CONTACT, _change("con_other", position="X"))
     error = errors_of(body)[0]
     assert error["extensions"] == {"code": "FORBIDDEN", "action": "contact.update"}
     assert "contact.update" in error["message"]
     assert "SALES_REP" in error["message"]
     assert body["data"] is None
-    body = await _as(gql, Role.READ_ONLY, COMPLETE_ACTIVITY, {"id": "a-mine"})
+    body = await _as(gql, Role.READ_ONLY, COMPLETE_ACTIVITY, {"id": "act_mine"})
     assert _refused(body) == "activity.complete"
 
 
@@ -263,10 +263,10 @@ async def test_missing_or_foreign_record_is_not_found_before_forbidden(
     globex = neighbour
     await _users(globex, ("u-far", Role.SALES_REP, ()))
     await _owned(globex, "far", "u-far")
-    for id in ("nope", "c-far"):
+    for id in ("nope", "cus_far"):
         body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change(id, industry="X"))
         assert codes(body) == ["NOT_FOUND"], id
-    for document, id in ((DELETE_CONTACT, "p-far"), (COMPLETE_ACTIVITY, "a-far")):
+    for document, id in ((DELETE_CONTACT, "con_far"), (COMPLETE_ACTIVITY, "act_far")):
         assert codes(await _as(gql, Role.SALES_REP, document, {"id": id})) == ["NOT_FOUND"]
     manage_users = {"user": "u-manager-users"}
     body = await _as(gql, Role.MANAGER, UPDATE_USER, _change("nope", username="x"), **manage_users)
@@ -275,7 +275,7 @@ async def test_missing_or_foreign_record_is_not_found_before_forbidden(
 
 async def test_a_role_refused_outright_gets_forbidden_for_every_id(gql: Gql, repos: Repos) -> None:
     await _world(repos)
-    for id in ("nope", "c-other"):
+    for id in ("nope", "cus_other"):
         body = await _as(gql, Role.READ_ONLY, UPDATE_CUSTOMER, _change(id, industry="X"))
         assert _refused(body) == "customer.update"
         body = await _as(gql, Role.MANAGER, UPDATE_USER, _change(id, username="x"))
@@ -285,26 +285,26 @@ async def test_a_role_refused_outright_gets_forbidden_for_every_id(gql: Gql, rep
 async def test_permission_is_checked_before_the_expected_version(gql: Gql, repos: Repos) -> None:
     await _world(repos)
     stale = {"industry": "X"}
-    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, {"id": "c-mine", "i": stale, "v": 5})
+    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, {"id": "cus_mine", "i": stale, "v": 5})
     assert errors_of(body)[0]["extensions"] == {"code": "CONFLICT", "currentVersion": 1}
-    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, {"id": "c-other", "i": stale, "v": 5})
+    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, {"id": "cus_other", "i": stale, "v": 5})
     assert _refused(body) == "customer.update"
 
 
 REASSIGNMENTS = [
-    (CREATE_CUSTOMER, _new("n-cus", companyName="N", ownerId="u-other")),
+    (CREATE_CUSTOMER, _new("cus_new", companyName="N", ownerId="u-other")),
     (
         CREATE_OPPORTUNITY,
-        _new("n-opp", customerId="c-mine", title="T", value="1", ownerId="u-other"),
+        _new("opp_new", customerId="cus_mine", title="T", value="1", ownerId="u-other"),
     ),
     (
         CREATE_ACTIVITY,
-        _new("n-act", relatedId="c-mine", type="NOTE", subject="S", ownerId="u-other"),
+        _new("act_new", relatedId="cus_mine", type="NOTE", subject="S", ownerId="u-other"),
     ),
-    (UPDATE_CUSTOMER, _change("c-mine", ownerId="u-other")),
-    (UPDATE_CUSTOMER, _change("c-mine", ownerId=None)),
-    (UPDATE_OPPORTUNITY, _change("o-mine", ownerId="u-other")),
-    (UPDATE_ACTIVITY, _change("a-mine", ownerId="u-other")),
+    (UPDATE_CUSTOMER, _change("cus_mine", ownerId="u-other")),
+    (UPDATE_CUSTOMER, _change("cus_mine", ownerId=None)),
+    (UPDATE_OPPORTUNITY, _change("opp_mine", ownerId="u-other")),
+    (UPDATE_ACTIVITY, _change("act_mine", ownerId="u-other")),
 ]
 
 
@@ -315,22 +315,22 @@ async def test_a_sales_rep_neither_creates_for_nor_reassigns_to_others(
     for document, variables in REASSIGNMENTS:
         body = await _as(gql, Role.SALES_REP, document, variables)
         assert _refused(body) == "owner.assign", variables
-    after = await gql(CUSTOMER, {"id": "c-mine"})
+    after = await gql(CUSTOMER, {"id": "cus_mine"})
     assert after["data"]["customer"] == {"version": 1, "industry": None, "owner": {"id": "u-rep"}}
-    assert (await gql(CUSTOMER, {"id": "n-cus"}))["data"] == {"customer": None}
-    keep = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change("c-mine", ownerId="u-rep"))
-    assert keep["data"]["updateCustomer"] == {"id": "c-mine", "version": 2}
+    assert (await gql(CUSTOMER, {"id": "cus_new"}))["data"] == {"customer": None}
+    keep = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change("cus_mine", ownerId="u-rep"))
+    assert keep["data"]["updateCustomer"] == {"id": "cus_mine", "version": 2}
 
 
 async def test_a_manager_reassigns_and_the_new_owner_may_then_change_it(
     gql: Gql, repos: Repos
 ) -> None:
     await _world(repos)
-    body = await _as(gql, Role.MANAGER, UPDATE_CUSTOMER, _change("c-other", ownerId="u-rep"))
+    body = await _as(gql, Role.MANAGER, UPDATE_CUSTOMER, _change("cus_other", ownerId="u-rep"))
     assert "errors" not in body, body
-    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change("c-other", industry="X"))
-    assert body["data"]["updateCustomer"] == {"id": "c-other", "version": 3}
-    body = await _as(gql, Role.SALES_REP, UPDATE_CONTACT, _change("p-other", position="X"))
+    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change("cus_other", industry="X"))
+    assert body["data"]["updateCustomer"] == {"id": "cus_other", "version": 3}
+    body = await _as(gql, Role.SALES_REP, UPDATE_CONTACT, _change("con_other", position="X"))
     assert "errors" not in body, body
 
 
@@ -371,14 +371,14 @@ async def test_an_admin_manages_users_a_manager_does_not(gql: Gql, repos: Repos)
 
 
 OTHERS_WRITES = [
-    (UPDATE_CUSTOMER, _change("c-other", industry="X")),
-    (CREATE_CONTACT, _new("n-con", customerId="c-other", firstName="A", lastName="B")),
-    (UPDATE_CONTACT, _change("p-other", position="CTO")),
-    (UPDATE_OPPORTUNITY, _change("o-other", title="T")),
-    (COMPLETE_ACTIVITY, {"id": "a-other"}),
-    (DELETE_ACTIVITY, {"id": "a-other"}),
-    (DELETE_OPPORTUNITY, {"id": "o-other"}),
-    (DELETE_CUSTOMER, {"id": "c-bare"}),
+    (UPDATE_CUSTOMER, _change("cus_other", industry="X")),
+    (CREATE_CONTACT, _new("con_new", customerId="cus_other", firstName="A", lastName="B")),
+    (UPDATE_CONTACT, _change("con_other", position="CTO")),
+    (UPDATE_OPPORTUNITY, _change("opp_other", title="T")),
+    (COMPLETE_ACTIVITY, {"id": "act_other"}),
+    (DELETE_ACTIVITY, {"id": "act_other"}),
+    (DELETE_OPPORTUNITY, {"id": "opp_other"}),
+    (DELETE_CUSTOMER, {"id": "cus_bare"}),
 ]
 
 
@@ -390,7 +390,7 @@ async def test_write_any_lets_a_rep_change_others_records_but_not_their_owners(
     for document, variables in OTHERS_WRITES:
         body = await _as(gql, Role.SALES_REP, document, variables, **rep_any)
         assert "errors" not in body, (variables, body)
-    take = _change("c-other", ownerId="u-rep-any")
+    take = _change("cus_other", ownerId="u-rep-any")
     assert _refused(await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, take, **rep_any)) == (
         "owner.assign"
     )
@@ -410,7 +410,7 @@ async def test_users_manage_lets_a_manager_manage_users_except_admins(
     grant = _change("u-rep", permissions=["write:any"])
     assert "errors" not in await _as(gql, Role.MANAGER, UPDATE_USER, grant, **mgr)
     # The grant is read from u-rep's record on its next request.
-    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change("c-other", industry="X"))
+    body = await _as(gql, Role.SALES_REP, UPDATE_CUSTOMER, _change("cus_other", industry="X"))
     assert "errors" not in body, body
 
 

@@ -84,7 +84,7 @@ async def test_unexpected_error_is_masked_with_request_id(
 ) -> None:
     # A silo tenant whose Customers table is gone: an error nobody planned for.
     silo = fresh_tenant("silo")
-    await db.store.tenants.create(db.dynamo_client, silo, Model.SILO)
+    await db.store.tenants.create(silo, Model.SILO)
     repos = db.store.for_tenant(silo, Model.SILO)
     await db.dynamo_client.delete_table(TableName=repos.customers.table_name)
     headers = {"Authorization": f"Bearer {token(silo)}", "X-Request-Id": "req-123"}

@@ -24,9 +24,8 @@ from typing import Any, Protocol
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dal.dynamodb.items import Item
-from dal.dynamodb.tables import KEY, SORT
 from dal.errors import HasDependents, VersionConflict
+from dal.ids import PREFIXES
 from dal.models import (
     Activity,
     ActivityType,
@@ -39,7 +38,7 @@ from dal.models import (
 )
 from dal.records.repo import Repo
 from dal.store import Repos
-from dal.tenancy.scope import TENANT_ATTR, Model
+from dal.tenancy.scope import Model
 from resolvers.opportunities import STAGE_PROBABILITY
 from services import Services
 from tests.conftest import fresh_tenant
@@ -55,6 +54,7 @@ from tests.patterns import (
     load_crm,
     pipeline_series,
     sales_series,
+    tag,
 )
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)  # a month with a quarter boundary after it
@@ -72,7 +72,7 @@ class World:
 
     def new_id(self, kind: Entity) -> str:
         self.made += 1
-        self.live.setdefault(kind, []).append(f"{kind.value[:3].lower()}-{self.made}")
+        self.live.setdefault(kind, []).append(f"{PREFIXES[kind]}_{self.made}")
         return self.live[kind][-1]
 
     def pick(self, kind: Entity, n: int) -> str | None:
@@ -83,7 +83,7 @@ class World:
 async def new_world(db: Services, model: Model) -> World:
     """A tenant of its own, empty but for the owners every record may name."""
     tenant = fresh_tenant("agg")
-    await db.store.tenants.create(db.dynamo_client, tenant, model)
+    await db.store.tenants.create(tenant, model)
     repos = db.store.for_tenant(tenant, model)
     for id in OWNERS:
         user = User(
@@ -303,15 +303,13 @@ STEPS = st.tuples(
 
 
 # -- the check ------------------------------------------------------------------
-def counters(items: list[Item]) -> Series:
-    """Stored aggregate items as sort key -> non-zero counters (a counter that went
-    back to zero stays stored as 0; the recomputation never has one)."""
+def counters(buckets: dict[str, dict[str, Decimal]]) -> Series:
+    """Stored buckets (shards summed) as bucket -> non-zero counters (a counter that
+    went back to zero stays stored as 0; the recomputation never has one)."""
     out: Series = {}
-    for item in items:
-        row = {k: v for k, v in item.items() if k not in (KEY, SORT, TENANT_ATTR)}
-        assert all(isinstance(v, Decimal) for v in row.values()), item
+    for bucket, row in buckets.items():
         if nonzero := {k: v for k, v in row.items() if v != 0}:
-            out[str(item[SORT])] = nonzero
+            out[bucket] = nonzero
     return out
 
 
@@ -324,7 +322,7 @@ def recomputed(crm: Crm) -> dict[tuple[str, ...], Series]:
         ("acquisition",): acquisition_series(crm.customers),
         ("activity",): activity_series(crm.activities),
     }
-    for owner in (ALL, NOBODY, *OWNERS):
+    for owner in (ALL, NOBODY, *map(tag, OWNERS)):
         series["pipeline", owner] = pipeline_series(deals, owner)
         series["forecast", owner] = forecast_series(deals, owner)
     return {
@@ -336,7 +334,7 @@ def recomputed(crm: Crm) -> dict[tuple[str, ...], Series]:
 async def assert_exact(repos: Repos) -> None:
     expected = recomputed(await load_crm(repos))
     for name, series in expected.items():
-        stored = counters(await repos.aggregates.series(*name))
+        stored = counters(await repos.aggregates.buckets(repos.scope.key(*name)))
         assert stored == {sk: row for sk, row in series.items() if row}, name
 
 

@@ -27,30 +27,30 @@ if TYPE_CHECKING:
 
 
 async def test_get_many_gives_one_value_per_id_in_order_with_none_for_gaps(repos: Repos) -> None:
-    await asyncio.gather(*(repos.customers.create(customer(i)) for i in ("c1", "c2")))
-    ids = ["c2", "missing", "c1", "", "x" * 300, "c2"]
+    await asyncio.gather(*(repos.customers.create(customer(i)) for i in ("cus_1", "cus_2")))
+    ids = ["cus_2", "cus_missing", "cus_1", "", "x" * 300, "cus_2"]
     got = await repos.customers.get_many(ids)
-    assert [c.id if c else None for c in got] == ["c2", None, "c1", None, None, "c2"]
+    assert [c.id if c else None for c in got] == ["cus_2", None, "cus_1", None, None, "cus_2"]
 
 
 async def test_get_many_of_250_ids_makes_three_batch_gets(
     repos: Repos, request_log: RequestLog
 ) -> None:
-    present = {"c7", "c180", "c249"}
+    present = {"cus_7", "cus_180", "cus_249"}
     await asyncio.gather(*(repos.customers.create(customer(i)) for i in present))
     request_log.clear()
-    ids = [f"c{i}" for i in range(250)]
+    ids = [f"cus_{i}" for i in range(250)]
     got = await repos.customers.get_many(ids)
     assert request_log.operations == ["BatchGetItem"] * 3
     assert [c.id if c else None for c in got] == [i if i in present else None for i in ids]
 
 
 async def test_get_many_fetches_a_repeated_id_once(repos: Repos, request_log: RequestLog) -> None:
-    await repos.customers.create(customer("c1"))
+    await repos.customers.create(customer("cus_1"))
     request_log.clear()
-    got = await repos.customers.get_many(["c1"] * 150)
+    got = await repos.customers.get_many(["cus_1"] * 150)
     assert request_log.operations == ["BatchGetItem"]
-    assert {c.id if c else None for c in got} == {"c1"}
+    assert {c.id if c else None for c in got} == {"cus_1"}
 
 
 @pytest.mark.isolation
@@ -58,14 +58,14 @@ async def test_a_tenant_never_sees_or_changes_another_tenants_record(
     repos: Repos, neighbour: Repos
 ) -> None:
     acme, globex = repos, neighbour
-    await acme.customers.create(customer("c1"))
-    assert await globex.customers.get("c1") is None
-    assert await globex.customers.get_many(["c1", "c1"]) == [None, None]
+    await acme.customers.create(customer("cus_1"))
+    assert await globex.customers.get("cus_1") is None
+    assert await globex.customers.get_many(["cus_1", "cus_1"]) == [None, None]
     with pytest.raises(NotFound):
-        await globex.customers.update("c1", lambda c: c)
+        await globex.customers.update("cus_1", lambda c: c)
     with pytest.raises(NotFound):
-        await globex.customers.delete("c1")
-    assert (await acme.customers.get_many(["c1"]))[0] is not None
+        await globex.customers.delete("cus_1")
+    assert (await acme.customers.get_many(["cus_1"]))[0] is not None
 
 
 @pytest.fixture
@@ -97,10 +97,10 @@ async def test_unprocessed_keys_are_retried_until_every_item_is_read(
     settings: Settings,
     model: Model,
 ) -> None:
-    ids = [f"c{i}" for i in range(6)]
+    ids = [f"cus_{i}" for i in range(6)]
     await asyncio.gather(*(repos.customers.create(customer(i)) for i in ids))
     proxy.hold = 2
-    got = await via(proxied_client, settings, repos).customers.get_many([*ids, "missing"])
+    got = await via(proxied_client, settings, repos).customers.get_many([*ids, "cus_missing"])
     assert [c.id if c else None for c in got] == [*ids, None]
     # 7 keys asked, 3 of 6 items held back; then 2 of those 3; then the last 2 arrive.
     assert proxy.keys_requested == [7, 3, 2]
@@ -113,10 +113,10 @@ async def test_keys_never_processed_raise_throttled_after_the_configured_attempt
     settings: Settings,
     model: Model,
 ) -> None:
-    await repos.customers.create(customer("c1"))
+    await repos.customers.create(customer("cus_1"))
     proxy.hold = None
     with pytest.raises(Throttled):
-        await via(proxied_client, settings, repos, attempts=3).customers.get_many(["c1"])
+        await via(proxied_client, settings, repos, attempts=3).customers.get_many(["cus_1"])
     assert proxy.batch_gets == 3
 
 
@@ -127,12 +127,12 @@ async def test_transaction_conflicts_are_retried(
     settings: Settings,
     model: Model,
 ) -> None:
-    await repos.customers.create(customer("c1"))
+    await repos.customers.create(customer("cus_1"))
     proxy.conflicts = 2
-    contact = new_contact("p1", "c1")
+    contact = new_contact("con_1", "cus_1")
     await via(proxied_client, settings, repos).contacts.create(contact)
     assert proxy.transactions == 3
-    assert (await repos.contacts.get("p1")) is not None
+    assert (await repos.contacts.get("con_1")) is not None
 
 
 async def test_lasting_transaction_conflicts_raise_throttled(
@@ -142,10 +142,10 @@ async def test_lasting_transaction_conflicts_raise_throttled(
     settings: Settings,
     model: Model,
 ) -> None:
-    await repos.customers.create(customer("c1"))
+    await repos.customers.create(customer("cus_1"))
     proxy.conflicts = 100
-    contact = new_contact("p1", "c1")
+    contact = new_contact("con_1", "cus_1")
     with pytest.raises(Throttled):
         await via(proxied_client, settings, repos, attempts=3).contacts.create(contact)
     assert proxy.transactions == 3
-    assert (await repos.contacts.get("p1")) is None
+    assert (await repos.contacts.get("con_1")) is None

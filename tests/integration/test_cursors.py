@@ -18,7 +18,7 @@ BASE64URL = string.ascii_letters + string.digits + "-_"
 
 async def _seed(repos: Repos, count: int) -> list[str]:
     """``count`` customers created one second apart; their ids, newest first."""
-    ids = [f"c{i:02}" for i in range(count)]
+    ids = [f"cus_{i:02}" for i in range(count)]
     await asyncio.gather(*(repos.customers.create(customer(i, at(n))) for n, i in enumerate(ids)))
     return ids[::-1]
 
@@ -84,8 +84,8 @@ async def test_a_cursor_of_another_tenant_is_invalid(repos: Repos, neighbour: Re
 
 async def test_a_customer_list_cursor_is_invalid_on_another_index(repos: Repos) -> None:
     await repos.users.create(user("u1"))
-    await repos.customers.create(customer("c1", owner_id="u1"))
-    await repos.customers.create(customer("c2", owner_id="u1"))
+    await repos.customers.create(customer("cus_1", owner_id="u1"))
+    await repos.customers.create(customer("cus_2", owner_id="u1"))
     cursor = (await repos.customers.newest(1)).end_cursor
     with pytest.raises(InvalidCursor):
         await repos.customers.by_owner("u1", 1, cursor)
@@ -94,14 +94,16 @@ async def test_a_customer_list_cursor_is_invalid_on_another_index(repos: Repos) 
 
 
 async def test_a_cursor_of_one_customers_contacts_is_invalid_for_anothers(repos: Repos) -> None:
-    await asyncio.gather(*(repos.customers.create(customer(i)) for i in ("ca", "cb")))
+    await asyncio.gather(*(repos.customers.create(customer(i)) for i in ("cus_a", "cus_b")))
     for i in range(2):
-        await repos.contacts.create(contact(f"a{i}", "ca"))
-        await repos.contacts.create(contact(f"b{i}", "cb"))
-    cursor = (await repos.contacts.by_customer("ca", 1)).end_cursor
-    assert [c.id for c in (await repos.contacts.by_customer("ca", 1, cursor)).items] == ["a1"]
+        await repos.contacts.create(contact(f"con_a{i}", "cus_a"))
+        await repos.contacts.create(contact(f"con_b{i}", "cus_b"))
+    cursor = (await repos.contacts.by_customer("cus_a", 1)).end_cursor
+    assert [c.id for c in (await repos.contacts.by_customer("cus_a", 1, cursor)).items] == [
+        "con_a1"
+    ]
     with pytest.raises(InvalidCursor):
-        await repos.contacts.by_customer("cb", 1, cursor)
+        await repos.contacts.by_customer("cus_b", 1, cursor)
 
 
 async def test_find_by_owner_and_industry_pages_exactly_the_matches(repos: Repos) -> None:
@@ -111,9 +113,11 @@ async def test_find_by_owner_and_industry_pages_exactly_the_matches(repos: Repos
     for n, (owner, industry) in enumerate(
         (owner, industry) for owner in ("u1", "u2") for industry in industries
     ):
-        await repos.customers.create(customer(f"c{n:02}", at(n), owner_id=owner, industry=industry))
+        await repos.customers.create(
+            customer(f"cus_{n:02}", at(n), owner_id=owner, industry=industry)
+        )
         if owner == "u1" and industry and industry.lower() == "software":
-            matches.append(f"c{n:02}")
+            matches.append(f"cus_{n:02}")
     found: list[str] = []
     page = await repos.customers.find(2, owner_id="u1", industry="software")
     found += ids_of(page)

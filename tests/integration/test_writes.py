@@ -15,10 +15,10 @@ from tests.support import RequestLog
 
 
 async def test_create_is_version_1_and_update_bumps_version_and_updated_at(repos: Repos) -> None:
-    created = await repos.customers.create(customer("c1", created=at(0), version=7))
+    created = await repos.customers.create(customer("cus_1", created=at(0), version=7))
     assert created.version == 1
-    updated = await repos.customers.update("c1", lambda c: replace(c, industry="Retail"))
-    stored = await repos.customers.get("c1")
+    updated = await repos.customers.update("cus_1", lambda c: replace(c, industry="Retail"))
+    stored = await repos.customers.get("cus_1")
     assert stored == updated
     assert (updated.version, updated.industry) == (2, "Retail")
     assert updated.updated_at > created.updated_at
@@ -26,41 +26,41 @@ async def test_create_is_version_1_and_update_bumps_version_and_updated_at(repos
 
 
 async def test_stale_expected_version_raises_conflict_with_current_version(repos: Repos) -> None:
-    await repos.customers.create(customer("c1"))
-    await repos.customers.update("c1", lambda c: c)
+    await repos.customers.create(customer("cus_1"))
+    await repos.customers.update("cus_1", lambda c: c)
     with pytest.raises(VersionConflict) as update_error:
-        await repos.customers.update("c1", lambda c: c, expected_version=1)
+        await repos.customers.update("cus_1", lambda c: c, expected_version=1)
     with pytest.raises(VersionConflict) as delete_error:
-        await repos.customers.delete("c1", expected_version=1)
+        await repos.customers.delete("cus_1", expected_version=1)
     assert update_error.value.current_version == delete_error.value.current_version == 2
-    assert (await repos.customers.delete("c1", expected_version=2)).version == 2
+    assert (await repos.customers.delete("cus_1", expected_version=2)).version == 2
 
 
 async def test_update_or_delete_of_a_missing_id_raises_not_found(repos: Repos) -> None:
     with pytest.raises(NotFound):
-        await repos.customers.update("nope", lambda c: c)
+        await repos.customers.update("cus_nope", lambda c: c)
     with pytest.raises(NotFound):
-        await repos.customers.delete("nope")
+        await repos.customers.delete("cus_nope")
     with pytest.raises(NotFound):
         await repos.customers.update("", lambda c: c)
 
 
 async def test_create_with_a_taken_id_raises_already_exists(repos: Repos) -> None:
-    await repos.customers.create(customer("c1"))
+    await repos.customers.create(customer("cus_1"))
     with pytest.raises(AlreadyExists):
-        await repos.customers.create(customer("c1", company_name="Other"))
-    assert (await repos.customers.get("c1")) == (await repos.customers.get_many(["c1"]))[0]
+        await repos.customers.create(customer("cus_1", company_name="Other"))
+    assert (await repos.customers.get("cus_1")) == (await repos.customers.get_many(["cus_1"]))[0]
 
 
 async def test_concurrent_updates_without_expected_version_lose_no_change(
     repos: Repos, request_log: RequestLog
 ) -> None:
-    await repos.customers.create(customer("c1", contact_info=[]))
+    await repos.customers.create(customer("cus_1", contact_info=[]))
     request_log.clear()
 
     async def append(tag: str) -> Customer:
         return await repos.customers.update(
-            "c1", lambda c: replace(c, contact_info=[*c.contact_info, tag])
+            "cus_1", lambda c: replace(c, contact_info=[*c.contact_info, tag])
         )
 
     tags = ["a", "b", "c"]
@@ -69,7 +69,7 @@ async def test_concurrent_updates_without_expected_version_lose_no_change(
     failed = [r for r in results if not isinstance(r, Customer)]
     assert all(isinstance(r, VersionConflict) for r in failed), failed
     assert applied, "at least one writer wins each round"
-    final = await repos.customers.get("c1")
+    final = await repos.customers.get("cus_1")
     assert final is not None
     assert sorted(final.contact_info) == applied
     assert final.version == 1 + len(applied)

@@ -125,14 +125,24 @@ async def test_cognito_claims() -> None:
         role=None,
         **{
             "custom:tenantId": "globex",
-            "cognito:groups": ["sales_rep", "admin"],
+            "cognito:groups": ["SALES_REP", "ADMIN"],
             "cognito:username": "gina",
         },
     )
     principal = await hs_verifier().verify(bearer(hs256(payload)))
     assert principal.tenant_id == "globex"
-    assert principal.role is Role.SALES_REP  # the first group, case-insensitive
+    assert principal.role is Role.SALES_REP  # the first group
     assert principal.username == "gina"
+
+
+async def test_roles_are_matched_exactly_as_documented() -> None:
+    """ "admin" is not ADMIN: a role is spelled as the README spells it, in a role
+    claim or a Cognito group alike (an IdP's group named "admin" grants nothing)."""
+    verifier = hs_verifier()
+    for spelled in ("admin", "Admin", "sales_rep", " ADMIN"):
+        await refused(verifier, bearer(hs256(claims(role=spelled))), "unknown role")
+        groups = claims(role=None, **{"cognito:groups": [spelled]})
+        await refused(verifier, bearer(hs256(groups)), "unknown role")
 
 
 async def test_tenant_id_claim_wins_over_custom_tenant_id() -> None:
@@ -142,7 +152,7 @@ async def test_tenant_id_claim_wins_over_custom_tenant_id() -> None:
 
 
 async def test_role_claim_wins_over_groups() -> None:
-    payload = claims(role="read_only", **{"cognito:groups": ["ADMIN"]})
+    payload = claims(role="READ_ONLY", **{"cognito:groups": ["ADMIN"]})
     principal = await hs_verifier().verify(bearer(hs256(payload)))
     assert principal.role is Role.READ_ONLY
 
@@ -220,6 +230,16 @@ async def test_missing_or_bad_sub() -> None:
     await refused(verifier, bearer(hs256(claims(sub=42))), "invalid token")
     await refused(verifier, bearer(hs256(claims(sub=""))), "invalid sub claim")
     await refused(verifier, bearer(hs256(claims(sub="u" * 129))), "invalid sub claim")
+
+
+async def test_a_sub_is_an_id_stored_as_it_is() -> None:
+    """Control characters, spaces or a record's prefix in ``sub`` are refused: the
+    subject becomes the user's id, in keys and logs, and an id names one record."""
+    verifier = hs_verifier()
+    for sub in ("u\x00x", "u\nx", "a b", "u\u200bx", "cus_123", "act_x"):
+        await refused(verifier, bearer(hs256(claims(sub=sub))), "invalid sub claim")
+    for sub in ("u" * 128, "auth0|5f1b", "1a2b3c4d-aaaa-bbbb-cccc-1234567890ab", "usr_x"):
+        assert (await verifier.verify(bearer(hs256(claims(sub=sub))))).user_id == sub
 
 
 async def test_missing_tenant_claim() -> None:
@@ -322,7 +342,7 @@ def rs256(payload: dict[str, Any], key: rsa.RSAPrivateKey, kid: str | None = KID
 
 async def test_rs256_with_known_kid_is_accepted(rsa_key: rsa.RSAPrivateKey, jwks_url: str) -> None:
     verifier = Verifier(secret=None, jwks_url=jwks_url, issuer=ISSUER, audience=AUDIENCE)
-    payload = claims(iss=ISSUER, aud=AUDIENCE, role=None, **{"cognito:groups": ["manager"]})
+    payload = claims(iss=ISSUER, aud=AUDIENCE, role=None, **{"cognito:groups": ["MANAGER"]})
     principal = await verifier.verify(bearer(rs256(payload, rsa_key)))
     assert (principal.tenant_id, principal.user_id, principal.role) == ("acme", "u-1", Role.MANAGER)
     # The cached key serves the next token too.
