@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
 BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
-MAX_PAUSE = 0.5  # seconds, the longest pause between two attempts
+MAX_PAUSE = 0.1  # seconds, the longest pause between two attempts
+WRITE_BUDGET = 6.0  # seconds a write keeps retrying conflicts before giving up
 Operations = Sequence[dict[str, Any]] | Callable[[], Sequence[dict[str, Any]]]
 FAILED_CONDITION = "ConditionalCheckFailed"
 # Cancellation reasons (and single-write errors) that mean "try again", not "no".
@@ -86,7 +88,7 @@ class Dynamo:
     """The DynamoDB operations the repos need, on one shared client."""
 
     def __init__(
-        self, client: DynamoDBClient, *, attempts: int = 10, backoff: float = 0.02
+        self, client: DynamoDBClient, *, attempts: int = 30, backoff: float = 0.01
     ) -> None:
         self._client = client
         self._attempts = attempts
@@ -142,8 +144,7 @@ class Dynamo:
         raise Throttled("BatchGetItem: keys still unprocessed after retries")
 
     async def _sleep(self, attempt: int) -> None:
-        # Full jitter, capped: writers that collided together spread out, and ten
-        # attempts wait about 2.5 s at most in all.
+        # Full jitter, capped: writers that collided together spread out.
         await asyncio.sleep(random.uniform(0, min(MAX_PAUSE, self._backoff * 2**attempt)))
 
     async def query(
@@ -221,18 +222,23 @@ class Dynamo:
         reason (and the current item, where DynamoDB returns it) per operation.
         ``operations`` may be a function building them: it is called again for
         each attempt, so a retry can pick other aggregate shards.
+
+        A transaction cancelled because another was in flight on one of its items
+        (or for capacity) wrote nothing and may simply go again: it is retried with
+        jittered backoff for up to ``WRITE_BUDGET`` seconds, then Throttled.
         """
+        started = time.monotonic()
         for attempt in range(self._attempts):
             ops = operations() if callable(operations) else operations
             try:
                 await self._write_once(ops)
                 return
             except TransactionCancelled as exc:
-                # Another transaction held one of the items, or capacity ran out:
-                # nothing was written, so the same writes may simply go again.
                 if not set(exc.reasons) & _TRANSIENT or FAILED_CONDITION in exc.reasons:
                     raise
                 self.conflicts += 1
+                if time.monotonic() - started > WRITE_BUDGET:
+                    break
                 if attempt + 1 < self._attempts:
                     await self._sleep(attempt)
         raise Throttled("write: transaction conflicts persisted after retries")

@@ -82,12 +82,14 @@ def plan(repos: Repos, records: Iterable[Record]) -> Plan:
     loaded = _loaded(_codecs(repos), records)
     referenced = _referenced(loaded)
     scope, puts, totals, terms = repos.scope, [], _Totals(), []
-    for key, (codec, rec) in loaded.items():
+    for codec, rec in loaded.values():
         table = scope.table(codec.table.entity)
         puts.append((table, codec.item(scope, rec)))
         if codec.referenced:
-            counter = refs.item(scope, rec.id, codec.carried(rec))
-            puts.append((table, counter | {refs.REF_COUNT: referenced[key]}))
+            for shard in range(refs.shards(codec.entity)):
+                counter = refs.item(scope, codec.entity, rec.id, codec.carried(rec), shard)
+                counted = referenced[(codec.entity, rec.id, shard)]
+                puts.append((table, counter | {refs.REF_COUNT: counted}))
         derived = codec.derived(scope, rec)
         totals.add(derived)
         terms += [contributions.term_item(scope, t) for t in derived.terms]
@@ -108,10 +110,10 @@ def _loaded(codecs: dict[type[Record], Codec[Any]], records: Iterable[Record]) -
     return loaded
 
 
-def _referenced(loaded: Loaded) -> Counter[tuple[Entity, str]]:
-    """How many records of the load point at each; every reference checked as the
-    transaction of a create checks it."""
-    referenced: Counter[tuple[Entity, str]] = Counter()
+def _referenced(loaded: Loaded) -> Counter[tuple[Entity, str, int]]:
+    """How many records of the load point at each refs item (a record and one of its
+    shards); every reference checked as the transaction of a create checks it."""
+    referenced: Counter[tuple[Entity, str, int]] = Counter()
     for codec, rec in loaded.values():
         for ref in codec.refs(rec):
             target = loaded.get((ref.entity, ref.id))
@@ -119,7 +121,7 @@ def _referenced(loaded: Loaded) -> Counter[tuple[Entity, str]]:
             if target is None or any(carried.get(a) != v for a, v in ref.where):
                 raise MissingReference(ref.field, ref.message)
             if ref.counted:
-                referenced[(ref.entity, ref.id)] += 1
+                referenced[(ref.entity, ref.id, refs.shard_of(rec.id, ref.entity))] += 1
     return referenced
 
 

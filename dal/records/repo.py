@@ -125,10 +125,10 @@ class Repo(Generic[R]):
     def _refs_item_ops(self, rec: R, create: bool) -> list[dict[str, Any]]:
         if not self.codec.referenced:
             return []
+        entity, table = self.codec.entity, self.table_name
         if create:
-            carried = self.codec.carried(rec)
-            return [refs.create(self.scope, self.table_name, rec.id, carried)]
-        return [refs.delete(self.scope, self.table_name, rec.id)]
+            return refs.create(self.scope, entity, table, rec.id, self.codec.carried(rec))
+        return refs.delete(self.scope, entity, table, rec.id)
 
     async def create(self, rec: R) -> R:
         """Write a new record (version 1) with its timestamps as given."""
@@ -136,9 +136,11 @@ class Repo(Generic[R]):
             raise InvalidId(f"{rec.id!r} is not an id of {self.codec.entity.value}")
         rec = replace(rec, version=1)
         pointed = self.codec.refs(rec)
+        await refs.check_owners(self.dynamo, self.scope, pointed)
+        pointed = [r for r in pointed if r.counted]
         own = [writes.put(self.table_name, self._item(rec), absent())]
         own += self._refs_item_ops(rec, create=True)
-        pointing = [refs.point(self.scope, ref, +1) for ref in pointed]
+        pointing = [refs.point(self.scope, ref, +1, rec.id) for ref in pointed]
         try:
             await self.dynamo.write(self._with_derived([*own, *pointing], None, rec))
         except TransactionCancelled as exc:
@@ -157,6 +159,8 @@ class Repo(Generic[R]):
             at = both(at_version(current.version), self._owned)
             record = writes.replace(self.table_name, self._item(current), self._item(new), at)
             added, pointing = self._moved_refs(current, new)
+            await refs.check_owners(self.dynamo, self.scope, added)
+            added = [r for r in added if r.counted]
             try:
                 await self.dynamo.write(self._with_derived([record, *pointing], current, new))
                 return new
@@ -171,8 +175,8 @@ class Repo(Generic[R]):
         before, after = self.codec.refs(old), self.codec.refs(new)
         added = [r for r in after if r not in before]
         dropped = [r for r in before if r not in after and r.counted]
-        ops = [refs.point(self.scope, r, +1) for r in added]
-        return added, ops + [refs.point(self.scope, r, -1) for r in dropped]
+        ops = [refs.point(self.scope, r, +1, new.id) for r in added if r.counted]
+        return added, ops + [refs.point(self.scope, r, -1, old.id) for r in dropped]
 
     async def delete(self, id: str, expected_version: int | None = None) -> R:
         for _ in range(WRITE_ATTEMPTS):
@@ -181,15 +185,17 @@ class Repo(Generic[R]):
             own = [writes.delete(self.table_name, self.scope.pk(id), at)]
             own += self._refs_item_ops(current, create=False)
             released = [
-                refs.point(self.scope, r, -1) for r in self.codec.refs(current) if r.counted
+                refs.point(self.scope, r, -1, id) for r in self.codec.refs(current) if r.counted
             ]
             try:
                 await self.dynamo.write(self._with_derived([*own, *released], current, None))
                 return current
             except TransactionCancelled as exc:
-                if len(exc.reasons) > 1 and exc.reasons[1] == FAILED and self.codec.referenced:
-                    held = exc.items[1] if len(exc.items) > 1 else None
-                    raise HasDependents(refs.count_of(held)) from exc
+                # Ops 1.. of its own are its refs items: one refused means a dependent.
+                held = [n for n in range(1, len(own)) if exc.reasons[n] == FAILED]
+                if held:
+                    items = [exc.items[n] if n < len(exc.items) else None for n in held]
+                    raise HasDependents(refs.count_of(items)) from exc
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
 

@@ -78,10 +78,10 @@ class TenantScope:
             return f"p-{digest[:40]}"
         return self.key(id)
 
-    def refs_pk(self, id: str) -> str:
-        """The key of the item counting what points at record ``id`` (see records/refs.py).
+    def refs_pk(self, id: str, shard: int = 0) -> str:
+        """The key of an item counting what points at record ``id`` (records/refs.py).
         Ids never hold ``#``, so no record key ends like this."""
-        return f"{self.pk(id)}#refs"
+        return f"{self.pk(id)}#refs#{shard}"
 
     def key(self, *parts: str) -> str:
         """An index partition key value for this tenant: ``tenant#part#part``."""

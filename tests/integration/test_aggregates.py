@@ -322,7 +322,7 @@ def recomputed(crm: Crm) -> dict[tuple[str, ...], Series]:
         ("acquisition",): acquisition_series(crm.customers),
         ("activity",): activity_series(crm.activities),
     }
-    for owner in (ALL, NOBODY, *map(tag, OWNERS)):
+    for owner in (ALL, NOBODY, *(tag(u.id) for u in crm.users)):
         series["pipeline", owner] = pipeline_series(deals, owner)
         series["forecast", owner] = forecast_series(deals, owner)
     return {
