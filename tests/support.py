@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
 
 class RequestLog:
-    """Counts the requests a botocore client sends, by operation (X-Amz-Target)."""
+    """Counts the requests a botocore client sends, by operation (X-Amz-Target), and
+    keeps each one's parameters (the JSON body) for the tests that look closer."""
 
     def __init__(self) -> None:
         self.operations: list[str] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
         self.scans = 0  # not reset by clear(): the suite's no-Scan check takes it
 
     def hook(self, request: Any, **_: Any) -> None:
@@ -19,11 +22,14 @@ class RequestLog:
             target = target.decode()
         operation = target.rsplit(".", 1)[-1]
         self.operations.append(operation)
+        body = request.body or b"{}"
+        self.calls.append((operation, json.loads(body)))
         if operation == "Scan":
             self.scans += 1
 
     def clear(self) -> None:
         self.operations.clear()
+        self.calls.clear()
 
     def counts(self) -> Counter[str]:
         return Counter(self.operations)

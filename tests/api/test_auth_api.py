@@ -137,3 +137,13 @@ async def test_invalid_client_request_id_is_replaced(
         headers = bearer(token(tenants.acme)) | {"X-Request-Id": given}
         response = await client.post("/graphql", json={"query": ME}, headers=headers)
         assert GENERATED_ID.match(response.headers["x-request-id"]), given
+
+
+async def test_me_shows_the_role_this_request_acts_with(gql: Gql) -> None:
+    """The record keeps the role seen first; ``me.role`` is the token's, which every
+    permission of the request is decided by."""
+    await gql(ME, user="u-promoted", role=Role.READ_ONLY)
+    promoted = await gql(ME, user="u-promoted", role=Role.MANAGER)
+    assert promoted["data"]["me"]["role"] == "MANAGER"
+    stored = await gql(USER, {"id": "u-promoted"})
+    assert stored["data"]["user"]["role"] == "READ_ONLY"
