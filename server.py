@@ -22,12 +22,14 @@ from starlette.types import ASGIApp
 from auth import Principal
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.storage import buckets
+from edge.errors import Errors
 from edge.gate import Gate, principal
 from edge.ratelimit import RateLimit
 from edge.request_id import RequestId, request_id
 from edge.transport import Transport
 from edge.view import GraphQLView
 from resolvers.context import Context, build_context
+from resolvers.errors import translate
 from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
 from schema.limits import Limits
@@ -77,8 +79,9 @@ class Contexts:
 
 def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
     """/graphql: the Strawberry view behind the edge. A request meets, outermost
-    first: its request id, the method and content-type checks, the bearer
-    token, the rate limits; then the view (document limits, execution)."""
+    first: its request id, the catch-all, the method and content-type checks,
+    the bearer token, the rate limits; then the view (document limits,
+    execution)."""
     dev = settings.env == "dev"
     app: ASGIApp = GraphQLView(_schema(settings), ide=dev, context=Contexts(runtime))
     limiter = _limiter(settings)
@@ -86,6 +89,7 @@ def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
         app = RateLimit(app, limiter=limiter, redis=lambda: runtime.get().redis)
     app = Gate(app, verifier=lambda: runtime.get().verifier)
     app = Transport(app)
+    app = Errors(app, translate=translate)
     return RequestId(app)
 
 
