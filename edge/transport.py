@@ -8,7 +8,7 @@ no subscriptions, and a websocket would pass by the gate).
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edge.envelope import bad_request
@@ -35,9 +35,21 @@ class Transport:
             message = f"a POST must have Content-Type: {JSON}"
             await bad_request(message, 415)(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await self.app(canonical(scope), receive, send)
 
 
 def media_type(scope: Scope) -> str:
     """The media type of the body, without parameters, lowercased (RFC 9110: case-insensitive)."""
     return Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+
+
+def canonical(scope: Scope) -> Scope:
+    """The request with its media type lowercased, parameters kept: Strawberry
+    matches ``application/json`` case-sensitively and would refuse ``Application/JSON``."""
+    if "content-type" not in Headers(scope=scope):
+        return scope
+    copy = dict(scope)
+    headers = MutableHeaders(scope=copy)  # a copy of the header list, in ``copy``
+    _, semicolon, parameters = headers["content-type"].partition(";")
+    headers["content-type"] = media_type(scope) + semicolon + parameters
+    return copy
