@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from auth import Principal
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.storage import buckets
+from edge.body import BodyLimit
 from edge.errors import Errors
 from edge.gate import Gate, principal
 from edge.ratelimit import RateLimit
@@ -80,14 +81,16 @@ class Contexts:
 def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
     """/graphql: the Strawberry view behind the edge. A request meets, outermost
     first: its request id, the catch-all, the method and content-type checks,
-    the bearer token, the rate limits; then the view (document limits,
-    execution)."""
+    the body's size and read timeout, the bearer token, the rate limits; then
+    the view (context, document limits, execution)."""
     dev = settings.env == "dev"
     app: ASGIApp = GraphQLView(_schema(settings), ide=dev, context=Contexts(runtime))
     limiter = _limiter(settings)
     if limiter is not None:
         app = RateLimit(app, limiter=limiter, redis=lambda: runtime.get().redis)
     app = Gate(app, verifier=lambda: runtime.get().verifier)
+    given = settings.limits
+    app = BodyLimit(app, max_bytes=given.max_body_bytes, read_timeout=given.body_read_timeout)
     app = Transport(app)
     app = Errors(app, translate=translate)
     return RequestId(app)

@@ -95,6 +95,7 @@ async def refusals(client: httpx.AsyncClient, tenant: str) -> dict[int, httpx.Re
         401: await send(401, "POST", json={"query": ME}),
         405: await send(405, "PUT", json={"query": ME}, headers=auth),
         415: await send(415, "POST", content=ME, headers={"Content-Type": "text/plain"}),
+        413: await send(413, "POST", content=b" " * 1_048_577, headers=auth | JSON),
         400: await send(400, "POST", json=[{"query": ME}] * 2, headers=auth),
     }
 
