@@ -11,7 +11,8 @@ from strawberry.scalars import JSON
 
 from resolvers import reports
 from resolvers.context import Info
-from resolvers.periods import Period
+from resolvers.periods import MAX_BUCKETS, Period
+from schema.cost import ListSize, list_field
 from schema.enums import OpportunityStage
 from schema.relay import Connection, connection
 from schema.types import Activity, Opportunity, User, _owner
@@ -30,7 +31,9 @@ class StageSummary:
 
 @strawberry.type
 class Pipeline:
-    stages: list[StageSummary]
+    stages: list[StageSummary] = strawberry.field(
+        directives=[ListSize(assumed_size=len(OpportunityStage))]
+    )
     total_value: Decimal = strawberry.field(description="Open stages only.")
     weighted_value: Decimal = strawberry.field(description="Open stages only.")
 
@@ -94,9 +97,13 @@ class UserActivityMetrics:
 class Dashboard:
     as_of: datetime
     pipeline: Pipeline
-    todays_activities: list[Activity]
+    todays_activities: list[Activity] = strawberry.field(
+        directives=[ListSize(assumed_size=reports.TODAY_MAX)]
+    )
     overdue_activities: int
-    recent_closed_deals: list[Opportunity]
+    recent_closed_deals: list[Opportunity] = strawberry.field(
+        directives=[ListSize(assumed_size=reports.RECENT_DEALS)]
+    )
 
 
 @strawberry.type
@@ -105,7 +112,7 @@ class ReportQuery:
     async def pipeline(self, info: Info, owner_id: strawberry.ID | None = None) -> Pipeline:
         return Pipeline.of(await reports.pipeline(info, owner_id))
 
-    @strawberry.field
+    @list_field(assumed_size=MAX_BUCKETS)
     async def forecast(
         self,
         info: Info,
@@ -125,7 +132,7 @@ class ReportQuery:
             for b in found
         ]
 
-    @strawberry.field
+    @list_field(assumed_size=MAX_BUCKETS)
     async def sales_by_period(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[SalesBucket]:
@@ -135,7 +142,7 @@ class ReportQuery:
             for b in found
         ]
 
-    @strawberry.field
+    @list_field(assumed_size=MAX_BUCKETS)
     async def customer_acquisition(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[AcquisitionBucket]:
