@@ -91,6 +91,11 @@ class LimitsSettings(BaseModel):
     max_cost: int = Field(10_000, ge=1)
     # Operations in one JSON-array body; 1 refuses batches.
     max_batch: int = Field(1, ge=1)
+    # Request bodies: refused past this size (HTTP 413), a 15,000-character
+    # document with its variables fits many times over.
+    max_body_bytes: int = Field(1_048_576, ge=1)
+    # Seconds from a request's arrival to its body's last byte (HTTP 408).
+    body_read_timeout: float = Field(10.0, gt=0)
     # None: on in dev, off in prod.
     introspection: bool | None = None
 

@@ -6,6 +6,12 @@ from typing import Any
 
 from dal import errors as dal
 
+# Seconds a client should wait after UNAVAILABLE. The DAL has already retried
+# with jittered backoff (about 1.5 s over 6 attempts), and DynamoDB's
+# throttling (on-demand partitions splitting, adaptive capacity) clears in
+# seconds; a longer figure would idle clients the store could already serve.
+RETRY_AFTER_SECONDS = 1
+
 
 class ApiError(Exception):
     """An error meant for the client: its message and extensions are shown as they are."""
@@ -34,6 +40,17 @@ class BadUserInput(ApiError):
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message, field=field)
+
+
+class Unavailable(ApiError):
+    """A store throttled, timed out or stayed contended past the DAL's retries: retryable."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(self, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(
+            f"temporarily unavailable; retry in {retry_after} s", retryAfter=retry_after
+        )
 
 
 class Conflict(ApiError):
@@ -68,4 +85,8 @@ def translate(exc: BaseException) -> ApiError | None:
             )
         case dal.InvalidCursor():
             return BadUserInput(f"invalid cursor: {exc}", field="after")
+        case dal.Throttled() | dal.StoreUnavailable():
+            return Unavailable()  # what failed is for the log, not for the client
+        case dal.UnknownTenant():
+            return Unauthenticated("unknown tenant")
     return None

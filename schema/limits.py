@@ -1,45 +1,24 @@
 """Limits on a GraphQL document, measured before it runs (OWASP GraphQL cheat sheet).
 
 Size and tokens are checked before parsing, depth, aliases, root fields,
-directives and cost before validation, so an abusive document costs neither.
-A refusal is a GraphQL error with ``extensions.code = "QUERY_TOO_COMPLEX"``,
-the measured value under the metric's name and ``extensions.limit``.
-
-Cost is the worst-case number of fetches (a DynamoDB request or a record
-load): a connection is one fetch per parent plus ``first`` times its
-selection; another object field is one load; scalars, ``edges``, ``node`` and
-``pageInfo`` are free (they come with the page).
+directives and cost (``schema/cost.py`` measures them) before validation, so
+an abusive document costs neither. A refusal is a GraphQL error with
+``extensions.code = "QUERY_TOO_COMPLEX"``, the measured value under the
+metric's name and ``extensions.limit``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import astuple, dataclass
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    GraphQLField,
-    GraphQLInterfaceType,
-    GraphQLNamedType,
-    GraphQLObjectType,
-    GraphQLSchema,
-    InlineFragmentNode,
-    IntValueNode,
-    OperationDefinitionNode,
-    SelectionNode,
-    SelectionSetNode,
-    Source,
-    VariableNode,
-    get_named_type,
-)
+from graphql import GraphQLError, Source
 from graphql.language import Lexer, TokenKind
-from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import SchemaExtension
+
+from schema.cost import Metrics, measure
+
+__all__ = ["JSON_SAFE", "Limits", "Metrics", "count_tokens", "limits_extension", "measure"]
 
 CODE = "QUERY_TOO_COMPLEX"
 # Measurements of fragment bombs grow without bound; JavaScript clients read
@@ -56,32 +35,10 @@ class Limits:
     max_root_fields: int = 20
     max_directives: int = 50
     max_cost: int = 10_000
-    # `first` when a connection omits it (or passes null), and the most a page holds.
+    # `first` when a connection omits it (or passes null), and the most a page
+    # holds: also the size of a list that declares none (schema/cost.py).
     default_first: int = 20
     max_first: int = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Metrics:
-    """What a selection set measures; ``fields`` counts its own fields only."""
-
-    depth: int = 0
-    aliases: int = 0
-    directives: int = 0
-    cost: int = 0
-    fields: int = 0
-
-    def __add__(self, other: Metrics) -> Metrics:
-        return Metrics(
-            max(self.depth, other.depth),
-            self.aliases + other.aliases,
-            self.directives + other.directives,
-            self.cost + other.cost,
-            self.fields + other.fields,
-        )
-
-    def worst(self, other: Metrics) -> Metrics:
-        return Metrics(*(max(a, b) for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def too_complex(metric: str, value: int, limit: int) -> GraphQLError:
@@ -114,147 +71,6 @@ def source_refusal(query: str, limits: Limits) -> GraphQLError | None:
     if tokens > limits.max_tokens:
         return too_complex("tokens", tokens, limits.max_tokens)
     return None
-
-
-def is_connection(kind: GraphQLNamedType | None) -> bool:
-    return isinstance(kind, GraphQLObjectType) and {"edges", "pageInfo"} <= kind.fields.keys()
-
-
-def _is_page_part(kind: GraphQLNamedType | None) -> bool:
-    """A connection or an edge: its fields come with the page already fetched."""
-    is_edge = isinstance(kind, GraphQLObjectType) and {"node", "cursor"} <= kind.fields.keys()
-    return is_edge or is_connection(kind)
-
-
-def _field_def(parent: GraphQLNamedType | None, name: str) -> GraphQLField | None:
-    if name == "__schema":
-        return SchemaMetaFieldDef
-    if name == "__type":
-        return TypeMetaFieldDef
-    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-        field: GraphQLField | None = parent.fields.get(name)
-        return field
-    return None
-
-
-class Measure:
-    """Walks a document that has not been validated: unknown names measure as
-    nothing, and a fragment is measured once (spreads reuse it), so neither a
-    fragment cycle nor a fragment bomb costs more than one pass."""
-
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        variables: Mapping[str, Any],
-        limits: Limits,
-    ) -> None:
-        self.schema, self.limits = schema, limits
-        self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self.variables = {**_int_defaults(document), **variables}
-        self._done: dict[str, Metrics] = {}
-        self._active: set[str] = set()
-
-    def operation(self, operation: OperationDefinitionNode) -> Metrics:
-        root = self.schema.get_root_type(operation.operation)
-        own = Metrics(directives=len(operation.directives or ()))
-        return own + self.selections(operation.selection_set, root)
-
-    def selections(self, node: SelectionSetNode | None, parent: GraphQLNamedType | None) -> Metrics:
-        total = Metrics()
-        for selection in node.selections if node else ():
-            total += self.selection(selection, parent)
-        return total
-
-    def selection(self, node: SelectionNode, parent: GraphQLNamedType | None) -> Metrics:
-        own = Metrics(directives=len(node.directives or ()))
-        if isinstance(node, FieldNode):
-            return self.field(node, parent)
-        if isinstance(node, InlineFragmentNode):
-            kind = self._type(node.type_condition.name.value) if node.type_condition else parent
-            return own + self.selections(node.selection_set, kind)
-        assert isinstance(node, FragmentSpreadNode)
-        return own + self.fragment(node.name.value)
-
-    def fragment(self, name: str) -> Metrics:
-        definition = self.fragments.get(name)
-        if name in self._done or definition is None or name in self._active:
-            return self._done.get(name, Metrics())  # a cycle (or unknown) adds nothing
-        self._active.add(name)
-        kind = self._type(definition.type_condition.name.value)
-        own = Metrics(directives=len(definition.directives or ()))
-        self._done[name] = own + self.selections(definition.selection_set, kind)
-        self._active.discard(name)
-        return self._done[name]
-
-    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Metrics:
-        definition = _field_def(parent, node.name.value)
-        kind = get_named_type(definition.type) if definition else None
-        below = self.selections(node.selection_set, kind)
-        return Metrics(
-            depth=below.depth + 1 if node.selection_set else 0,
-            aliases=below.aliases + (1 if node.alias else 0),
-            directives=below.directives + len(node.directives or ()),
-            cost=self._cost(node, parent, kind, definition, below.cost),
-            fields=1,
-        )
-
-    def _cost(
-        self,
-        node: FieldNode,
-        parent: GraphQLNamedType | None,
-        kind: GraphQLNamedType | None,
-        definition: GraphQLField | None,
-        below: int,
-    ) -> int:
-        if node.selection_set is None:
-            return 0
-        if is_connection(kind):
-            return 1 + self.first(node, definition) * below
-        return below if _is_page_part(parent) else 1 + below
-
-    def first(self, node: FieldNode, definition: GraphQLField | None) -> int:
-        """The page size the connection will fetch, as the resolver will see it."""
-        given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
-        arg = definition.args.get("first") if definition else None
-        value: object = arg.default_value if arg else None
-        if isinstance(given, IntValueNode):
-            value = int(given.value)
-        elif isinstance(given, VariableNode):
-            value = self.variables.get(given.name.value)
-        elif given is not None:
-            value = None  # a literal null: the resolver uses the default page size
-        if not isinstance(value, int) or isinstance(value, bool):
-            value = self.limits.default_first
-        return min(max(value, 1), self.limits.max_first)
-
-    def _type(self, name: str) -> GraphQLNamedType | None:
-        return self.schema.get_type(name)
-
-
-def _int_defaults(document: DocumentNode) -> dict[str, int]:
-    """Variables' default values written in the document (``$n: Int = 50``)."""
-    return {
-        v.variable.name.value: int(v.default_value.value)
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-        for v in d.variable_definitions or ()
-        if isinstance(v.default_value, IntValueNode)
-    }
-
-
-def measure(
-    schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any], limits: Limits
-) -> Metrics:
-    """The worst operation of the document, metric by metric."""
-    walker = Measure(schema, document, variables, limits)
-    total = Metrics()
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            total = total.worst(walker.operation(definition))
-    return total
 
 
 def document_refusals(metrics: Metrics, limits: Limits) -> list[GraphQLError]:
@@ -292,7 +108,9 @@ def limits_extension(limits: Limits) -> type[SchemaExtension]:
 
         def on_validate(self) -> Iterator[None]:
             context = self.execution_context
-            assert context.graphql_document is not None
+            if context.graphql_document is None:  # not parsed: the parser's error stands
+                yield
+                return
             metrics = measure(
                 context.schema._schema, context.graphql_document, context.variables or {}, limits
             )

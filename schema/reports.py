@@ -9,10 +9,11 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from resolvers import reports
+from resolvers import loaders, reports
 from resolvers.context import Info
 from resolvers.errors import NotFoundError
-from resolvers.periods import Period
+from resolvers.periods import MAX_BUCKETS, Period
+from schema.cost import ListSize, list_field
 from schema.enums import OpportunityStage
 from schema.relay import Connection, connection
 from schema.types import Activity, Opportunity, User, _owner
@@ -31,7 +32,9 @@ class StageSummary:
 
 @strawberry.type
 class Pipeline:
-    stages: list[StageSummary]
+    stages: list[StageSummary] = strawberry.field(
+        directives=[ListSize(assumed_size=len(OpportunityStage))]
+    )
     total_value: Decimal = strawberry.field(description="Open stages only.")
     weighted_value: Decimal = strawberry.field(description="Open stages only.")
 
@@ -98,9 +101,13 @@ class UserActivityMetrics:
 class Dashboard:
     as_of: datetime
     pipeline: Pipeline
-    todays_activities: list[Activity]
+    todays_activities: list[Activity] = strawberry.field(
+        directives=[ListSize(assumed_size=loaders.TODAY_MAX)]
+    )
     overdue_activities: int
-    recent_closed_deals: list[Opportunity]
+    recent_closed_deals: list[Opportunity] = strawberry.field(
+        directives=[ListSize(assumed_size=reports.RECENT_DEALS)]
+    )
 
 
 @strawberry.type
@@ -109,7 +116,7 @@ class ReportQuery:
     async def pipeline(self, info: Info, owner_id: strawberry.ID | None = None) -> Pipeline:
         return Pipeline.of(await reports.pipeline(info, owner_id))
 
-    @strawberry.field
+    @list_field(assumed_size=MAX_BUCKETS)
     async def forecast(
         self,
         info: Info,
@@ -129,7 +136,7 @@ class ReportQuery:
             for b in found
         ]
 
-    @strawberry.field
+    @list_field(assumed_size=MAX_BUCKETS)
     async def sales_by_period(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[SalesBucket]:
@@ -139,7 +146,7 @@ class ReportQuery:
             for b in found
         ]
 
-    @strawberry.field
+    @list_field(assumed_size=MAX_BUCKETS)
     async def customer_acquisition(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[AcquisitionBucket]:

@@ -15,9 +15,19 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dal import models
-from resolvers import activities, contacts, customers, opportunities, policy, reports, users
+from resolvers import (
+    activities,
+    contacts,
+    customers,
+    loaders,
+    opportunities,
+    policy,
+    reports,
+    users,
+)
 from resolvers.context import Info
 from resolvers.errors import NotFoundError
+from schema.cost import list_field
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
 
@@ -89,7 +99,7 @@ class User:
         page = await activities.of_owner(info, self.id, first, after, from_, to)
         return connection(page, Activity.of)
 
-    @strawberry.field
+    @list_field(assumed_size=loaders.TODAY_MAX)
     async def todays_activities(self, info: Info) -> list[Activity]:
         """Scheduled today in this user's time zone (preferences.timeZone, else UTC)."""
         page = await reports.todays_activities(info, self.id)

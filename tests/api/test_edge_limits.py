@@ -155,6 +155,13 @@ async def test_json_with_a_charset_is_accepted(client: httpx.AsyncClient) -> Non
     assert response.json() == {"data": {"me": {"id": "u-admin"}}}
 
 
+async def test_the_json_media_type_is_matched_in_any_case(client: httpx.AsyncClient) -> None:
+    for content_type in ("Application/JSON", "APPLICATION/JSON; Charset=UTF-8"):
+        headers = AUTH | {"Content-Type": content_type}
+        response = await client.post("/graphql", content=f'{{"query": "{ME}"}}', headers=headers)
+        assert response.json() == {"data": {"me": {"id": "u-admin"}}}, content_type
+
+
 async def test_only_get_and_post_are_served(client: httpx.AsyncClient) -> None:
     for method in ("PUT", "DELETE", "PATCH"):
         response = await client.request(method, "/graphql", json={"query": ME}, headers=AUTH)

@@ -30,7 +30,7 @@ query($after: String) {
   users(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } }
 }
 """
-CUSTOMERS = "query { customers { edges { node { id } } } }"
+CUSTOMER = 'query { customer(id: "cus_bad") { id companyName } }'
 
 
 async def test_create_and_update_user(gql: Gql) -> None:
@@ -82,20 +82,25 @@ async def test_users_page_through_the_tenant_only(gql: Gql, tenants: Tenants) ->
 async def test_unexpected_error_is_masked_with_request_id(
     client: httpx.AsyncClient, db: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # A silo tenant whose Customers table is gone: an error nobody planned for.
-    silo = fresh_tenant("silo")
-    await db.store.tenants.create(silo, Model.SILO)
-    repos = db.store.for_tenant(silo, Model.SILO)
-    await db.dynamo_client.delete_table(TableName=repos.customers.table_name)
-    headers = {"Authorization": f"Bearer {token(silo)}", "X-Request-Id": "req-123"}
+    # A stored customer this code cannot read (no timestamps, no name): an
+    # error nobody planned for. (A missing table is UNAVAILABLE: test_edge_unavailable.)
+    tenant = fresh_tenant("corrupt")
+    repos = db.store.for_tenant(tenant, Model.BRIDGE)
+    item = {
+        "pk": {"S": repos.scope.pk("cus_bad")},
+        "tenantId": {"S": tenant},
+        "id": {"S": "cus_bad"},
+    }
+    await db.dynamo_client.put_item(TableName=repos.customers.table_name, Item=item)
+    headers = {"Authorization": f"Bearer {token(tenant)}", "X-Request-Id": "req-123"}
     with caplog.at_level(logging.ERROR, logger="zebros.errors"):
-        response = await client.post("/graphql", json={"query": CUSTOMERS}, headers=headers)
+        response = await client.post("/graphql", json={"query": CUSTOMER}, headers=headers)
     body = response.json()
     assert codes(body) == ["INTERNAL_SERVER_ERROR"]
     error = errors_of(body)[0]
     assert error["message"] == "Internal server error"
     assert error["extensions"]["requestId"] == "req-123" == response.headers["x-request-id"]
-    assert "Customers" not in response.text
+    assert "cus_bad" not in response.text
     assert any("req-123" in r.getMessage() for r in caplog.records)
 
 
