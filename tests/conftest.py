@@ -214,10 +214,24 @@ def gql(client: httpx.AsyncClient, tenants: Tenants) -> Gql:
     return run
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The cross-tenant probes fail the run if a model's probes missed an
+    (operation, target) pair: then that model proved nothing about the pair."""
     from tests.api.test_isolation_probes import tally
 
-    for model, counts in sorted(tally.items()):
+    if session.exitstatus == pytest.ExitCode.OK and any(t.missing() for t in tally.values()):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.api.test_isolation_probes import PAIRS, tally
+
+    for model, t in sorted(tally.items()):
         terminalreporter.write_line(
-            f"cross-tenant probes [{model}]: {counts['probes']} probes, {counts['leaks']} leaks"
+            f"cross-tenant probes [{model}]: {t.probes} probes, {len(t.pairs)} distinct "
+            f"(operation, target) pairs of {len(PAIRS)}, {t.leaks} leaks"
         )
+        if missing := t.missing():
+            terminalreporter.write_line(
+                f"cross-tenant probes [{model}]: FAILED, pairs never probed: {missing}", red=True
+            )
