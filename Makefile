@@ -44,9 +44,10 @@ pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.stamp-dev
+bench: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 	$(PY) -m bench.nested_query
 	$(PY) -m bench.access_patterns
+	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.write_cost
 
 schema: $(VENV)/.stamp-run
 	$(VENV)/bin/zebros schema > schema.graphql
