@@ -48,6 +48,7 @@ bench: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 	$(PY) -m bench.nested_query
 	$(PY) -m bench.access_patterns
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.write_cost
+	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.contention
 
 schema: $(VENV)/.stamp-run
 	$(VENV)/bin/zebros schema > schema.graphql
