@@ -148,7 +148,7 @@ class Generator:
         name = f"{self.rng.choice(HEADS)} {self.rng.choice(TAILS)} {i}"
         owner = self.rng.choice(self.data.users).id
         self.data.customers.append(
-            Customer(id=f"cus-{i:04d}", created_at=created, updated_at=created, company_name=name,
+            Customer(id=f"cus_{i:04d}", created_at=created, updated_at=created, company_name=name,
                      industry=self.rng.choice(INDUSTRIES),
                      tier=self.rng.choices(tuple(CustomerTier), (3, 4, 2, 1))[0],
                      contact_info={"city": "Berlin"}, owner_id=owner)
@@ -159,7 +159,7 @@ class Generator:
         created = self.between(cus.created_at, self.now)
         first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
         self.data.contacts.append(
-            Contact(id=f"con-{i:05d}", created_at=created, updated_at=created,
+            Contact(id=f"con_{i:05d}", created_at=created, updated_at=created,
                     customer_id=cus.id, first_name=first, last_name=last,
                     email=f"{first}.{last}.{i}@bench.example".lower())
         )  # fmt: skip
@@ -181,7 +181,7 @@ class Generator:
             expected = (self.now + self.rng.randint(-30, 180) * DAY).date()
         owner = cus.owner_id if self.rng.random() < 0.9 else self.rng.choice(self.data.users).id
         self.data.opportunities.append(
-            Opportunity(id=f"opp-{i:05d}", created_at=created, updated_at=closed_at or created,
+            Opportunity(id=f"opp_{i:05d}", created_at=created, updated_at=closed_at or created,
                         customer_id=cus.id, title=f"Deal {i}",
                         value=Decimal(self.rng.randint(50_000, 10_000_000)).scaleb(-2),
                         stage=stage, probability=PROBABILITY[stage],
@@ -201,7 +201,7 @@ class Generator:
         if scheduled is not None and scheduled < self.now and self.rng.random() < 0.93:
             completed = min(scheduled + self.rng.randint(5, 120) * MINUTE, self.now)
         self.data.activities.append(
-            Activity(id=f"act-{i:06d}", created_at=created, updated_at=completed or created,
+            Activity(id=f"act_{i:06d}", created_at=created, updated_at=completed or created,
                      related_id=related.id, related_type=entity, type=kind,
                      subject=f"{kind.value.title()} {i}", scheduled_at=scheduled,
                      completed_at=completed, owner_id=owner)
