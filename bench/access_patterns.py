@@ -353,7 +353,10 @@ def patterns(data: DataSet) -> list[Pattern]:
                 "period: MONTH) { period dealsWon revenue } }",
                 (opp,), _edges("salesByPeriod")),
         Pattern("RP2", "activityMetrics",
-                f'{{ activityMetrics(from: "{dump_dt(now - 30 * DAY)}", to: "{dump_dt(now)}") '
+                # Whole days: the aggregates (the partial days of a window are read
+                # from the records, a count that moves with the clock).
+                f'{{ activityMetrics(from: "{d(today - 30 * DAY)}T00:00:00Z", '
+                f'to: "{d(today - DAY)}T23:59:59.999999Z") '
                 "{ planned completed overdue byType user { username } } }",
                 (usr, act), _edges("activityMetrics")),
         Pattern("RP3", "customerAcquisition",
