@@ -25,16 +25,14 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.http_hop import JSON, QuietServer, forward, read_body, reply
+
 Key = tuple[str, str, str]  # table, pk, sk ("" when the table has none)
-_OWN = {"connection", "keep-alive", "transfer-encoding", "content-length", "x-amz-crc32",
-        "host", "server", "date"}  # fmt: skip
-_JSON = [("Content-Type", "application/x-amz-json-1.0")]
 _CANCELLED = "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"
 _CONFLICT = "com.amazonaws.dynamodb.v20120810#TransactionConflictException"
 ONGOING = "Transaction is ongoing for the item"
@@ -67,7 +65,7 @@ class ConflictProxy:
 
     def __init__(self, upstream: str, hold: float = 0.005) -> None:
         target = urlsplit(upstream)
-        self._upstream = (target.hostname or "127.0.0.1", target.port or 80)
+        self.upstream = (target.hostname or "127.0.0.1", target.port or 80)
         self.hold = hold
         self._held: dict[Key, int] = {}
         self._lock = threading.Lock()
@@ -106,17 +104,6 @@ class ConflictProxy:
                 if not self._held[k]:
                     del self._held[k]
 
-    def forward(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        conn = http.client.HTTPConnection(*self._upstream, timeout=30)
-        try:
-            conn.request(method, path, body, headers)
-            response = conn.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            conn.close()
-
 
 def refusal(target: str, busy: list[bool]) -> bytes:
     """DynamoDB's answer to a write that met a transaction in progress."""
@@ -134,13 +121,8 @@ def refusal(target: str, busy: list[bool]) -> bytes:
     ).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # many writers connect at once; the default backlog is 5
+class _Server(QuietServer):
     proxy: ConflictProxy
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up mid-keep-alive is not news."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -148,33 +130,22 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        self._reply(200, _JSON, self.server.proxy.stats())
+        reply(self, 200, JSON, self.server.proxy.stats())
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _OWN}
+        body = read_body(self)
         proxy, target = self.server.proxy, self.headers.get("X-Amz-Target", "").rsplit(".")[-1]
         keys = write_keys(target, json.loads(body or b"{}"))
         busy = proxy.take(keys) if keys else None
         if busy is not None:
-            self._reply(400, _JSON, refusal(target, busy))
+            reply(self, 400, JSON, refusal(target, busy))
             return
         try:
-            status, reply_headers, reply = proxy.forward(self.command, self.path, headers, body)
+            answer = forward(proxy.upstream, self, body)
         finally:
             if keys:
                 proxy.release(keys)
-        self._reply(status, reply_headers, reply)
-
-    def _reply(self, status: int, reply_headers: list[tuple[str, str]], reply: bytes) -> None:
-        self.send_response(status)
-        for name, value in reply_headers:
-            if name.lower() not in _OWN:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply)))
-        self.send_header("x-amz-crc32", str(zlib.crc32(reply) & 0xFFFFFFFF))
-        self.end_headers()
-        self.wfile.write(reply)
+        reply(self, *answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read the proxy's counters, not its log."""

@@ -10,32 +10,20 @@ moves every other returned item into ``UnprocessedKeys``, fixing up the
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-# Headers the proxy sets itself (or that describe one hop only).
-_OWN = {
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "content-length",
-    "x-amz-crc32",
-    "host",
-    "server",
-    "date",
-}
+from tests.http_hop import JSON, QuietServer, forward, read_body, reply
 
 
 class UnprocessingProxy:
     def __init__(self, upstream: str, hold: int | None = 0) -> None:
         target = urlsplit(upstream)
-        self._upstream = (target.hostname or "127.0.0.1", target.port or 80)
+        self.upstream = (target.hostname or "127.0.0.1", target.port or 80)
         self.hold = hold
         self.keys_requested: list[int] = []  # keys asked for by each BatchGetItem, in order
         self.conflicts = 0  # TransactWriteItems calls still to refuse with TransactionConflict
@@ -65,17 +53,6 @@ class UnprocessingProxy:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
-
-    def forward(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        conn = http.client.HTTPConnection(*self._upstream, timeout=10)
-        try:
-            conn.request(method, path, body, headers)
-            response = conn.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            conn.close()
 
     def batch_get(self, request: bytes, reply: bytes) -> bytes:
         """Record the request's key count; hold back part of the reply while told to."""
@@ -114,12 +91,8 @@ class UnprocessingProxy:
         ).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     proxy: UnprocessingProxy
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client hanging up mid-keep-alive is not news."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,28 +100,17 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _OWN}
+        body = read_body(self)
         proxy = self.server.proxy
         target = self.headers.get("X-Amz-Target", "")
         refused = proxy.conflict(body) if target.endswith(".TransactWriteItems") else None
         if refused is not None:
-            self._reply(400, [("Content-Type", "application/x-amz-json-1.0")], refused)
+            reply(self, 400, JSON, refused)
             return
-        status, reply_headers, reply = proxy.forward(self.command, self.path, headers, body)
+        status, headers, answer = forward(proxy.upstream, self, body)
         if status == 200 and target.endswith(".BatchGetItem"):
-            reply = proxy.batch_get(body, reply)
-        self._reply(status, reply_headers, reply)
-
-    def _reply(self, status: int, reply_headers: list[tuple[str, str]], reply: bytes) -> None:
-        self.send_response(status)
-        for name, value in reply_headers:
-            if name.lower() not in _OWN:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply)))
-        self.send_header("x-amz-crc32", str(zlib.crc32(reply) & 0xFFFFFFFF))
-        self.end_headers()
-        self.wfile.write(reply)
+            answer = proxy.batch_get(body, answer)
+        reply(self, status, headers, answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read the proxy's counters, not its log."""

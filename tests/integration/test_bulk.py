@@ -8,15 +8,13 @@ deletes.
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
 import threading
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -50,6 +48,7 @@ from dal.timefmt import dump_dt
 from services import Services
 from settings import Settings
 from tests.conftest import PREFIX
+from tests.http_hop import JSON, QuietServer, forward, read_body, reply
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -363,11 +362,11 @@ async def test_a_dangling_reference_or_a_repeated_id_is_refused_before_any_write
     assert not any((await stored(inspector, acme)).values())
 
 
-# -- UnprocessedItems: a real proxy in front of moto, which never leaves items unprocessed --
+# -- UnprocessedItems: a real proxy in front of DynamoDB Local, which never leaves any --
 
 
 class UnprocessingWrites:
-    """Forwards every request to moto; while ``hold`` lasts (always when None), a
+    """Forwards every request to DynamoDB Local; while ``hold`` lasts (always when None), a
     BatchWriteItem goes upstream with every other item only, and the rest come back
     as ``UnprocessedItems``, as DynamoDB answers when a batch exceeds capacity."""
 
@@ -377,8 +376,7 @@ class UnprocessingWrites:
         self.hold: int | None = 0
         self.items_sent: list[int] = []  # items in each BatchWriteItem, in order
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _ProxyHandler)
-        self.server.daemon_threads = True
+        self.server = QuietServer(("127.0.0.1", 0), _ProxyHandler)
         self.server.proxy = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,))
         host, port = self.server.server_address[:2]
@@ -403,27 +401,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         proxy: UnprocessingWrites = self.server.proxy  # type: ignore[attr-defined]
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        own = {"content-length", "host", "connection", "x-amz-crc32"}
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in own}
-        held = None
+        body, held = read_body(self), None
         if self.headers.get("X-Amz-Target", "").endswith(".BatchWriteItem"):
             body, held = proxy.split(body)
-        status, reply = 200, b'{"UnprocessedItems": {}}'
+        status, answer = 200, b'{"UnprocessedItems": {}}'
         if body != b'{"RequestItems": {}}':  # every item held: DynamoDB wrote none
-            conn = http.client.HTTPConnection(*proxy.upstream, timeout=10)
-            conn.request("POST", self.path, body, headers)
-            response = conn.getresponse()
-            status, reply = response.status, response.read()
-            conn.close()
+            status, _, answer = forward(proxy.upstream, self, body)
         if held is not None and status == 200:
-            reply = json.dumps({**json.loads(reply), "UnprocessedItems": held}).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(reply)))
-        self.send_header("x-amz-crc32", str(zlib.crc32(reply) & 0xFFFFFFFF))
-        self.end_headers()
-        self.wfile.write(reply)
+            answer = json.dumps({**json.loads(answer), "UnprocessedItems": held}).encode()
+        reply(self, status, JSON, answer)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read the proxy's counters."""
