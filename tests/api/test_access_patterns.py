@@ -1,12 +1,11 @@
 """Every CRM access pattern costs a bounded number of DynamoDB requests per page,
 whatever the tenant's size, and answers what brute force over all records answers.
 
-One demo tenant of realistic size per isolation model (>= 1,500 records), seeded
-once per model through the repositories, so its aggregates are the ones writes
-keep. Seeding it takes ~70 s against moto (which deep-copies every table a
-transaction touches, so the cost grows with the tenant), so the tests of this
-module share it: they build their own app and client and never use the
-function-scoped ``db`` fixture (it resets moto).
+One demo tenant of realistic size (>= 1,500 records), bulk-loaded once for the
+session under the default model (request counts do not depend on the model),
+so its aggregates are the ones writes keep. The tests of this module share it:
+they build their own app and client and never use the function-scoped ``db``
+fixture.
 
 Each case of ``CASES`` names its pattern, the GraphQL, an upper bound per
 DynamoDB operation (shown in the test id), and a brute-force answer computed
@@ -59,7 +58,7 @@ from tests.support import RequestLog
 TENANT = fresh_tenant("demo")
 # About 2,400 records. Loaded with dal.loading.bulk (tests/integration/test_bulk.py proves it
 # stores what creating each record stores; test_aggregates.py covers the write path):
-# seeding through transactions costs moto a table copy per write, minutes per model.
+# one BatchWriteItem per 25 items instead of a transaction per record.
 CUSTOMERS = 200
 # Search edge cases the demo names lack: a whole name that extends another one.
 EXTRA_CUSTOMERS = {"cus_x01": "Acme Corp Europe"}

@@ -1,8 +1,9 @@
-"""A real HTTP proxy in front of moto that makes BatchGetItem leave keys unprocessed.
+"""A real HTTP proxy in front of DynamoDB Local that makes BatchGetItem leave keys
+unprocessed, and cancels transactions on demand.
 
 DynamoDB answers a BatchGetItem that exceeds its capacity with part of the
-items in ``Responses`` and the rest of the keys in ``UnprocessedKeys``; moto
-never does. This proxy forwards every request to the upstream endpoint and,
+items in ``Responses`` and the rest of the keys in ``UnprocessedKeys``;
+DynamoDB Local never does. This proxy forwards every request to the upstream endpoint and,
 for the first ``hold`` BatchGetItem answers (every one when ``hold`` is None),
 moves every other returned item into ``UnprocessedKeys``, fixing up the
 ``Content-Length`` and ``x-amz-crc32`` headers botocore checks.
