@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,9 @@ import jwt
 from dal import ids
 from dal.models import Role
 from dal.tenancy.scope import InvalidTenant, check_tenant_id
+
+VERIFIED_FOR = 60.0  # seconds a verified token is trusted from memory
+VERIFIED_MAX = 10_000  # tokens remembered, the least recently used dropped
 
 TENANT_CLAIMS = ("tenant_id", "custom:tenantId")
 MAX_TOKEN_LENGTH = 8192
@@ -52,9 +56,24 @@ class Verifier:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     async def verify(self, authorization: str | None) -> Principal:
+        """The principal of a valid bearer token. A token verified before is taken
+        from memory until it expires (at most VERIFIED_FOR seconds, so a key
+        withdrawn from the JWKS stops its tokens soon): polls do not pay for
+        signature checks and base64 decoding on every request."""
         token = _bearer(authorization)
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        found, expires = await self._verify(token)
+        self._verified[token] = (found, min(expires, time.time() + VERIFIED_FOR))
+        if len(self._verified) > VERIFIED_MAX:
+            self._verified.popitem(last=False)
+        return found
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
             key = await self._key_for(token, algorithm)
@@ -72,7 +91,7 @@ class Verifier:
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError(f"invalid token: {exc}") from exc
         self._check_audience(claims)
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), float(claims["exp"]) + self._leeway
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         if claims.get("token_use") not in (None, "id", "access"):

@@ -35,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-seed", action="store_true", help="embedded mode: skip demo data")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes (containers); needs store endpoints"
+    )
     sub.add_parser("init", help="create tables, indexes and buckets (idempotent)")
     seed = sub.add_parser("seed", help="load the demo tenant (idempotent)")
     seed.add_argument("--customers", type=int, default=50)
@@ -68,6 +71,8 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
         return 0
     if args.command == "token":
         return _token(settings, args)
+    if args.command == "serve" and args.workers > 1:
+        return _serve_workers(settings, args)
     if args.command == "serve":
         return asyncio.run(_serve(settings, args))
     if settings.embedded:
@@ -157,6 +162,28 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5
         )
         await uvicorn.Server(config).serve()
+    return 0
+
+
+def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
+    """N uvicorn processes, each building the app from the environment (server.app)."""
+    if settings.embedded:
+        print(
+            "zebros serve --workers: each worker needs the same store; set"
+            " ZEBROS_AWS__DYNAMODB_ENDPOINT_URL and ZEBROS_AWS__S3_ENDPOINT_URL"
+            " (or ZEBROS_ENV=prod)",
+            file=sys.stderr,
+        )
+        return 2
+    uvicorn.run(
+        "server:app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ from moto.moto_server.werkzeug_app import (
 from pydantic import SecretStr
 from werkzeug.serving import make_server
 
+from dal.cache.client import Client
 from settings import Settings
 
 log = logging.getLogger("zebros")
@@ -76,7 +77,7 @@ def with_endpoint(settings: Settings, endpoint_url: str) -> Settings:
     return settings.model_copy(update={"aws": aws})
 
 
-async def reachable_redis(client: aioredis.Redis) -> aioredis.Redis | None:
+async def reachable_redis(client: Client) -> Client | None:
     try:
         await client.ping()
     except Exception:  # any failure means "not there": embedded mode carries on

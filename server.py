@@ -21,14 +21,17 @@ from starlette.types import ASGIApp
 
 from auth import Principal
 from dal.cache.ratelimit import Rate, RateLimiter
+from dal.cache.session import CacheSession, Who
 from dal.storage import buckets
 from edge.body import BodyLimit
 from edge.errors import Errors
 from edge.gate import Gate, principal
+from edge.persisted import PersistedQueries
 from edge.ratelimit import RateLimit
 from edge.request_id import RequestId, request_id
+from edge.responses import Policies, Responses
 from edge.transport import Transport
-from edge.view import GraphQLView
+from edge.view import DRAIN, LOOKUP, Caching, GraphQLView
 from resolvers.context import Context, build_context
 from resolvers.errors import translate
 from resolvers.users import from_principal
@@ -67,7 +70,11 @@ class Contexts:
             raise RuntimeError("no principal: the bearer gate did not run")
         repos = await services.store.open(caller.tenant_id)
         await self._provision(caller, repos.users)
-        return build_context(request_id(request.scope), caller, repos, services.limits)
+        session = _session(services, caller, request)
+        if session is not None:
+            request.scope[DRAIN] = session.drain
+        rid = request_id(request.scope)
+        return build_context(rid, caller, repos, services.limits, session, services.records)
 
     async def _provision(self, caller: Principal, users: Any) -> None:
         key = (caller.tenant_id, caller.user_id)
@@ -79,13 +86,41 @@ class Contexts:
         self._seen[key] = None
 
 
+def _session(services: Services, caller: Principal, request: Request) -> CacheSession | None:
+    """The request's cache, with the generations the response cache read, if it did."""
+    if not services.cache.enabled:
+        return None
+    lookup = request.scope.get(LOOKUP)
+    who = Who(caller.tenant_id, str(caller.role), caller.user_id)
+    generations = None if lookup is None else lookup.generations
+    return CacheSession(services.cache, services.flight, who, generations)
+
+
+class Cachings:
+    """The view's persisted queries and response cache, built once the services are open."""
+
+    def __init__(self, runtime: Runtime, schema: ZebrosSchema, settings: Settings) -> None:
+        self.runtime, self.schema, self.settings = runtime, schema, settings
+        self._built: Caching | None = None
+
+    def __call__(self) -> Caching | None:
+        if self._built is None and self.runtime.services is not None:
+            cache = self.runtime.services.cache
+            ttl = self.settings.cache.persisted_query_ttl_seconds
+            policies = Policies(self.schema._schema)
+            self._built = Caching(PersistedQueries(cache, ttl), Responses(cache, policies))
+        return self._built
+
+
 def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
     """/graphql: the Strawberry view behind the edge. A request meets, outermost
     first: its request id, the catch-all, the method and content-type checks,
     the body's size and read timeout, the bearer token, the rate limits; then
     the view (context, document limits, execution)."""
     dev = settings.env == "dev"
-    app: ASGIApp = GraphQLView(_schema(settings), ide=dev, context=Contexts(runtime))
+    schema = _schema(settings)
+    caching = Cachings(runtime, schema, settings)
+    app: ASGIApp = GraphQLView(schema, ide=dev, context=Contexts(runtime), caching=caching)
     limiter = _limiter(settings)
     if limiter is not None:
         app = RateLimit(app, limiter=limiter, redis=lambda: runtime.get().redis)
@@ -190,6 +225,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     )
     app.state.runtime = runtime
     return app
+
+
+def app() -> Starlette:
+    """The app from the environment: what each ``zebros serve --workers N`` process runs."""
+    return create_app(Settings())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,13 +11,22 @@ from typing import TYPE_CHECKING, Any
 import aioboto3
 import redis.asyncio as aioredis
 from aiobotocore.config import AioConfig
+from redis.asyncio.cluster import RedisCluster
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from auth import Verifier
+from dal.cache.breaker import Breaker
+from dal.cache.client import Cache, Client
+from dal.cache.flight import Flight
 from dal.dynamodb.client import Dynamo
+from dal.models import Entity
 from dal.store import Store
 from resolvers.context import PageLimits
+from resolvers.loaders import RecordHints
+from schema import record_hints
+from schema import release as schema_release
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -31,11 +40,14 @@ log = logging.getLogger("zebros")
 class Services:
     dynamo_client: DynamoDBClient
     s3_client: S3Client
-    redis: aioredis.Redis
+    redis: Client
     store: Store
     verifier: Verifier
     limits: PageLimits
     settings: Settings
+    cache: Cache
+    flight: Flight
+    records: RecordHints
 
 
 def _boto_config(settings: Settings, **extra: Any) -> AioConfig:
@@ -60,15 +72,25 @@ def _session(settings: Settings) -> aioboto3.Session:
     )
 
 
-def redis_client(settings: Settings) -> aioredis.Redis:
+def redis_client(settings: Settings) -> Client:
     # redis-py waits 5 s and retries 10 times by default: a paused Redis would
     # stall requests for a minute. The cache is never required to answer.
     timeout = settings.redis.timeout
+    if settings.redis.cluster:
+        # The cluster client retries on its own too: a paused node would cost seconds.
+        return RedisCluster.from_url(
+            settings.redis.url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+    # One retry on a dropped connection (a restarted Redis), none on a timeout.
     return aioredis.Redis.from_url(
         settings.redis.url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError],
     )
 
 
@@ -83,9 +105,20 @@ def verifier(settings: Settings) -> Verifier:
     )
 
 
+def cache(settings: Settings, redis: Client, release: str) -> Cache:
+    given = settings.cache
+    return Cache(
+        redis,
+        secret=settings.cache_secret(),
+        release=release,
+        breaker=Breaker(pause=given.breaker_pause_seconds),
+        enabled=given.enabled,
+    )
+
+
 @asynccontextmanager
 async def open_services(
-    settings: Settings, redis: aioredis.Redis | None = None
+    settings: Settings, redis: Client | None = None, release: str | None = None
 ) -> AsyncIterator[Services]:
     """Open every client once; ``redis`` overrides the configured one (embedded fake)."""
     session, aws = _session(settings), settings.aws
@@ -101,8 +134,10 @@ async def open_services(
         s3 = await stack.enter_async_context(
             session.client("s3", endpoint_url=aws.s3_endpoint, config=s3_config)
         )
-        cache = redis or redis_client(settings)
-        stack.push_async_callback(cache.aclose)
+        client = redis or redis_client(settings)
+        stack.push_async_callback(client.aclose)
+        cached = cache(settings, client, release or schema_release())
+        hints = record_hints()
         tenancy = settings.tenancy
         store = Store(
             Dynamo(dynamo),
@@ -111,6 +146,19 @@ async def open_services(
             default_model=tenancy.default_model,
             default_time_zone=tenancy.default_time_zone,
             register_unknown=tenancy.registers_unknown(settings.env),
+            cache=cached if cached.enabled else None,
+            record_ttl_s=hints[Entity.CUSTOMER.value][1],
         )
         limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
-        yield Services(dynamo, s3, cache, store, verifier(settings), limits, settings)
+        yield Services(
+            dynamo,
+            s3,
+            client,
+            store,
+            verifier(settings),
+            limits,
+            settings,
+            cached,
+            Flight(cached),
+            hints,
+        )

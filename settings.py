@@ -52,8 +52,19 @@ class S3Settings(BaseModel):
 
 class RedisSettings(BaseModel):
     url: str = "redis://127.0.0.1:6379/0"
+    # A Redis Cluster (ElastiCache with cluster mode): ``url`` names one of its nodes.
+    cluster: bool = False
     # redis-py defaults (5 s, 10 retries) stall a request for a minute on a sick cache.
     timeout: float = 0.1
+
+
+class CacheSettings(BaseModel):
+    # Off: every read goes to DynamoDB, no ETag, no response cache (persisted
+    # queries still work, from process memory).
+    enabled: bool = True
+    # After Redis fails, it is left alone this long; then one request tries it.
+    breaker_pause_seconds: float = Field(2.0, ge=0)
+    persisted_query_ttl_seconds: int = Field(86_400, ge=1)
 
 
 class AuthSettings(BaseModel):
@@ -124,6 +135,7 @@ class Settings(BaseSettings):
     dynamo: DynamoSettings = Field(default_factory=DynamoSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
@@ -152,6 +164,10 @@ class Settings(BaseSettings):
         if self.auth.jwt_secret is not None:
             return self.auth.jwt_secret.get_secret_value()
         return DEV_JWT_SECRET if self.env == "dev" and self.auth.jwks_url is None else None
+
+    def cache_secret(self) -> bytes:
+        """Seals cached values (dal.cache.sealed): a key of its own, like the cursors'."""
+        return hmac.new(self.cursor_secret(), b"zebros-cache-v1", hashlib.sha256).digest()
 
     def cursor_secret(self) -> bytes:
         if self.auth.cursor_secret is not None:

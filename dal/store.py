@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from dal.cache.client import Cache
+from dal.cache.invalidation import Invalidator
 from dal.derived.aggregates import Aggregates
 from dal.dynamodb.client import Dynamo
 from dal.errors import UnknownTenant
@@ -42,9 +44,15 @@ class Store:
         default_model: Model = Model.BRIDGE,
         default_time_zone: str = "UTC",
         register_unknown: bool = False,
+        cache: Cache | None = None,
+        record_ttl_s: float = 300.0,
     ) -> None:
         """``register_unknown``: serve a tenant seen for the first time by registering
-        it (dev), rather than refusing it with UnknownTenant (prod)."""
+        it (dev), rather than refusing it with UnknownTenant (prod). ``cache``: told
+        of every write (``dal.cache.invalidation``); records put through live
+        ``record_ttl_s``."""
+        self.cache = cache
+        self.record_ttl_s = record_ttl_s
         self.dynamo = dynamo
         self.table_prefix = table_prefix
         self._cursors = CursorCodec(cursor_secret)
@@ -71,12 +79,13 @@ class Store:
     ) -> Repos:
         scope = TenantScope(tenant_id, self.table_prefix, model, ZoneInfo(time_zone))
         d, c = self.dynamo, self._cursors
+        told = None if self.cache is None else Invalidator(self.cache, tenant_id, self.record_ttl_s)
         return Repos(
             scope=scope,
-            customers=CustomerRepo(d, scope, c, customers.CODEC),
-            contacts=ContactRepo(d, scope, c, contacts.CODEC),
-            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC),
-            activities=ActivityRepo(d, scope, c, activities.CODEC),
-            users=UserRepo(d, scope, c, users.CODEC),
+            customers=CustomerRepo(d, scope, c, customers.CODEC, told),
+            contacts=ContactRepo(d, scope, c, contacts.CODEC, told),
+            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC, told),
+            activities=ActivityRepo(d, scope, c, activities.CODEC, told),
+            users=UserRepo(d, scope, c, users.CODEC, told),
             aggregates=Aggregates(d, scope),
         )

@@ -1,7 +1,8 @@
 """The bearer-token gate.
 
-A request that carries an operation (any POST, or GET with a ``query``
-parameter, however encoded) must authenticate; without a valid token it gets
+A request that carries an operation (any POST, or GET with a ``query`` or,
+for a persisted query, an ``extensions`` parameter, however encoded) must
+authenticate; without a valid token it gets
 HTTP 401 (code UNAUTHENTICATED, ``WWW-Authenticate: Bearer``). A GET without
 ``query`` (GraphiQL) passes without one. The principal is left in the
 request's state for the layers inside.
@@ -41,7 +42,10 @@ class Gate:
 
 def carries_operation(scope: Scope) -> bool:
     # Decoded as Strawberry decodes it: "%71uery" is "query" too.
-    return scope["method"] != "GET" or "query" in QueryParams(scope.get("query_string", b""))
+    if scope["method"] != "GET":
+        return True
+    params = QueryParams(scope.get("query_string", b""))
+    return "query" in params or "extensions" in params
 
 
 def principal(scope: Scope) -> Principal | None:

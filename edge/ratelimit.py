@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dal.cache.client import Client
 from dal.cache.ratelimit import RateLimiter, Verdict
 from edge.envelope import RATE_LIMITED, error_response
 from edge.gate import principal
 
 
 class RateLimit:
-    def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, redis: Callable[[], aioredis.Redis]
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, redis: Callable[[], Client]) -> None:
         self.app, self.limiter, self.redis = app, limiter, redis
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

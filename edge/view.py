@@ -1,7 +1,9 @@
 """Strawberry's ASGI view, left with GraphQL's own concerns.
 
 The layers in front did the transport checks, the token and the rate limit.
-Here: GraphiQL for a GET without an operation (dev only), the context, the
+Here: persisted queries (``persisted.py``), the answers of cacheable queries
+from the cache or 304 (``responses.py``), GraphiQL for a GET without an
+operation (dev only), the context, the
 request's JSON (an object, or an array of them for a batch; nesting too deep
 to decode is refused, not a RecursionError), Strawberry's own refusals (a
 batch, a mutation over GET, a body that is not JSON) answered with the one
@@ -12,20 +14,39 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 
+from dal.cache.session import Who
+from edge import operation, responses
 from edge.envelope import STATUS, UNAVAILABLE, bad_request
+from edge.gate import principal
+from edge.operation import Operation
+from edge.persisted import PersistedQueries
+from edge.responses import Lookup, Responses
 
 ContextT = TypeVar("ContextT")
+# The operation as this view read it (its persisted query resolved), for parse_http_body.
+READ: ContextVar[Operation | None] = ContextVar("zebros_operation", default=None)
+LOOKUP = "zebros.lookup"  # scope key: the response cache's lookup, for the context
+DRAIN = "zebros.drain"  # scope key: what to await before the answer leaves (cache fills)
+
+
+@dataclass(frozen=True, slots=True)
+class Caching:
+    persisted: PersistedQueries
+    responses: Responses
 
 
 class GraphQLView(GraphQL[ContextT, None]):
@@ -35,13 +56,16 @@ class GraphQLView(GraphQL[ContextT, None]):
         *,
         ide: bool,
         context: Callable[[Request], Awaitable[ContextT]],
+        caching: Callable[[], Caching | None] = lambda: None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if ide else None)
         self._context = context
+        self._caching = caching
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if request.method == "GET" and "query" not in request.query_params:
+        params = request.query_params
+        if request.method == "GET" and "query" not in params and "extensions" not in params:
             response = self._ide()
         else:
             response = await self._respond(request)
@@ -49,9 +73,62 @@ class GraphQLView(GraphQL[ContextT, None]):
 
     async def _respond(self, request: Request) -> Response:
         try:
-            return await self.run(request)
+            return await self._answer(request)
         except HTTPException as exc:
             return bad_request(exc.reason, exc.status_code)
+
+    async def _answer(self, request: Request) -> Response:
+        caching, who = self._caching(), _who(request)
+        op = await operation.read(request)
+        if caching is None or who is None or op is None:
+            return await self.run(request)
+        resolved = await caching.persisted.resolve(who.tenant, op)
+        if isinstance(resolved, Response):
+            return resolved
+        lookup = await caching.responses.lookup(who, resolved)
+        if lookup is not None:
+            if responses.matches(request.headers.get("if-none-match"), lookup.etag):
+                return responses.not_modified(lookup)
+            if lookup.stored is not None:
+                return _json(lookup.stored, lookup)
+        return await self._execute(request, resolved, lookup, caching.responses)
+
+    async def _execute(
+        self, request: Request, op: Operation, lookup: Lookup | None, kept: Responses
+    ) -> Response:
+        request.scope[LOOKUP] = lookup
+        token = READ.set(op)
+        try:
+            response = await self.run(request)
+        finally:
+            READ.reset(token)
+        drain = request.scope.get(DRAIN)
+        if drain is not None:
+            await drain()
+        if lookup is not None and response.status_code == 200 and _clean(response.body):
+            await kept.keep(lookup, bytes(response.body))
+            response.headers.update(responses.headers(lookup))
+        else:
+            response.headers.update(responses.headers(None))
+        return response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        op = READ.get()
+        if op is None:
+            return await super().parse_http_body(request)
+        return GraphQLRequestData(
+            query=op.query,
+            variables=op.variables,
+            operation_name=op.operation_name,
+            extensions=op.extensions,
+            protocol="http",
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # a JSON blob orjson cannot take (an integer past 64 bits)
+            return json.dumps(data).encode()
 
     def _ide(self) -> Response:
         """A GET without an operation: GraphiQL in dev, nothing in prod."""
@@ -91,6 +168,22 @@ class GraphQLView(GraphQL[ContextT, None]):
             response.status_code = STATUS[UNAVAILABLE]
             response.headers["Retry-After"] = str(max(waits))
         return response
+
+
+def _who(request: Request) -> Who | None:
+    caller = principal(request.scope)
+    if caller is None:
+        return None
+    return Who(caller.tenant_id, str(caller.role), caller.user_id)
+
+
+def _clean(body: bytes | memoryview) -> bool:
+    """An answer worth keeping: data, and not one error."""
+    return b'"errors"' not in bytes(body)
+
+
+def _json(body: bytes, lookup: Lookup) -> Response:
+    return Response(body, media_type="application/json", headers=responses.headers(lookup))
 
 
 def _extensions(

@@ -8,9 +8,10 @@ from datetime import datetime
 import strawberry
 
 from auth import Principal
+from dal.cache.session import CacheSession
 from dal.store import Repos
 from dal.timefmt import dump_dt, utcnow
-from resolvers.loaders import Loaders
+from resolvers.loaders import Loaders, RecordHints
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +31,21 @@ class Context:
     now: datetime = field(default_factory=utcnow)
     # The caller's permissions once read (policy.py): None until then.
     permissions: tuple[str, ...] | None = None
+    # The request's view of the cache; None when caching is off.
+    cache: CacheSession | None = None
 
 
 def build_context(
-    request_id: str, principal: Principal, repos: Repos, limits: PageLimits
+    request_id: str,
+    principal: Principal,
+    repos: Repos,
+    limits: PageLimits,
+    cache: CacheSession | None = None,
+    records: RecordHints | None = None,
 ) -> Context:
     now = utcnow()
-    return Context(request_id, principal, repos, Loaders(repos, dump_dt(now)), limits, now)
+    loaders = Loaders(repos, dump_dt(now), cache, records or {})
+    return Context(request_id, principal, repos, loaders, limits, now, cache=cache)
 
 
 Info = strawberry.Info[Context, None]

@@ -45,13 +45,16 @@ async def customers(
     industry: str | None = None,
     name_prefix: str | None = None,
 ) -> Page[Customer]:
-    return await info.context.repos.customers.find(
+    page = await info.context.repos.customers.find(
         page_size(info, first),
         after,
         owner_id=owner_id,
         industry=industry,
         name_prefix=name_prefix,
     )
+    # The list cache keeps ids: its nodes are read (and kept) through the loader.
+    info.context.loaders.customer_by_id.prime_all(page.items)
+    return page
 
 
 async def create_customer(info: Info, values: dict[str, Any]) -> Customer:

@@ -13,6 +13,8 @@ from typing import TypeVar
 
 from aiodataloader import DataLoader
 
+from dal.cache.records import CachedRecords, Source
+from dal.cache.session import CacheSession
 from dal.models import Activity, Contact, Customer, Opportunity, OpportunityStage, Page, Record
 from dal.records.activity_query import ActivityQuery, Window
 from dal.records.repo import Repo
@@ -23,6 +25,8 @@ from resolvers.periods import today, zone_of
 R = TypeVar("R", bound=Record)
 TODAY_MAX = 100  # activities of one user's day: a list field, not a connection
 K = TypeVar("K")
+# Entity -> (layer, TTL) of the types cached as records (schema: @cacheControl on a type).
+RecordHints = dict[str, tuple[str, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,7 @@ class PageKey:
 
 
 class ById(DataLoader[str, R | None]):
-    def __init__(self, repo: Repo[R]) -> None:
+    def __init__(self, repo: Source[R]) -> None:
         super().__init__()
         self._repo = repo
 
@@ -48,6 +52,8 @@ class ById(DataLoader[str, R | None]):
     def prime_all(self, records: Sequence[R]) -> None:
         for record in records:
             self.prime(record.id, record)
+        if isinstance(self._repo, CachedRecords):
+            self._repo.keep(records)
 
 
 class PageLoader(DataLoader[K, Page[R]]):
@@ -71,8 +77,14 @@ class PageLoader(DataLoader[K, Page[R]]):
 class Loaders:
     """Every loader of one request, named ``x_by_y``; ``now`` is the request's."""
 
-    def __init__(self, repos: Repos, now: str) -> None:
-        self.customer_by_id = ById(repos.customers)
+    def __init__(
+        self,
+        repos: Repos,
+        now: str,
+        cache: CacheSession | None = None,
+        records: RecordHints | None = None,
+    ) -> None:
+        self.customer_by_id = ById(_through(cache, records or {}, repos.customers))
         self.contact_by_id = ById(repos.contacts)
         self.opportunity_by_id = ById(repos.opportunities)
         self.activity_by_id = ById(repos.activities)
@@ -119,3 +131,12 @@ class Loaders:
             return await repos.activities.find(query, now, TODAY_MAX)
 
         return fetch
+
+
+def _through(cache: CacheSession | None, records: RecordHints, repo: Repo[R]) -> Source[R]:
+    """The repository, or the record layer in front of it when its type is cached."""
+    entity = repo.codec.entity.value
+    if cache is None or entity not in records:
+        return repo
+    layer, ttl = records[entity]
+    return CachedRecords(cache, repo, entity, layer, ttl)

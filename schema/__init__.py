@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import DisableIntrospection, SchemaExtension
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.base import get_object_definition
 
+from dal.cache.keys import digest
+from dal.models import Entity
+from resolvers.loaders import RecordHints
+from schema import types
+from schema.caching import CacheControl
 from schema.errors import ErrorPolicy
 from schema.limits import Limits, limits_extension
 from schema.mutation import Mutation
@@ -64,3 +71,21 @@ def build_schema(
 
 def sdl() -> str:
     return build_schema().as_str() + "\n"
+
+
+@lru_cache(maxsize=1)
+def release() -> str:
+    """Names this schema in cache keys: values pickled by another release are never read."""
+    return digest(sdl())[:12]
+
+
+def record_hints() -> RecordHints:
+    """Entity -> (layer, TTL) of the object types cached as records (``@cacheControl``)."""
+    out: RecordHints = {}
+    for cls in (types.Customer, types.Contact, types.Opportunity, types.Activity, types.User):
+        definition = get_object_definition(cls, strict=True)
+        for directive in definition.directives or ():
+            if isinstance(directive, CacheControl):
+                entity = Entity[definition.name.upper()].value
+                out[entity] = (directive.layer.value, float(directive.max_age))
+    return out

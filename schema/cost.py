@@ -41,6 +41,8 @@ from graphql import (
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.schema_directive import Location
 
+from schema.caching import Hint, cached
+
 if TYPE_CHECKING:
     from schema.limits import Limits
 
@@ -58,15 +60,20 @@ class ListSize:
     assumed_size: int
 
 
-def list_field(*, assumed_size: int) -> Callable[[R], R]:
-    """``@strawberry.field`` on a resolver, declaring ``@listSize(assumedSize:)``.
+def list_field(*, assumed_size: int, hint: Hint | None = None) -> Callable[[R], R]:
+    """``@strawberry.field`` on a resolver, declaring ``@listSize(assumedSize:)`` (and
+    caching it by ``hint``).
 
     Typed here once: Strawberry's keyword-only overload returns ``Any``, which
     mypy --strict refuses as a decorator.
     """
 
     def declare(resolver: R) -> R:
-        field: Any = strawberry.field(resolver, directives=[ListSize(assumed_size=assumed_size)])
+        extra = cached(hint) if hint else {"directives": [], "extensions": []}
+        directives = [ListSize(assumed_size=assumed_size), *extra["directives"]]
+        field: Any = strawberry.field(
+            resolver, directives=directives, extensions=extra["extensions"]
+        )
         return cast(R, field)
 
     return declare

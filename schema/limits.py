@@ -5,14 +5,19 @@ directives and cost (``schema/cost.py`` measures them) before validation, so
 an abusive document costs neither. A refusal is a GraphQL error with
 ``extensions.code = "QUERY_TOO_COMPLEX"``, the measured value under the
 metric's name and ``extensions.limit``.
+
+Parsing and validation are cached (LRU, by document text and by document):
+a poll of the same query parses and validates once per process. The limits
+are still measured on every request, as they depend on the variables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from graphql import GraphQLError, Source
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, Source, parse, validate
 from graphql.language import Lexer, TokenKind
 from strawberry.extensions import SchemaExtension
 
@@ -90,6 +95,24 @@ def _become(error: GraphQLError, refusal: GraphQLError) -> None:
     error.locations = error.positions = error.nodes = error.source = None
 
 
+CACHED_DOCUMENTS = 1_000
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def _parsed(query: str) -> DocumentNode | None:
+    try:
+        return parse(query)
+    except GraphQLError:  # Strawberry parses it again and reports the error its way
+        return None
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def _validated(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type, ...]
+) -> list[GraphQLError]:
+    return validate(schema, document, rules)
+
+
 def limits_extension(limits: Limits) -> type[SchemaExtension]:
     """A class, not an instance: Strawberry builds one per request."""
 
@@ -101,6 +124,8 @@ def limits_extension(limits: Limits) -> type[SchemaExtension]:
                 # Parse nothing: graphql-core stops at the first token, and the
                 # error it raises becomes ours below.
                 context.parse_options["max_tokens"] = 0
+            elif context.query:
+                context.graphql_document = _parsed(context.query)
             yield
             if refusal is not None:
                 for error in context.pre_execution_errors or ():
@@ -115,9 +140,13 @@ def limits_extension(limits: Limits) -> type[SchemaExtension]:
                 context.schema._schema, context.graphql_document, context.variables or {}, limits
             )
             refusals = document_refusals(metrics, limits)
-            if refusals:
-                # Errors set here skip Strawberry's validation: refused, not worth validating.
-                context.pre_execution_errors = refusals
+            # Errors set here skip Strawberry's validation: refused, not worth validating;
+            # otherwise the (cached) validation's errors, which may be none.
+            schema = context.schema._schema
+            rules = tuple(context.validation_rules)
+            context.pre_execution_errors = refusals or list(
+                _validated(schema, context.graphql_document, rules)
+            )
             yield
 
     return EdgeLimits

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import strawberry
 
+from dal.cache.keys import Layer
 from resolvers import activities, contacts, customers, opportunities, users
 from resolvers.context import Info
+from schema.caching import Hint, cached_field
 from schema.inputs import ActivityFilter, CustomerFilter, OpportunityFilter
-from schema.relay import Connection, connection
+from schema.relay import Connection, Nodes, connection
 from schema.reports import ReportQuery
 from schema.types import Activity, Contact, Customer, Opportunity, User
+
+# customer(id) reads the record layer through its loader (Customer's @cacheControl);
+# customers keeps ids and cursors, its nodes come from the record layer too.
+ONE_CUSTOMER = Hint(Layer.CUSTOMER, 300, stores=False)
+CUSTOMER_LIST = Hint(
+    Layer.CUSTOMER_LIST,
+    60,
+    codec=Nodes(lambda info: info.context.loaders.customer_by_id, Customer.of),
+    reads=(Layer.CUSTOMER,),
+)
 
 
 @strawberry.type
@@ -29,12 +41,12 @@ class Query(ReportQuery):
     ) -> Connection[User]:
         return connection(await users.users(info, first, after), User.of)
 
-    @strawberry.field
+    @cached_field(ONE_CUSTOMER)
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
         found = await customers.customer(info, id)
         return None if found is None else Customer.of(found)
 
-    @strawberry.field
+    @cached_field(CUSTOMER_LIST)
     async def customers(
         self,
         info: Info,

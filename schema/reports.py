@@ -9,10 +9,12 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
+from dal.cache.keys import Layer
 from resolvers import loaders, reports
 from resolvers.context import Info
 from resolvers.errors import NotFoundError
 from resolvers.periods import MAX_BUCKETS, Period
+from schema.caching import CacheScope, Hint, cached_field
 from schema.cost import ListSize, list_field
 from schema.enums import OpportunityStage
 from schema.relay import Connection, connection
@@ -110,13 +112,21 @@ class Dashboard:
     )
 
 
+# Reports are kept until a write to their inputs bumps the reports generation;
+# activityMetrics and the dashboard count "overdue now", so they also age out
+# with the clock. The dashboard is the caller's (today's activities are theirs).
+REPORT = Hint(Layer.REPORTS, 300)
+LIVE_REPORT = Hint(Layer.REPORTS, 60, live=True)
+DASHBOARD = Hint(Layer.DASHBOARD, 30, scope=CacheScope.USER, live=True)
+
+
 @strawberry.type
 class ReportQuery:
-    @strawberry.field
+    @cached_field(REPORT)
     async def pipeline(self, info: Info, owner_id: strawberry.ID | None = None) -> Pipeline:
         return Pipeline.of(await reports.pipeline(info, owner_id))
 
-    @list_field(assumed_size=MAX_BUCKETS)
+    @list_field(assumed_size=MAX_BUCKETS, hint=REPORT)
     async def forecast(
         self,
         info: Info,
@@ -136,7 +146,7 @@ class ReportQuery:
             for b in found
         ]
 
-    @list_field(assumed_size=MAX_BUCKETS)
+    @list_field(assumed_size=MAX_BUCKETS, hint=REPORT)
     async def sales_by_period(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[SalesBucket]:
@@ -146,7 +156,7 @@ class ReportQuery:
             for b in found
         ]
 
-    @list_field(assumed_size=MAX_BUCKETS)
+    @list_field(assumed_size=MAX_BUCKETS, hint=REPORT)
     async def customer_acquisition(
         self, info: Info, from_: From, to: date, period: Period | None = Period.MONTH
     ) -> list[AcquisitionBucket]:
@@ -156,12 +166,12 @@ class ReportQuery:
             for b in found
         ]
 
-    @strawberry.field
+    @cached_field(REPORT)
     async def lead_conversion(self, info: Info, from_: From, to: date) -> LeadConversion:
         c = await reports.lead_conversion(info, from_, to)
         return LeadConversion(leads=c.leads, won=c.won, lost=c.lost, rate=c.rate)
 
-    @strawberry.field
+    @cached_field(LIVE_REPORT)
     async def activity_metrics(
         self,
         info: Info,
@@ -180,7 +190,7 @@ class ReportQuery:
             for m in found
         ]
 
-    @strawberry.field
+    @cached_field(REPORT)
     async def closed_deals(
         self, info: Info, won: bool = True, first: int | None = 20, after: str | None = None
     ) -> Connection[Opportunity]:
@@ -188,7 +198,7 @@ class ReportQuery:
         page = await reports.recent_closed_deals(info, first, after, won)
         return connection(page, Opportunity.of)
 
-    @strawberry.field
+    @cached_field(DASHBOARD)
     async def dashboard(self, info: Info) -> Dashboard:
         d = await reports.dashboard(info)
         return Dashboard(

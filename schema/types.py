@@ -15,6 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from dal import models
+from dal.cache.keys import Layer
 from resolvers import (
     activities,
     contacts,
@@ -27,6 +28,7 @@ from resolvers import (
 )
 from resolvers.context import Info
 from resolvers.errors import NotFoundError
+from schema.caching import CacheControl
 from schema.cost import list_field
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
@@ -111,7 +113,9 @@ async def _owner(info: Info, owner_id: str | None) -> User | None:
     return None if found is None else User.of(found)
 
 
-@strawberry.type
+# Customers are kept as records (the individual-customer layer): every loader
+# read of a customer goes through it, and writes put the new record through.
+@strawberry.type(directives=[CacheControl(max_age=300, layer=Layer.CUSTOMER)])
 class Customer:
     id: strawberry.ID
     company_name: str

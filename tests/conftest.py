@@ -42,6 +42,8 @@ PREFIX = "test-"
 DEFAULT_MODEL = Model.BRIDGE
 
 Gql = Callable[..., Awaitable[dict[str, Any]]]
+# The cache suite's fixtures (a Redis Cluster, the app over a chosen Redis).
+pytest_plugins = ["tests.cache_support"]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 _numbers = itertools.count(1)
 

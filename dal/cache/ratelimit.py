@@ -21,8 +21,9 @@ import math
 import time
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
+
+from dal.cache.client import Client
 
 log = logging.getLogger("zebros.ratelimit")
 
@@ -107,7 +108,7 @@ class RateLimiter:
         self._warned_at = -math.inf
         self._paused_until = -math.inf
 
-    async def check(self, redis: aioredis.Redis, tenant_id: str, user_id: str) -> Verdict | None:
+    async def check(self, redis: Client, tenant_id: str, user_id: str) -> Verdict | None:
         """Take a token from both buckets; None when Redis did not answer (fail open)."""
         now = time.monotonic()
         if now < self._paused_until:
@@ -119,7 +120,7 @@ class RateLimiter:
             return None
         return self._verdict(raw)
 
-    async def _run(self, redis: aioredis.Redis, names: tuple[str, str]) -> list[int]:
+    async def _run(self, redis: Client, names: tuple[str, str]) -> list[int]:
         args = (self.tenant.per_second, self.tenant.burst, self.user.per_second, self.user.burst)
         try:
             result: list[int] = await redis.evalsha(SHA, 2, *names, *args)

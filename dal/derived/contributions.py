@@ -81,9 +81,17 @@ def _term_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, 
         {"#k": KEY, "#tid": TENANT_ATTR},
         {":tid": scope.tenant_id},
     )
-    ops = [writes.delete(table, t.pk, mine, t.sk) for t in sorted(before - after, key=str)]
-    for t in sorted(after - before, key=str):
-        ops.append(writes.put(table, term_item(scope, t), absent()))
+    # By key: a rename keeps a word's item but changes the words it carries, and
+    # one transaction may not touch an item twice (a Delete and a Put of it).
+    old_at = {(t.pk, t.sk): t for t in before}
+    new_at = {(t.pk, t.sk): t for t in after}
+    gone = sorted((t for k, t in old_at.items() if k not in new_at), key=str)
+    ops = [writes.delete(table, t.pk, mine, t.sk) for t in gone]
+    for key, t in sorted(new_at.items(), key=lambda kv: str(kv[1])):
+        if key not in old_at:
+            ops.append(writes.put(table, term_item(scope, t), absent()))
+        elif old_at[key] != t:
+            ops.append(writes.put(table, term_item(scope, t), mine))
     return ops
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from dal import ids
 from dal.derived import contributions
@@ -29,7 +29,7 @@ from dal.errors import (
     TransactionCancelled,
     VersionConflict,
 )
-from dal.models import Page, Record
+from dal.models import Entity, Page, Record
 from dal.records import refs
 from dal.records.codec import Codec
 from dal.records.cursors import CursorCodec
@@ -44,11 +44,23 @@ FAILED = FAILED_CONDITION
 WRITE_ATTEMPTS = 3  # re-reads after losing a race, when the caller gave no expectedVersion
 
 
+class WriteListener(Protocol):
+    """Told of every write once it is committed, before the write returns (the cache)."""
+
+    async def written(self, entity: Entity, old: Record | None, new: Record | None) -> None: ...
+
+
 class Repo(Generic[R]):
     def __init__(
-        self, dynamo: Dynamo, scope: TenantScope, cursors: CursorCodec, codec: Codec[R]
+        self,
+        dynamo: Dynamo,
+        scope: TenantScope,
+        cursors: CursorCodec,
+        codec: Codec[R],
+        listener: WriteListener | None = None,
     ) -> None:
         self.dynamo = dynamo
+        self.listener = listener
         self.scope = scope
         self._cursors = cursors
         self.codec = codec
@@ -147,7 +159,12 @@ class Repo(Generic[R]):
             if FAILED in exc.reasons[: len(own)]:
                 raise AlreadyExists(rec.id) from exc
             raise _missing(exc, pointed, len(own)) from exc
+        await self._written(None, rec)
         return rec
+
+    async def _written(self, old: R | None, new: R | None) -> None:
+        if self.listener is not None:
+            await self.listener.written(self.codec.entity, old, new)
 
     async def update(
         self, id: str, change: Callable[[R], R], expected_version: int | None = None
@@ -163,11 +180,13 @@ class Repo(Generic[R]):
             added = [r for r in added if r.counted]
             try:
                 await self.dynamo.write(self._with_derived([record, *pointing], current, new))
-                return new
             except TransactionCancelled as exc:
                 if exc.reasons[0] != FAILED:
                     raise _missing(exc, added, 1) from exc
                 await self._lost_race(id, exc, expected_version)
+            else:
+                await self._written(current, new)
+                return new
         raise VersionConflict(await self._version_now(id))
 
     def _moved_refs(self, old: R, new: R) -> tuple[list[Ref], list[dict[str, Any]]]:
@@ -189,6 +208,7 @@ class Repo(Generic[R]):
             ]
             try:
                 await self.dynamo.write(self._with_derived([*own, *released], current, None))
+                await self._written(current, None)
                 return current
             except TransactionCancelled as exc:
                 # Ops 1.. of its own are its refs items: one refused means a dependent.

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from dal.store import Store
 from dal.tenancy.scope import Model
 from services import Services, open_services
-from settings import Settings
+from settings import CacheSettings, Settings
 from tests.api.test_edge_limits import serve, with_limits
 from tests.api.test_rate_limit import flush, limited
 from tests.conftest import PREFIX, Tenants, fresh_tenant, token
@@ -66,9 +66,11 @@ def masked(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 @asynccontextmanager
 async def services_at(settings: Settings, dynamodb: str) -> AsyncIterator[Services]:
-    """The production clients, their DynamoDB at ``dynamodb``; one attempt per call."""
+    """The production clients, their DynamoDB at ``dynamodb``; one attempt per call. No
+    cache: what these tests break is DynamoDB, and a cached answer would not ask it."""
     aws = settings.aws.model_copy(update={"dynamodb_endpoint_url": dynamodb, "max_attempts": 1})
-    async with open_services(settings.model_copy(update={"aws": aws})) as opened:
+    off = CacheSettings(enabled=False)
+    async with open_services(settings.model_copy(update={"aws": aws, "cache": off})) as opened:
         yield opened
 
 

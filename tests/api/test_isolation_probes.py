@@ -10,10 +10,12 @@ exists nowhere (the record prefix and a random suffix, a random subject for
 users, a tampered cursor of B's own). An id of the wrong kind would be
 refused by its prefix before any read and prove nothing, so none is sent.
 
-Four checks per probe: A's secret is absent from the answer, no id of A's
+Five checks per probe: A's secret is absent from the answer, no id of A's
 is in it, the answer equals the control's byte for byte once the probed
-value is blanked out, and it cost the same DynamoDB requests (the
-deterministic stand-in for "the same timing class"). A write that reached
+value is blanked out, it cost the same DynamoDB requests (the
+deterministic stand-in for "the same timing class"), and in Redis it wrote
+or changed no key of A's (A's hash tag) and no key outside a tenant's tag. B's cache is forgotten before each send,
+so probe and control both start cold and cost the same. A write that reached
 A's data would answer differently from its control, so equal answers also
 prove that nothing of A changed.
 
@@ -41,10 +43,13 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from dal import ids
+from dal.cache.client import Cache
+from dal.cache.generations import FIELDS
 from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Role, User
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
+from services import Services
 from tests.conftest import Gql, Tenants
 from tests.support import RequestLog
 
@@ -160,6 +165,8 @@ class Answer:
     sent: str
     body: dict[str, Any]
     requests: dict[str, int]
+    # Redis keys the request created or changed that are not B's own.
+    foreign_keys: list[str] = field(default_factory=list)
 
 
 def _blank(answer: Answer) -> str:
@@ -174,6 +181,7 @@ def failed_checks(probe: Answer, control: Answer) -> list[str]:
         "an id of A's in the answer": any(i in text for i in A_IDS),
         "answer differs from the control's": _blank(probe) != _blank(control),
         "DynamoDB requests differ from the control's": probe.requests != control.requests,
+        "a cache key not of B's written": bool(probe.foreign_keys),
     }
     return [name for name, failed in checks.items() if failed]
 
@@ -191,6 +199,8 @@ class World:
     log: RequestLog
     a_cursors: dict[str, str]
     b_cursors: dict[str, str]
+    cache: Cache
+    a_tag: str  # A's hash tag in cache keys
 
 
 async def _records(repos: Repos, tag: str) -> None:
@@ -248,7 +258,12 @@ async def _cursors(gql: Gql, tenant: str, tag: str) -> dict[str, str]:
 
 @pytest.fixture
 async def world(
-    repos: Repos, neighbour: Repos, tenants: Tenants, gql: Gql, request_log: RequestLog
+    repos: Repos,
+    neighbour: Repos,
+    tenants: Tenants,
+    gql: Gql,
+    request_log: RequestLog,
+    db: Services,
 ) -> World:
     # Same shape in both tenants, ids tagged a (acme, A) and b (globex, B): B's own
     # records make the probes that need a valid record of B's (contactId on opp_b, ...).
@@ -256,15 +271,30 @@ async def world(
     await _records(neighbour, "b")
     a_cursors = await _cursors(gql, tenants.acme, "a")
     b_cursors = await _cursors(gql, tenants.globex, "b")
-    return World(gql, tenants.globex, request_log, a_cursors, b_cursors)
+    a_tag = f"{{{tenants.acme}}}"
+    return World(gql, tenants.globex, request_log, a_cursors, b_cursors, db.cache, a_tag)
 
 
 async def _send(
     w: World, document: str, make: Callable[[str], dict[str, Any]], value: str
 ) -> Answer:
+    assert await w.cache.bump(w.b, FIELDS)  # B's cache forgotten: probe and control start cold
+    before = await _redis_state(w.cache)
     w.log.clear()
     body = await w.gql(document, make(value), tenant=w.b, user="b-user")
-    return Answer(value, body, dict(w.log.counts()))
+    requests = dict(w.log.counts())
+    after = await _redis_state(w.cache)
+    changed = [k for k, v in after.items() if before.get(k) != v]
+    # A's keys, or keys of no tenant; other tenants' keys belong to other tests' processes.
+    foreign = [k for k in changed if w.a_tag in k or "{" not in k]
+    return Answer(value, body, requests, foreign)
+
+
+async def _redis_state(cache: Cache) -> dict[str, bytes | None]:
+    """Every cache key and its value (the test Redis holds this session's keys only)."""
+    names = [k.decode() async for k in cache.redis.scan_iter(match="zc.*", count=1000)]
+    values = await cache.redis.mget(names) if names else []
+    return dict(zip(names, values, strict=True))
 
 
 def _cursor_variables(name: str, cursor: str | None, tag: str = "b") -> dict[str, Any]:
@@ -331,11 +361,13 @@ def test_failed_checks_count_as_leaks() -> None:
     secret = {"data": {"customer": {"id": "cus_a", "companyName": SECRET}}}
     leaky = Answer("cus_a", secret, {"GetItem": 1, "Query": 1})
     assert failed_checks(same, control) == []
+    leaky.foreign_keys.append("zc.x:{acme}:gen")
     assert failed_checks(leaky, control) == [
         "A's secret in the answer",
         "an id of A's in the answer",
         "answer differs from the control's",
         "DynamoDB requests differ from the control's",
+        "a cache key not of B's written",
     ]
     errors = {"data": {"customer": None}, "errors": [{"message": "x"}]}
     assert failed_checks(Answer("cus_a", errors, {"GetItem": 1}), control) == [
@@ -353,7 +385,7 @@ def test_failed_checks_count_as_leaks() -> None:
     counted = Tally()  # not the session's tally
     counted.record(("customer", "cus_a"), failed_checks(same, control))
     counted.record(("customer", "cus_a"), failed_checks(leaky, control))
-    assert (counted.probes, counted.leaks, counted.pairs) == (2, 4, {("customer", "cus_a")})
+    assert (counted.probes, counted.leaks, counted.pairs) == (2, 5, {("customer", "cus_a")})
     assert len(counted.missing()) == len(PAIRS) - 1
 
 

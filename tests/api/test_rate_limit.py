@@ -20,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 import services as services_module
+from dal.cache.client import Client
 from dal.cache.ratelimit import Rate, RateLimiter, keys
 from services import Services
 from settings import RedisSettings, Settings
@@ -51,7 +52,7 @@ def remaining(response: httpx.Response) -> int:
 
 
 @asynccontextmanager
-async def unreachable(url: str) -> AsyncIterator[aioredis.Redis]:
+async def unreachable(url: str) -> AsyncIterator[Client]:
     """The production client (its short timeouts) pointed at ``url``."""
     client = services_module.redis_client(Settings(redis=RedisSettings(url=url)))
     try:

@@ -1,0 +1,68 @@
+"""One filler per cold key: no stampede on DynamoDB when many ask at once.
+
+In this process, callers of the same key share one future. Across processes,
+the first takes a short lock in Redis; the others poll the key for the value
+it fills, and compute it themselves only if it has not come within the wait
+(the filler died, or Redis is gone: never wait on a cache to answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from dal.cache.client import MISSING, Cache
+
+T = TypeVar("T")
+LOCK_TTL_S = 2.0
+POLL_S = 0.02
+POLLS = 75  # up to 1.5 s behind another process's filler (its lock lives 2 s)
+
+
+class Flight:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self._running: dict[str, asyncio.Future[Any]] = {}
+
+    async def run(
+        self,
+        key: str,
+        compute: Callable[[], Awaitable[T]],
+        reread: Callable[[], Awaitable[Any]],
+    ) -> T:
+        """``compute()`` (which fills ``key``) once for all concurrent callers of ``key``;
+        ``reread()`` gives the value another process filled, or MISSING."""
+        running = self._running.get(key)
+        if running is not None:
+            result: T = await asyncio.shield(running)
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            value = await self._lead(key, compute, reread)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" noise when nobody waited
+            raise
+        finally:
+            del self._running[key]
+        future.set_result(value)
+        return value
+
+    async def _lead(
+        self, key: str, compute: Callable[[], Awaitable[T]], reread: Callable[[], Awaitable[Any]]
+    ) -> T:
+        token = await self.cache.lock(key, LOCK_TTL_S)
+        if isinstance(token, str):
+            try:
+                return await compute()
+            finally:
+                await self.cache.unlock(key, token)
+        if token is False:  # another process fills it
+            for _ in range(POLLS):
+                await asyncio.sleep(POLL_S)
+                found = await reread()
+                if found is not MISSING:
+                    return found  # type: ignore[no-any-return]
+        return await compute()

@@ -1,0 +1,68 @@
+"""The operation a request carries, read once before Strawberry sees it.
+
+The view needs it first: a persisted query's hash is resolved to its text,
+and a cacheable query may be answered (or answered 304) without executing.
+Anything this reader does not understand is left to Strawberry, which
+answers it with its own error (a batch, a body that is not JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+    @property
+    def persisted_hash(self) -> str | None:
+        """Apollo's APQ: ``extensions.persistedQuery.sha256Hash``."""
+        persisted = (self.extensions or {}).get("persistedQuery")
+        found = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        return found if isinstance(found, str) else None
+
+    def with_query(self, query: str) -> Operation:
+        return replace(self, query=query)
+
+
+async def read(request: Request) -> Operation | None:
+    """The request's one operation, or None to let Strawberry read (and refuse) it."""
+    if request.method == "GET":
+        params = request.query_params
+        fields: dict[str, Any] = {"query": params.get("query"), "operationName": None}
+        fields["operationName"] = params.get("operationName")
+        for name in ("variables", "extensions"):
+            fields[name] = _json(params.get(name))
+    else:
+        fields = _json(await request.body())
+    return _operation(fields) if isinstance(fields, dict) else None
+
+
+def _json(text: str | bytes | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _INVALID
+
+
+_INVALID = object()
+
+
+def _operation(fields: dict[str, Any]) -> Operation | None:
+    query, name = fields.get("query"), fields.get("operationName")
+    variables, extensions = fields.get("variables"), fields.get("extensions")
+    if not isinstance(query, str | None) or not isinstance(name, str | None):
+        return None
+    if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
+        return None
+    return Operation(query, variables, name, extensions)
