@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,16 @@ def verifier(settings: Settings) -> Verifier:
     )
 
 
+async def _warm(client: Client) -> None:
+    """A cluster client learns its slots before the first requests, not during them:
+    redis-py's asyncio cluster client, initialised by many concurrent commands,
+    has failed some of them (a connection dropped under another's feet). Redis
+    down at start-up is no failure: the client initialises on first use then."""
+    if isinstance(client, RedisCluster):
+        with suppress(Exception):
+            await client.initialize()
+
+
 def cache(settings: Settings, redis: Client, release: str) -> Cache:
     given = settings.cache
     return Cache(
@@ -136,6 +146,7 @@ async def open_services(
         )
         client = redis or redis_client(settings)
         stack.push_async_callback(client.aclose)
+        await _warm(client)
         cached = cache(settings, client, release or schema_release())
         hints = record_hints()
         tenancy = settings.tenancy

@@ -10,13 +10,15 @@ as soon as Redis answers again, before anything of that tenant is read.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError, RedisError
+from redis.exceptions import ConnectionError, NoScriptError
 
 from dal.cache.breaker import Breaker
 from dal.cache.generations import FIELDS, Generations, fresh
@@ -26,7 +28,6 @@ from dal.cache.stats import Stats
 
 T = TypeVar("T")
 Client = Redis | RedisCluster
-ERRORS = (RedisError, OSError, TimeoutError)
 GENERATIONS_TTL_S = 7 * 24 * 3600  # longer than any value's TTL; refreshed by every bump
 MISSING: Any = object()  # a miss, distinct from a cached None
 
@@ -41,6 +42,24 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
+
+
+@dataclass(frozen=True)
+class Script:
+    text: str
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha1(self.text.encode()).hexdigest()
+
+
+# KEYS: the generations hash, a value. ARGV: the hash's fields. The fields'
+# values, then the value ("" when absent: a Lua nil cannot end a table).
+GENERATIONS_AND = Script("""
+local out = redis.call('HMGET', KEYS[1], unpack(ARGV))
+out[#out + 1] = redis.call('GET', KEYS[2]) or ''
+return out
+""")
 UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
 
 
@@ -68,7 +87,9 @@ class Cache:
             return MISSING
         try:
             result = await self._once_more_if_dropped(op)
-        except ERRORS as exc:
+        except Exception as exc:  # any failure of the cache is a miss, never an error
+            # Not only RedisError: redis-py's cluster client has raised AttributeError
+            # on a connection another task dropped (seen under 50 concurrent requests).
             self.breaker.failed(exc)
             self.stats.add(layer, "error")
             return MISSING
@@ -99,24 +120,24 @@ class Cache:
         return None if tokens is None else Generations(tokens)
 
     async def generations_and(self, tenant: str, key: str) -> tuple[Generations | None, Any]:
-        """The tenant's tokens and the value at ``key``, in one round trip."""
+        """The tenant's tokens and the value at ``key``: one script, one round trip
+        (cheaper for the client than a pipeline of two; both keys share a slot)."""
         if self._owed:
             return await self.generations(tenant), MISSING
-        gens_key = self.keys.generations(tenant)
-
-        async def op() -> list[Any]:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.hmget(gens_key, list(FIELDS))
-            pipe.get(key)
-            return list(await pipe.execute())
-
-        found = await self.call("generations", op)
+        keys = (self.keys.generations(tenant), key)
+        found = await self.call("generations", lambda: self._script(GENERATIONS_AND, keys, FIELDS))
         if found is MISSING:
             return None, MISSING
-        tokens = _decoded(found[0])
+        tokens = _decoded(found[:-1])
         if len(tokens) < len(FIELDS):
             return await self.generations(tenant), MISSING
-        return Generations(tokens), self._open(found[1])
+        return Generations(tokens), self._open(found[-1] or None)
+
+    async def _script(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        try:
+            return await self.redis.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:  # first use on this server: EVAL also caches it
+            return await self.redis.eval(script.text, len(keys), *keys, *args)
 
     async def _create(self, key: str, missing: list[str]) -> dict[str, str] | None:
         async def op() -> list[Any]:
