@@ -14,6 +14,7 @@ import uvicorn
 import auth
 import embedded
 import schema
+from dal.cache.generations import FIELDS
 from dal.dynamodb.provision import create_tables
 from dal.errors import AlreadyExists, TenantHasData
 from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
@@ -156,6 +157,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 # The in-memory store is new and empty: bulk writes are safe and fast.
                 summary = await bulk_seed_demo(services.store.for_tenant(DEMO_TENANT))
                 log.info("seeded tenant %s: %s", DEMO_TENANT, summary)
+            # A new in-memory store: what a Redis that outlived the last run holds of
+            # the demo tenant describes other data. Bulk loads tell the cache nothing.
+            await services.cache.bump(DEMO_TENANT, FIELDS)
             _banner(settings, args)
         app = create_app(services.settings, services)
         config = uvicorn.Config(

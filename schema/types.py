@@ -36,10 +36,20 @@ from schema.relay import Connection, connection
 T = TypeVar("T")
 
 
+_PLAIN: dict[type, tuple[str, ...]] = {}
+
+
+def _plain_fields(cls: type) -> tuple[str, ...]:
+    """Once per type, not per node: a list of 100 records wraps 100 objects."""
+    if cls not in _PLAIN:
+        fields = dataclasses.fields(cls)
+        _PLAIN[cls] = tuple(f.name for f in fields if f.init and f.name != "record")
+    return _PLAIN[cls]
+
+
 def _wrap(cls: type[T], record: models.Record) -> T:
     """A GraphQL object from a DAL record: the plain fields share their names."""
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # Strawberry types are dataclasses
-    plain = {f.name: getattr(record, f.name) for f in fields if f.init and f.name != "record"}
+    plain = {name: getattr(record, name) for name in _plain_fields(cls)}
     build: Any = cls
     return cast(T, build(**plain, record=record))
 
