@@ -74,3 +74,14 @@ async def test_concurrent_updates_without_expected_version_lose_no_change(
     assert sorted(final.contact_info) == applied
     assert final.version == 1 + len(applied)
     assert request_log.counts()["UpdateItem"] > len(applied), "the writers did not race"
+
+
+async def test_a_rename_that_keeps_a_word_rewrites_its_search_term_once(repos: Repos) -> None:
+    """ "Acme" -> "Acme 2" keeps the word item "acme" but changes the words it
+    carries: one Put of it, not a Delete and a Put of one item in one
+    transaction (which DynamoDB refuses with a ValidationException)."""
+    await repos.customers.create(customer("cus_1", company_name="Acme"))
+    await repos.customers.update("cus_1", lambda c: replace(c, company_name="Acme 2"))
+    found = await repos.customers.search("acme", 10)
+    assert [c.company_name for c in found.items] == ["Acme 2"]
+    assert [c.id for c in (await repos.customers.search("acme 2", 10)).items] == ["cus_1"]
