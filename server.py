@@ -23,6 +23,7 @@ from auth import Principal
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession, Who
 from dal.storage import buckets
+from dal.store import Repos
 from edge.body import BodyLimit
 from edge.errors import Errors
 from edge.gate import Gate, principal
@@ -65,16 +66,25 @@ class Contexts:
 
     async def __call__(self, request: Request) -> Context:
         services = self.runtime.get()
-        caller = principal(request.scope)
-        if caller is None:  # the gate lets no operation in without one
-            raise RuntimeError("no principal: the bearer gate did not run")
-        repos = await services.store.open(caller.tenant_id)
-        await self._provision(caller, repos.users)
+        caller, repos = await self._admitted(request)
         session = _session(services, caller, request)
         if session is not None:
             request.scope[DRAIN] = session.drain
         rid = request_id(request.scope)
         return build_context(rid, caller, repos, services.limits, session, services.records)
+
+    async def admit(self, request: Request) -> None:
+        """What every answer needs, a cached one too: a known tenant (UnknownTenant,
+        a 401, otherwise) and the caller's User record."""
+        await self._admitted(request)
+
+    async def _admitted(self, request: Request) -> tuple[Principal, Repos]:
+        caller = principal(request.scope)
+        if caller is None:  # the gate lets no operation in without one
+            raise RuntimeError("no principal: the bearer gate did not run")
+        repos = await self.runtime.get().store.open(caller.tenant_id)
+        await self._provision(caller, repos.users)
+        return caller, repos
 
     async def _provision(self, caller: Principal, users: Any) -> None:
         key = (caller.tenant_id, caller.user_id)
@@ -107,8 +117,10 @@ class Cachings:
         if self._built is None and self.runtime.services is not None:
             cache = self.runtime.services.cache
             ttl = self.settings.cache.persisted_query_ttl_seconds
-            policies = Policies(self.schema._schema)
-            self._built = Caching(PersistedQueries(cache, ttl), Responses(cache, policies))
+            limits = _limits(self.settings.limits)
+            policies = Policies(self.schema._schema, limits)
+            persisted = PersistedQueries(cache, ttl, limits.max_characters)
+            self._built = Caching(persisted, Responses(cache, policies))
         return self._built
 
 
@@ -120,7 +132,10 @@ def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
     dev = settings.env == "dev"
     schema = _schema(settings)
     caching = Cachings(runtime, schema, settings)
-    app: ASGIApp = GraphQLView(schema, ide=dev, context=Contexts(runtime), caching=caching)
+    contexts = Contexts(runtime)
+    app: ASGIApp = GraphQLView(
+        schema, ide=dev, context=contexts, caching=caching, admit=contexts.admit
+    )
     limiter = _limiter(settings)
     if limiter is not None:
         app = RateLimit(app, limiter=limiter, redis=lambda: runtime.get().redis)

@@ -26,8 +26,9 @@ LOCAL_MAX = 2_000
 
 
 class PersistedQueries:
-    def __init__(self, cache: Cache, ttl_s: float) -> None:
-        self.cache, self.ttl_s = cache, ttl_s
+    def __init__(self, cache: Cache, ttl_s: float, max_characters: int) -> None:
+        # Longer documents are refused by the limits: never worth keeping.
+        self.cache, self.ttl_s, self.max_characters = cache, ttl_s, max_characters
         self._local: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     async def resolve(self, tenant: str, op: Operation) -> Operation | Response:
@@ -48,6 +49,8 @@ class PersistedQueries:
         if hashlib.sha256(query.encode()).hexdigest() != sha:
             extensions = {"code": "BAD_USER_INPUT", "field": "extensions.persistedQuery"}
             return error_response("provided sha does not match query", extensions, status=400)
+        if len(query) > self.max_characters:
+            return op  # run as sent: the limits refuse it
         self._remember(tenant, sha, query)
         key = self.cache.keys.persisted(tenant, sha)
         await self.cache.set_raw(Layer.PERSISTED, key, query.encode(), self.ttl_s)

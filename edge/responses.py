@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass
 
 from graphql import GraphQLError, GraphQLSchema, parse
@@ -26,6 +27,7 @@ from dal.cache.session import Who
 from edge.operation import Operation
 from schema.cache_policy import Policy, policy_of
 from schema.caching import CacheScope
+from schema.limits import Limits, source_refusal
 
 NO_STORE = "no-store"
 POLICIES_MAX = 2_000
@@ -41,21 +43,24 @@ class Lookup:
 
 
 class Policies:
-    """Document -> policy, computed once per document text and operation name."""
+    """Document -> policy, computed once per document and operation name. A document
+    past the size or token limits gets none, unparsed (the limits refuse it later,
+    as cheaply as they always did); kept by digest, not by its text."""
 
-    def __init__(self, schema: GraphQLSchema) -> None:
-        self.schema = schema
+    def __init__(self, schema: GraphQLSchema, limits: Limits) -> None:
+        self.schema, self.limits = schema, limits
         self._known: OrderedDict[tuple[str, str | None], Policy | None] = OrderedDict()
 
     def of(self, query: str, operation_name: str | None) -> Policy | None:
-        key = (query, operation_name)
+        key = (digest(query), operation_name)
         if key in self._known:
             self._known.move_to_end(key)
             return self._known[key]
-        try:
-            found = policy_of(self.schema, parse(query), operation_name)
-        except GraphQLError:  # Strawberry will say what is wrong with it
-            found = None
+        found = None
+        if source_refusal(query, self.limits) is None:
+            with suppress(GraphQLError):  # Strawberry will say what is wrong with it
+                document = parse(query, max_tokens=self.limits.max_tokens)
+                found = policy_of(self.schema, document, operation_name)
         self._known[key] = found
         if len(self._known) > POLICIES_MAX:
             self._known.popitem(last=False)
@@ -100,8 +105,8 @@ def _etag(asked: list[object], generations: Generations, policy: Policy) -> str:
 def matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
-    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-    return etag in tags or "*" in tags
+    # No "*": it would match an answer never given; a poll names the ETag it holds.
+    return etag in {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
 
 
 def headers(lookup: Lookup | None) -> dict[str, str]:

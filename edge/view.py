@@ -57,10 +57,12 @@ class GraphQLView(GraphQL[ContextT, None]):
         ide: bool,
         context: Callable[[Request], Awaitable[ContextT]],
         caching: Callable[[], Caching | None] = lambda: None,
+        admit: Callable[[Request], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if ide else None)
         self._context = context
         self._caching = caching
+        self._admit = admit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -82,15 +84,18 @@ class GraphQLView(GraphQL[ContextT, None]):
         op = await operation.read(request)
         if caching is None or who is None or op is None:
             return await self.run(request)
+        if self._admit is not None:  # a known tenant and its user, before any answer
+            await self._admit(request)
         resolved = await caching.persisted.resolve(who.tenant, op)
         if isinstance(resolved, Response):
             return resolved
         lookup = await caching.responses.lookup(who, resolved)
-        if lookup is not None:
+        # Only an answer this ETag was given for, executed and kept (so valid, within
+        # the limits, for this tenant and role), is answered from the cache or 304.
+        if lookup is not None and lookup.stored is not None:
             if responses.matches(request.headers.get("if-none-match"), lookup.etag):
                 return responses.not_modified(lookup)
-            if lookup.stored is not None:
-                return _json(lookup.stored, lookup)
+            return _json(lookup.stored, lookup)
         return await self._execute(request, resolved, lookup, caching.responses)
 
     async def _execute(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
@@ -110,6 +111,8 @@ class Cached(FieldExtension):
         who = session.who
         scope = {CacheScope.ROLE: f"r={who.role}", CacheScope.USER: f"u={who.user}"}
         args = f"{digest(_plain(kwargs))}{scope.get(self.hint.scope, '')}"
+        if self.hint.live:  # a clock-dependent answer ages out with its max-age window
+            args += f"w={int(time.time() // self.hint.max_age)}"
         parent = str(getattr(source, "id", "-"))
         name = f"{info.path.typename}.{info.field_name}"
         return session.cache.keys.field(who.tenant, generation, name, parent, args)

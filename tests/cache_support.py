@@ -32,8 +32,11 @@ def redis_cluster() -> Iterator[RedisClusterServers]:
         yield cluster
 
 
-def on_redis(settings: Settings, url: str, *, cluster: bool = False, **cache: Any) -> Settings:
-    redis = settings.redis.model_copy(update={"url": url, "cluster": cluster})
+def on_redis(
+    settings: Settings, url: str, *, cluster: bool = False, timeout: float = 0.1, **cache: Any
+) -> Settings:
+    update = {"url": url, "cluster": cluster, "timeout": timeout}
+    redis = settings.redis.model_copy(update=update)
     given = settings.cache.model_copy(update=cache)
     return settings.model_copy(update={"redis": redis, "cache": given})
 
@@ -96,9 +99,14 @@ async def api_on(settings: Settings, tenants: Tenants) -> AsyncIterator[Api]:
 async def api(
     request: pytest.FixtureRequest, settings: Settings, db: Services, tenants: Tenants
 ) -> AsyncIterator[Api]:
-    """The app over one Redis node, then over a three-node Redis Cluster."""
+    """The app over one Redis node, then over a three-node Redis Cluster. Redis gets
+    1 s to answer (not 0.1 s): on a loaded 2-core machine a reply can take longer
+    than 0.1 s, the breaker would open, and a test of what the cache does would
+    see DynamoDB answer instead (test_cache_outage.py tests that on purpose)."""
     if request.param == "cluster":
         cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
-        settings = on_redis(settings, cluster.url, cluster=True)
+        settings = on_redis(settings, cluster.url, cluster=True, timeout=1.0)
+    else:
+        settings = on_redis(settings, settings.redis.url, timeout=1.0)
     async with api_on(settings, tenants) as opened:
         yield opened

@@ -10,10 +10,8 @@ as soon as Redis answers again, before anything of that tenant is read.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -23,44 +21,16 @@ from redis.exceptions import ConnectionError, NoScriptError
 from dal.cache.breaker import Breaker
 from dal.cache.generations import FIELDS, Generations, fresh
 from dal.cache.keys import KeySpace
+from dal.cache.scripts import GENERATIONS_AND, UNLOCK, VERSIONED_SET, Script
 from dal.cache.sealed import Sealer
 from dal.cache.stats import Stats
 
 T = TypeVar("T")
 Client = Redis | RedisCluster
 GENERATIONS_TTL_S = 7 * 24 * 3600  # longer than any value's TTL; refreshed by every bump
+REPAY_ATTEMPTS = 1_800  # an hour of retries at the default pause; then the next read pays
 MISSING: Any = object()  # a miss, distinct from a cached None
-
-# Set the value only if what is stored is older: a reader that filled from a
-# stale read must not overwrite a newer write-through. Values start "version|".
-VERSIONED_SET = """
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local v = tonumber(string.match(cur, '^(%d+)|'))
-  if v and v >= tonumber(ARGV[1]) then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
-"""
-
-
-@dataclass(frozen=True)
-class Script:
-    text: str
-
-    @property
-    def sha(self) -> str:
-        return hashlib.sha1(self.text.encode()).hexdigest()
-
-
-# KEYS: the generations hash, a value. ARGV: the hash's fields. The fields'
-# values, then the value ("" when absent: a Lua nil cannot end a table).
-GENERATIONS_AND = Script("""
-local out = redis.call('HMGET', KEYS[1], unpack(ARGV))
-out[#out + 1] = redis.call('GET', KEYS[2]) or ''
-return out
-""")
-UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
+Version = tuple[int, int]  # (incarnation: creation time in µs, record version)
 
 
 class Cache:
@@ -80,10 +50,16 @@ class Cache:
         self.stats = Stats()
         self.enabled = enabled
         self._owed: set[str] = set()
+        self._repaying: asyncio.Task[None] | None = None
+        self._settling = asyncio.Lock()
 
-    async def call(self, layer: str, op: Callable[[], Awaitable[T]]) -> T | Any:
-        """``op``'s answer, or MISSING when Redis is off, broken or slow."""
-        if not self.enabled or not self.breaker.allows():
+    async def call(
+        self, layer: str, op: Callable[[], Awaitable[T]], *, force: bool = False
+    ) -> T | Any:
+        """``op``'s answer, or MISSING when Redis is off, broken or slow. ``force``:
+        try even with the breaker open (invalidations: a write must not skip them
+        because an earlier read of this process was slow)."""
+        if not self.enabled or not (force or self.breaker.allows()):
             return MISSING
         try:
             result = await self._once_more_if_dropped(op)
@@ -106,12 +82,13 @@ class Cache:
             return await op()
 
     # -- generations ---------------------------------------------------------
-    async def generations(self, tenant: str) -> Generations | None:
+    async def generations(self, tenant: str, *, force: bool = False) -> Generations | None:
         """The tenant's tokens (one HMGET), after paying what is owed to it."""
         if self._owed and not await self._settle():
             return None
         key = self.keys.generations(tenant)
-        found = await self.call("generations", lambda: self.redis.hmget(key, list(FIELDS)))
+        read = lambda: self.redis.hmget(key, list(FIELDS))  # noqa: E731
+        found = await self.call("generations", read, force=force)
         if found is MISSING:
             return None
         tokens: dict[str, str] | None = _decoded(found)
@@ -155,7 +132,12 @@ class Cache:
 
     async def bump(self, tenant: str, layers: Iterable[str]) -> bool:
         """New tokens for ``layers``: their keys are forgotten, in every process."""
-        mapping: dict[Any, Any] = fresh(str(layer) for layer in layers)
+        if await self._write_tokens(tenant, fresh(str(layer) for layer in layers)):
+            return True
+        self.owe(tenant)
+        return False
+
+    async def _write_tokens(self, tenant: str, mapping: dict[Any, Any]) -> bool:
         if not mapping:
             return True
         key = self.keys.generations(tenant)
@@ -167,23 +149,37 @@ class Cache:
             await pipe.execute()
             return True
 
-        if await self.call("generations", op) is MISSING:
-            self.owe(tenant)
+        if await self.call("generations", op, force=True) is MISSING:
             return False
         for layer in mapping:
             self.stats.add(layer, "invalidation")
         return True
 
     def owe(self, tenant: str) -> None:
-        if self.enabled:
-            self._owed.add(tenant)
+        """An invalidation of ``tenant`` did not land: paid before this process reads
+        the tenant from the cache again, and by a task that retries meanwhile, so
+        other processes are not left reading what the write made stale for long."""
+        if not self.enabled:
+            return
+        self._owed.add(tenant)
+        if self._repaying is None or self._repaying.done():
+            self._repaying = asyncio.ensure_future(self._repay())
+
+    async def _repay(self) -> None:
+        for _ in range(REPAY_ATTEMPTS):
+            if not self._owed or await self._settle():
+                return
+            await asyncio.sleep(max(self.breaker.pause, 0.05))
 
     async def _settle(self) -> bool:
-        """Forget the whole cache of every tenant whose invalidation did not land."""
-        for tenant in sorted(self._owed):
-            self._owed.discard(tenant)
-            if not await self.bump(tenant, FIELDS):
-                return False
+        """Forget the whole cache of every tenant whose invalidation did not land.
+        One settler at a time; a tenant stays owed until its bump has landed, so a
+        concurrent reader never takes the old tokens for paid."""
+        async with self._settling:
+            for tenant in sorted(self._owed):
+                if not await self._write_tokens(tenant, fresh(FIELDS)):
+                    return False
+                self._owed.discard(tenant)
         return True
 
     # -- values --------------------------------------------------------------
@@ -225,17 +221,17 @@ class Cache:
         return await self._counted(layer, op, len(entries))
 
     async def put_versions(
-        self, layer: str, entries: Sequence[tuple[str, int, Any]], ttl_s: float
+        self, layer: str, entries: Sequence[tuple[str, Version, Any]], ttl_s: float
     ) -> bool:
         """One pipeline; each value lands only over an older version (VERSIONED_SET)."""
         if not entries:
             return True
-        args = [(k, v, str(v).encode() + b"|" + self.sealer.seal(x)) for k, v, x in entries]
+        args = [(k, v, f"{v[0]}.{v[1]}|".encode() + self.sealer.seal(x)) for k, v, x in entries]
 
         async def op() -> bool:
             pipe = self.redis.pipeline(transaction=False)
-            for key, version, value in args:
-                pipe.eval(VERSIONED_SET, 1, key, version, value, int(ttl_s * 1000))
+            for key, (born, version), value in args:
+                pipe.eval(VERSIONED_SET, 1, key, born, version, value, int(ttl_s * 1000))
             await pipe.execute()
             return True
 
@@ -275,6 +271,11 @@ class Cache:
         if got is MISSING:
             return None
         return token if got else False
+
+    async def locked(self, key: str) -> bool:
+        """Whether a filler still holds ``key``'s lock (False when Redis cannot say)."""
+        found = await self.call("lock", lambda: self.redis.exists(self.keys.lock(key)))
+        return found is not MISSING and bool(found)
 
     async def unlock(self, key: str, token: str) -> None:
         lock = self.keys.lock(key)

@@ -23,7 +23,7 @@ POLLS = 75  # up to 1.5 s behind another process's filler (its lock lives 2 s)
 class Flight:
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
-        self._running: dict[str, asyncio.Future[Any]] = {}
+        self._running: dict[str, asyncio.Task[Any]] = {}
 
     async def run(
         self,
@@ -32,23 +32,23 @@ class Flight:
         reread: Callable[[], Awaitable[Any]],
     ) -> T:
         """``compute()`` (which fills ``key``) once for all concurrent callers of ``key``;
-        ``reread()`` gives the value another process filled, or MISSING."""
-        running = self._running.get(key)
-        if running is not None:
-            result: T = await asyncio.shield(running)
-            return result
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._running[key] = future
-        try:
-            value = await self._lead(key, compute, reread)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" noise when nobody waited
-            raise
-        finally:
+        ``reread()`` gives the value another process filled, or MISSING.
+
+        The computation is a task of the flight's, not of the first caller: a caller
+        cancelled (its client gone) cancels only its own wait, never the others'."""
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._lead(key, compute, reread))
+            self._running[key] = task
+            task.add_done_callback(lambda done: self._landed(key, done))
+        result: T = await asyncio.shield(task)
+        return result
+
+    def _landed(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._running.get(key) is task:
             del self._running[key]
-        future.set_result(value)
-        return value
+        if not task.cancelled():
+            task.exception()  # retrieved: its callers saw it; no "never retrieved" noise
 
     async def _lead(
         self, key: str, compute: Callable[[], Awaitable[T]], reread: Callable[[], Awaitable[Any]]
@@ -65,4 +65,6 @@ class Flight:
                 found = await reread()
                 if found is not MISSING:
                     return found  # type: ignore[no-any-return]
+                if not await self.cache.locked(key):
+                    break  # it finished without a value (nothing to keep, or it failed)
         return await compute()

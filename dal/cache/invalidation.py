@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dal.cache.client import Cache
 from dal.cache.keys import Layer
+from dal.cache.records import version_of
 from dal.models import Customer, Entity, Record
 
 # Fields of a customer that decide which lists it is in, and where.
@@ -48,16 +49,15 @@ class Invalidator:
         await self.cache.bump(self.tenant, stale_layers(entity, old, new))
 
     async def _put_through(self, old: Record | None, new: Record | None) -> bool:
-        generations = await self.cache.generations(self.tenant)
+        generations = await self.cache.generations(self.tenant, force=True)
         if generations is None:
             return False
         record = new or old
         if not isinstance(record, Customer):
             return True
         key = self.cache.keys.record(self.tenant, generations.epoch, Entity.CUSTOMER, record.id)
-        if old is None:
-            # A new incarnation: over any tombstone of an earlier record of this id.
-            return await self.cache.put_many(Layer.CUSTOMER, [(key, record)], self.record_ttl_s)
-        version = new.version if new else old.version + 1
+        # A delete leaves a tombstone one version past the record; a create is a new
+        # incarnation, newer than any tombstone of an earlier record of this id.
+        version = version_of(new) if new else version_of(record, bump=1)
         entry = (key, version, new)
         return await self.cache.put_versions(Layer.CUSTOMER, [entry], self.record_ttl_s)

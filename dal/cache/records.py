@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 
-from dal.cache.client import MISSING
+from dal.cache.client import MISSING, Version
 from dal.cache.keys import digest
 from dal.cache.session import CacheSession
 from dal.models import Record
 
 R = TypeVar("R", bound=Record)
+
+
+def version_of(record: Record, bump: int = 0) -> Version:
+    """(incarnation, version): what VERSIONED_SET compares."""
+    return int(record.created_at.timestamp() * 1_000_000), record.version + bump
 
 
 class Source(Protocol[R]):
@@ -54,14 +59,14 @@ class CachedRecords(Generic[R]):
         who, keys = self.session.who, self.session.cache.keys
         for r in records:
             key = keys.record(who.tenant, generations.epoch, self.entity, r.id)
-            self.session.fill_version(self.layer, key, r.version, r, self.ttl_s)
+            self.session.fill_version(self.layer, key, version_of(r), r, self.ttl_s)
 
     async def _fill(self, ids: list[str], keys: list[str]) -> list[R | None]:
         cache = self.session.cache
 
         async def compute() -> list[R | None]:
             records = await self.source.get_many(ids)
-            entries = [(k, r.version, r) for k, r in zip(keys, records, strict=True) if r]
+            entries = [(k, version_of(r), r) for k, r in zip(keys, records, strict=True) if r]
             await cache.put_versions(self.layer, entries, self.ttl_s)
             return records
 

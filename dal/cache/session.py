@@ -16,7 +16,7 @@ from typing import Any
 
 from aiodataloader import DataLoader
 
-from dal.cache.client import MISSING, Cache
+from dal.cache.client import MISSING, Cache, Version
 from dal.cache.flight import Flight
 from dal.cache.generations import Generations
 
@@ -52,7 +52,7 @@ class CacheSession:
         self._read = generations is not None
         self._values = _Values(cache)
         self._fills: list[tuple[str, str, Any, float]] = []
-        self._versions: list[tuple[str, str, int, Any, float]] = []
+        self._versions: list[tuple[str, str, Version, Any, float]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -75,7 +75,9 @@ class CacheSession:
         self._fills.append((layer, key, value, ttl_s))
         self._schedule()
 
-    def fill_version(self, layer: str, key: str, version: int, value: Any, ttl_s: float) -> None:
+    def fill_version(
+        self, layer: str, key: str, version: Version, value: Any, ttl_s: float
+    ) -> None:
         self._versions.append((layer, key, version, value, ttl_s))
         self._schedule()
 

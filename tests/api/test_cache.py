@@ -12,6 +12,7 @@ import hashlib
 from datetime import timedelta
 
 from dal.cache.keys import Layer
+from dal.cache.records import version_of
 from dal.models import Role
 from dal.timefmt import dump_dt, utcnow
 from tests.cache_support import Api, api_on
@@ -23,6 +24,8 @@ LIST = """query($industry: String, $owner: ID) {
     edges { node { id tier } } } }"""
 CREATE = """mutation($name: String!, $industry: String) {
   createCustomer(input: {companyName: $name, industry: $industry}) { id version } }"""
+CREATE_WITH_ID = """mutation($id: ID!, $name: String!) {
+  createCustomer(input: {id: $id, companyName: $name}) { id } }"""
 UPDATE = """mutation($id: ID!, $input: UpdateCustomerInput!) {
   updateCustomer(id: $id, input: $input) { id version } }"""
 DELETE = "mutation($id: ID!) { deleteCustomer(id: $id) }"
@@ -237,3 +240,41 @@ def _token(api: Api) -> str:
     from tests.conftest import token
 
     return token(api.tenant)
+
+
+async def test_only_an_answer_given_for_the_etag_is_answered_304(api: Api) -> None:
+    """A 304 needs a kept answer: "*", or an ETag with a document never answered
+    (invalid, or refused by the limits), gets the full treatment."""
+    headers = {"Authorization": f"Bearer {_token(api)}", "If-None-Match": "*"}
+    params = {"query": "{ pipeline(nope: 1) { totalValue } }"}
+    invalid = await api.http.get("/graphql", params=params, headers=headers)
+    assert invalid.status_code == 200
+    assert invalid.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    first = await api.http.get("/graphql", params={"query": PIPELINE}, headers=headers)
+    assert first.status_code == 200  # "*" is not an ETag we gave
+
+
+async def test_a_customer_deleted_and_created_again_is_not_shadowed_by_its_predecessor(
+    api: Api,
+) -> None:
+    """A record filled late from a read of the deleted incarnation (higher version,
+    older creation) does not land over the new one."""
+    id = "cus_again"
+    await api.post(CREATE_WITH_ID, {"id": id, "name": "First"})
+    for n in range(3):
+        await api.post(UPDATE, {"id": id, "input": {"companyName": f"First {n}"}})
+    stale = (await api.services.store.for_tenant(api.tenant).customers.get_many([id]))[0]
+    await api.post(DELETE, {"id": id})
+    await api.post(CREATE_WITH_ID, {"id": id, "name": "Second"})
+    key = await _record_key(api, id)
+    assert stale is not None
+    assert stale.version == 4
+    await api.cache.put_versions(Layer.CUSTOMER, [(key, version_of(stale), stale)], 60)
+    body = await api.post(NAME, {"id": id})
+    assert body["data"]["customer"]["companyName"] == "Second"
+
+
+async def _record_key(api: Api, id: str) -> str:
+    generations = await api.cache.generations(api.tenant)
+    assert generations is not None
+    return api.cache.keys.record(api.tenant, generations.epoch, "Customers", id)
