@@ -75,7 +75,11 @@ class Contexts:
 
     async def admit(self, request: Request) -> None:
         """What every answer needs, a cached one too: a known tenant (UnknownTenant,
-        a 401, otherwise) and the caller's User record."""
+        a 401, otherwise) and the caller's User record. A caller this process has
+        provisioned was admitted already (tenants are not unregistered)."""
+        caller = principal(request.scope)
+        if caller is not None and (caller.tenant_id, caller.user_id) in self._seen:
+            return
         await self._admitted(request)
 
     async def _admitted(self, request: Request) -> tuple[Principal, Repos]:

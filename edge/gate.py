@@ -40,12 +40,24 @@ class Gate:
         await self.app(scope, receive, send)
 
 
+PARAMS_KEY = "zebros.query_params"
+
+
 def carries_operation(scope: Scope) -> bool:
     # Decoded as Strawberry decodes it: "%71uery" is "query" too.
     if scope["method"] != "GET":
         return True
-    params = QueryParams(scope.get("query_string", b""))
+    params = query_params(scope)
     return "query" in params or "extensions" in params
+
+
+def query_params(scope: Scope) -> QueryParams:
+    """The query string, parsed once per request (the gate and the view both read it)."""
+    state = scope.setdefault("state", {})
+    if PARAMS_KEY not in state:
+        state[PARAMS_KEY] = QueryParams(scope.get("query_string", b""))
+    params: QueryParams = state[PARAMS_KEY]
+    return params
 
 
 def principal(scope: Scope) -> Principal | None:

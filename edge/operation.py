@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 
@@ -33,10 +34,9 @@ class Operation:
         return replace(self, query=query)
 
 
-async def read(request: Request) -> Operation | None:
+async def read(request: Request, params: QueryParams) -> Operation | None:
     """The request's one operation, or None to let Strawberry read (and refuse) it."""
     if request.method == "GET":
-        params = request.query_params
         fields: dict[str, Any] = {"query": params.get("query"), "operationName": None}
         fields["operationName"] = params.get("operationName")
         for name in ("variables", "extensions"):

@@ -31,7 +31,7 @@ from strawberry.schema import BaseSchema
 from dal.cache.session import Who
 from edge import operation, responses
 from edge.envelope import STATUS, UNAVAILABLE, bad_request
-from edge.gate import principal
+from edge.gate import principal, query_params
 from edge.operation import Operation
 from edge.persisted import PersistedQueries
 from edge.responses import Lookup, Responses
@@ -66,7 +66,7 @@ class GraphQLView(GraphQL[ContextT, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        params = request.query_params
+        params = query_params(scope)
         if request.method == "GET" and "query" not in params and "extensions" not in params:
             response = self._ide()
         else:
@@ -81,7 +81,7 @@ class GraphQLView(GraphQL[ContextT, None]):
 
     async def _answer(self, request: Request) -> Response:
         caching, who = self._caching(), _who(request)
-        op = await operation.read(request)
+        op = await operation.read(request, query_params(request.scope))
         if caching is None or who is None or op is None:
             return await self.run(request)
         if self._admit is not None:  # a known tenant and its user, before any answer
