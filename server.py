@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 
 from auth import Principal
 from dal.cache.ratelimit import Rate, RateLimiter
-from dal.cache.session import CacheSession, Who
+from dal.cache.session import CacheSession
 from dal.storage import buckets
 from dal.store import Repos
 from edge.body import BodyLimit
@@ -32,7 +32,7 @@ from edge.ratelimit import RateLimit
 from edge.request_id import RequestId, request_id
 from edge.responses import Policies, Responses
 from edge.transport import Transport
-from edge.view import DRAIN, LOOKUP, Caching, GraphQLView
+from edge.view import DRAIN, LOOKUP, Caching, GraphQLView, who_of
 from resolvers.context import Context, build_context
 from resolvers.errors import translate
 from resolvers.users import from_principal
@@ -105,9 +105,8 @@ def _session(services: Services, caller: Principal, request: Request) -> CacheSe
     if not services.cache.enabled:
         return None
     lookup = request.scope.get(LOOKUP)
-    who = Who(caller.tenant_id, str(caller.role), caller.user_id)
     generations = None if lookup is None else lookup.generations
-    return CacheSession(services.cache, services.flight, who, generations)
+    return CacheSession(services.cache, services.flight, who_of(caller), generations)
 
 
 class Cachings:

@@ -76,8 +76,8 @@ class Responses:
         policy = self.policies.of(op.query, op.operation_name) if op.query else None
         if policy is None or policy.max_age is None or not self.cache.enabled:
             return None
-        asked = _asked(who, policy, op)
-        key = self.cache.keys.response(who.tenant, digest(asked))
+        asked = digest(_asked(who, policy, op))  # hashed once: the key and the ETag
+        key = self.cache.keys.response(who.tenant, asked)
         generations, stored = await self.cache.generations_and(who.tenant, key)
         if generations is None:
             return None
@@ -97,9 +97,9 @@ def _asked(who: Who, policy: Policy, op: Operation) -> list[object]:
     return [who.tenant, who.role, user, op.query, op.operation_name, op.variables]
 
 
-def _etag(asked: list[object], generations: Generations, policy: Policy) -> str:
+def _etag(asked: str, generations: Generations, policy: Policy) -> str:
     window = int(time.time() // policy.max_age) if policy.live and policy.max_age else 0
-    return f'"{digest([*asked, generations.fingerprint(policy.layers), window])}"'
+    return f'"{digest([asked, generations.fingerprint(policy.layers), window])}"'
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:

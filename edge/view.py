@@ -28,6 +28,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 
+from auth import Principal
 from dal.cache.session import Who
 from edge import operation, responses
 from edge.envelope import STATUS, UNAVAILABLE, bad_request
@@ -177,8 +178,11 @@ class GraphQLView(GraphQL[ContextT, None]):
 
 def _who(request: Request) -> Who | None:
     caller = principal(request.scope)
-    if caller is None:
-        return None
+    return None if caller is None else who_of(caller)
+
+
+def who_of(caller: Principal) -> Who:
+    """What cache keys may vary by, for this caller."""
     return Who(caller.tenant_id, str(caller.role), caller.user_id)
 
 

@@ -1,4 +1,5 @@
-"""A circuit breaker for the cache: a dead or paused Redis costs one timeout, not one per call.
+"""A circuit breaker in front of Redis: a dead or paused Redis costs one timeout, not one
+per call. The cache and the rate limiter each have one.
 
 Closed, it lets every call through. A failure opens it for ``pause`` seconds,
 during which callers skip Redis at once (a miss, or a write left owed). The
@@ -12,13 +13,22 @@ import logging
 import math
 import time
 
-log = logging.getLogger("zebros.cache")
-
 
 class Breaker:
-    def __init__(self, pause: float = 2.0, warn_every: float = 60.0) -> None:
+    def __init__(
+        self,
+        pause: float = 2.0,
+        warn_every: float = 60.0,
+        *,
+        off: str = "cache off",
+        meanwhile: str = "reading DynamoDB",
+        log: logging.Logger | None = None,
+    ) -> None:
+        """``off`` and ``meanwhile`` word the warning: what stops, and what happens instead."""
         self.pause = pause
         self.warn_every = warn_every
+        self._off, self._meanwhile = off, meanwhile
+        self._log = log or logging.getLogger("zebros.cache")
         self._open_until = -math.inf
         self._warned_at = -math.inf
         self.opened = 0  # times it opened: a figure for metrics and tests
@@ -26,21 +36,19 @@ class Breaker:
     def allows(self) -> bool:
         return time.monotonic() >= self._open_until
 
-    @property
-    def is_open(self) -> bool:
-        return not self.allows()
-
     def failed(self, exc: BaseException) -> None:
         now = time.monotonic()
         self._open_until = now + self.pause
         self.opened += 1
         if now - self._warned_at >= self.warn_every:
             self._warned_at = now
-            log.warning(
-                "cache off for %.1f s: Redis did not answer (%s: %s); reading DynamoDB",
+            self._log.warning(
+                "%s for %.1f s: Redis did not answer (%s: %s); %s",
+                self._off,
                 self.pause,
                 type(exc).__name__,
                 exc,
+                self._meanwhile,
             )
 
     def succeeded(self) -> None:

@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError, NoScriptError
+from redis.exceptions import ConnectionError
 
 from dal.cache.breaker import Breaker
 from dal.cache.generations import FIELDS, Generations, fresh
 from dal.cache.keys import KeySpace
-from dal.cache.scripts import GENERATIONS_AND, UNLOCK, VERSIONED_SET, Script
+from dal.cache.scripts import GENERATIONS_AND, UNLOCK, VERSIONED_SET, run_script
 from dal.cache.sealed import Sealer
 from dal.cache.stats import Stats
 
@@ -102,19 +102,15 @@ class Cache:
         if self._owed:
             return await self.generations(tenant), MISSING
         keys = (self.keys.generations(tenant), key)
-        found = await self.call("generations", lambda: self._script(GENERATIONS_AND, keys, FIELDS))
+        found = await self.call(
+            "generations", lambda: run_script(self.redis, GENERATIONS_AND, keys, FIELDS)
+        )
         if found is MISSING:
             return None, MISSING
         tokens = _decoded(found[:-1])
         if len(tokens) < len(FIELDS):
             return await self.generations(tenant), MISSING
         return Generations(tokens), self._open(found[-1] or None)
-
-    async def _script(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        try:
-            return await self.redis.evalsha(script.sha, len(keys), *keys, *args)
-        except NoScriptError:  # first use on this server: EVAL also caches it
-            return await self.redis.eval(script.text, len(keys), *keys, *args)
 
     async def _create(self, key: str, missing: list[str]) -> dict[str, str] | None:
         async def op() -> list[Any]:
@@ -244,11 +240,6 @@ class Cache:
         self.stats.add(layer, "fill", n)
         return True
 
-    async def delete(self, layer: str, keys: Sequence[str]) -> bool:
-        done = await self.call(layer, lambda: self.redis.delete(*keys))
-        return done is not MISSING
-
-    # -- raw values (persisted queries) -------------------------------------
     async def get_raw(self, layer: str, key: str) -> bytes | None:
         found = await self.call(layer, lambda: self.redis.get(key))
         if isinstance(found, bytes):
@@ -280,9 +271,6 @@ class Cache:
     async def unlock(self, key: str, token: str) -> None:
         lock = self.keys.lock(key)
         await self.call("lock", lambda: self.redis.eval(UNLOCK, 1, lock, token))
-
-    async def wait(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 def _decoded(values: list[Any]) -> dict[str, str]:

@@ -10,20 +10,20 @@ tenants' keys never meet. A bucket's key expires once it would be full again.
 Redis is never required: when it fails or is slow (the client's short
 timeouts, services.redis_client) requests pass unlimited, a warning is logged
 at most once per ``warn_every`` seconds, and Redis is left alone for ``pause``
-seconds so a sick cache costs one timeout, not one per request.
+seconds (a ``Breaker``) so a sick cache costs one timeout, not one per request.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import time
 from dataclasses import dataclass
 
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 
+from dal.cache.breaker import Breaker
 from dal.cache.client import Client
+from dal.cache.scripts import Script, run_script
 
 log = logging.getLogger("zebros.ratelimit")
 
@@ -52,7 +52,7 @@ for i = 1, 2 do
 end
 return out
 """
-SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+BUCKETS = Script(SCRIPT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,29 +104,25 @@ class RateLimiter:
         self, tenant: Rate, user: Rate, *, warn_every: float = 60.0, pause: float = 5.0
     ) -> None:
         self.tenant, self.user = tenant, user
-        self.warn_every, self.pause = warn_every, pause
-        self._warned_at = -math.inf
-        self._paused_until = -math.inf
+        self.breaker = Breaker(
+            pause, warn_every, off="rate limits off", meanwhile="requests pass unlimited", log=log
+        )
 
     async def check(self, redis: Client, tenant_id: str, user_id: str) -> Verdict | None:
         """Take a token from both buckets; None when Redis did not answer (fail open)."""
-        now = time.monotonic()
-        if now < self._paused_until:
+        if not self.breaker.allows():
             return None
         try:
             raw = await self._run(redis, keys(tenant_id, user_id))
         except (RedisError, OSError, TimeoutError) as exc:
-            self._failed(now, exc)
+            self.breaker.failed(exc)
             return None
+        self.breaker.succeeded()
         return self._verdict(raw)
 
     async def _run(self, redis: Client, names: tuple[str, str]) -> list[int]:
         args = (self.tenant.per_second, self.tenant.burst, self.user.per_second, self.user.burst)
-        try:
-            result: list[int] = await redis.evalsha(SHA, 2, *names, *args)
-        except NoScriptError:
-            # First use on this server (or after a restart): EVAL also caches it.
-            result = await redis.eval(SCRIPT, 2, *names, *args)
+        result: list[int] = await run_script(redis, BUCKETS, names, args)
         return result
 
     def _verdict(self, raw: list[int]) -> Verdict:
@@ -135,16 +131,4 @@ class RateLimiter:
             allowed=allowed == 1,
             tenant=Bucket(self.tenant.burst, t_left, t_retry, t_full),
             user=Bucket(self.user.burst, u_left, u_retry, u_full),
-        )
-
-    def _failed(self, now: float, exc: Exception) -> None:
-        self._paused_until = now + self.pause
-        if now - self._warned_at < self.warn_every:
-            return
-        self._warned_at = now
-        log.warning(
-            "rate limits off for %.0f s: Redis did not answer (%s: %s); requests pass unlimited",
-            self.pause,
-            type(exc).__name__,
-            exc,
         )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import NoScriptError
 
 # Set the value only if what is stored is older: a reader that filled from a
 # stale read must not overwrite a newer write-through. Values start
@@ -42,3 +46,12 @@ out[#out + 1] = redis.call('GET', KEYS[2]) or ''
 return out
 """)
 UNLOCK = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end"
+
+
+async def run_script(redis: Any, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """EVALSHA; on a server that does not know the script yet (first use, a restart)
+    EVAL, which also caches it there."""
+    try:
+        return await redis.evalsha(script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return await redis.eval(script.text, len(keys), *keys, *args)

@@ -1,10 +1,9 @@
 """One request's view of the cache.
 
 The tenant's generations are read once (or handed over by the response cache,
-which read them already); field reads of one tick are one MGET, fills of one
-tick one pipeline; ``drain`` waits for the fills before the response leaves,
-so the next request finds them. The trace says which layers the answer drew
-on, for Cache-Control and the ETag.
+which read them already); field reads of one tick are one MGET; records a
+list page brought are kept in one pipeline per tick, and ``drain`` waits for
+them before the response leaves, so the next request finds them.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ class CacheSession:
         self._generations = generations
         self._read = generations is not None
         self._values = _Values(cache)
-        self._fills: list[tuple[str, str, Any, float]] = []
         self._versions: list[tuple[str, str, Version, Any, float]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -71,10 +69,6 @@ class CacheSession:
         """The generations if already read (no I/O: for code that cannot await)."""
         return self._generations
 
-    def fill(self, layer: str, key: str, value: Any, ttl_s: float) -> None:
-        self._fills.append((layer, key, value, ttl_s))
-        self._schedule()
-
     def fill_version(
         self, layer: str, key: str, version: Version, value: Any, ttl_s: float
     ) -> None:
@@ -87,13 +81,8 @@ class CacheSession:
 
     async def _flush(self) -> None:
         await asyncio.sleep(0)  # let the rest of the tick queue its fills
-        while self._fills or self._versions:
-            fills, self._fills = self._fills, []
+        while self._versions:
             versions, self._versions = self._versions, []
-            for (layer, ttl), entries in _grouped(
-                ((f[0], f[3]), (f[1], f[2])) for f in fills
-            ).items():
-                await self.cache.put_many(layer, entries, ttl)
             for (layer, ttl), entries in _grouped(
                 ((v[0], v[4]), (v[1], v[2], v[3])) for v in versions
             ).items():
