@@ -7,7 +7,13 @@ PY := $(VENV)/bin/python
 DYNAMODB_LOCAL_VERSION := 10.3.0
 DYNAMODB_LOCAL_DIR ?= $(HOME)/.cache/zebros/dynamodb-local-$(DYNAMODB_LOCAL_VERSION)
 
-.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local
+# LocalStack's S3, the one that enforces presigned-POST policies (moto does not):
+# localstack-core from PyPI in a venv of its own, its pins in tests/s3_policy_requirements.txt.
+LOCALSTACK_DIR ?= $(HOME)/.cache/zebros/localstack-4.6.0
+LOCALSTACK_PY := $(LOCALSTACK_DIR)/bin/python
+LOCALSTACK_PYTHON ?= $(PYTHON)  # 4.6.0 was proven on 3.11 (later releases need 3.13)
+
+.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server
 
 $(VENV)/.stamp-run: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -39,8 +45,17 @@ $(DYNAMODB_LOCAL_DIR)/.stamp:
 
 dynamodb-local: $(DYNAMODB_LOCAL_DIR)/.stamp
 
-pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
-	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(VENV)/bin/pytest
+$(LOCALSTACK_DIR)/.stamp: tests/s3_policy_requirements.txt
+	@$(LOCALSTACK_PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "LocalStack 4.6.0 is run on Python 3.11 here (set LOCALSTACK_PYTHON=python3.11)")'
+	$(LOCALSTACK_PYTHON) -m venv $(LOCALSTACK_DIR)
+	$(LOCALSTACK_PY) -m pip install --quiet --upgrade pip
+	$(LOCALSTACK_PY) -m pip install --quiet -r tests/s3_policy_requirements.txt
+	@touch $@
+
+s3-policy-server: $(LOCALSTACK_DIR)/.stamp
+
+pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp $(LOCALSTACK_DIR)/.stamp
+	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) ZEBROS_TEST_LOCALSTACK_PYTHON=$(LOCALSTACK_PY) $(VENV)/bin/pytest
 
 test: lint typecheck pytest
 

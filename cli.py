@@ -22,7 +22,7 @@ from dal.models import Role
 from dal.storage.buckets import create_buckets
 from dal.tenancy.scope import InvalidTenant, Model
 from server import create_app
-from services import Services, open_services, redis_client
+from services import Services, bucket_settings, open_services, redis_client
 from settings import Settings
 
 log = logging.getLogger("zebros")
@@ -120,7 +120,7 @@ async def _init(settings: Settings) -> None:
 async def _provision(services: Services) -> None:
     s = services.settings
     tables = await create_tables(services.dynamo_client, s.dynamo.table_prefix)
-    buckets = await create_buckets(services.s3_client, s.s3.bucket_prefix, s.aws.region)
+    buckets = await create_buckets(services.s3_client, bucket_settings(s))
     log.info(
         "init: %d table(s) and %d bucket(s) created, the rest existed", len(tables), len(buckets)
     )

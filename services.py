@@ -21,8 +21,11 @@ from dal.cache.breaker import Breaker
 from dal.cache.client import Cache, Client
 from dal.cache.flight import Flight
 from dal.dynamodb.client import Dynamo
-from dal.models import Entity
-from dal.store import Store
+from dal.models import DocumentKind, Entity
+from dal.storage.buckets import BucketSettings
+from dal.storage.objects import Objects
+from dal.storage.uploads import UploadLimits
+from dal.store import FileStore, Store
 from resolvers.context import PageLimits
 from resolvers.loaders import RecordHints
 from schema import record_hints
@@ -94,6 +97,32 @@ def redis_client(settings: Settings) -> Client:
     )
 
 
+def bucket_settings(settings: Settings) -> BucketSettings:
+    given = settings.s3
+    return BucketSettings(
+        prefix=given.bucket_prefix,
+        region=settings.aws.region,
+        kms_key_id=given.kms_key_id,
+        cors_origins=tuple(given.cors_origins),
+        noncurrent_days=given.noncurrent_retention_days,
+    )
+
+
+def file_store(settings: Settings, s3: S3Client) -> FileStore:
+    given, names = settings.uploads, bucket_settings(settings).names()
+    limits = UploadLimits(
+        max_bytes=given.max_bytes,
+        multipart_threshold=given.multipart_threshold_bytes,
+        part_bytes=given.part_bytes,
+        ticket_seconds=given.ticket_seconds,
+        multipart_seconds=given.multipart_ticket_seconds,
+        download_seconds=given.download_seconds,
+        content_types=frozenset(t.lower() for t in given.content_types),
+    )
+    buckets = {kind: names[kind.value] for kind in DocumentKind}
+    return FileStore(Objects(s3), buckets, limits)
+
+
 def verifier(settings: Settings) -> Verifier:
     auth = settings.auth
     return Verifier(
@@ -159,6 +188,7 @@ async def open_services(
             register_unknown=tenancy.registers_unknown(settings.env),
             cache=cached if cached.enabled else None,
             record_ttl_s=hints[Entity.CUSTOMER.value][1],
+            files=file_store(settings, s3),
         )
         limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
         yield Services(

@@ -48,6 +48,53 @@ class DynamoSettings(BaseModel):
 
 class S3Settings(BaseModel):
     bucket_prefix: str = "zebros-"
+    # SSE-KMS with this key (id or ARN); None: SSE-S3 (AES256).
+    kms_key_id: str | None = None
+    # Origins whose pages may upload to the buckets from a browser (CORS).
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8000", "http://127.0.0.1:8000"]
+    )
+    # Versioned buckets keep deleted or overwritten files this long (README "Documents").
+    noncurrent_retention_days: int = Field(30, ge=1)
+
+
+MIB = 1024 * 1024
+# What a presigned upload may carry (README "Documents"): office files, PDFs,
+# images, text, archives and e-mails; nothing a browser would run as a page.
+CONTENT_TYPES = (
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/zip",
+    "application/octet-stream",
+    "text/plain",
+    "text/csv",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "message/rfc822",
+)
+
+
+class UploadSettings(BaseModel):
+    # GraphQL's Int is 32 bits: sizes are at most 2 GiB - 1 whatever this says.
+    max_bytes: int = Field(1024 * MIB, ge=1, le=2**31 - 1)
+    # Larger files go through startMultipartUpload; smaller ones through a form POST.
+    multipart_threshold_bytes: int = Field(64 * MIB, ge=5 * MIB)
+    # S3 takes parts of 5 MiB (all but the last) up to 10,000 of them.
+    part_bytes: int = Field(16 * MIB, ge=5 * MIB)
+    ticket_seconds: int = Field(900, ge=60, le=7 * 86_400)
+    # Part URLs live longer: a large file over a slow link takes hours.
+    multipart_ticket_seconds: int = Field(6 * 3600, ge=60, le=7 * 86_400)
+    download_seconds: int = Field(300, ge=10, le=7 * 86_400)
+    content_types: list[str] = Field(default_factory=lambda: list(CONTENT_TYPES))
 
 
 class RedisSettings(BaseModel):
@@ -134,6 +181,7 @@ class Settings(BaseSettings):
     aws: AwsSettings = Field(default_factory=AwsSettings)
     dynamo: DynamoSettings = Field(default_factory=DynamoSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
+    uploads: UploadSettings = Field(default_factory=UploadSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -11,7 +11,7 @@ import fakeredis
 from pydantic import SecretStr
 
 from dal.dynamodb.provision import create_tables
-from dal.storage.buckets import create_buckets
+from dal.storage.buckets import BucketSettings, create_buckets
 from embedded import EmbeddedAws
 from services import Services, open_services
 from settings import Settings
@@ -64,7 +64,7 @@ async def dynamodb_local_stack(prefix: str) -> AsyncIterator[tuple[Settings, Ser
         )
         async with open_services(settings, redis=fakeredis.FakeAsyncRedis()) as services:
             await create_tables(services.dynamo_client, prefix)
-            await create_buckets(services.s3_client, prefix, settings.aws.region)
+            await create_buckets(services.s3_client, BucketSettings(prefix, settings.aws.region))
             yield settings, services
     finally:
         if s3.endpoint_url:

@@ -80,3 +80,12 @@ class TransactionCancelled(DalError):
         super().__init__(f"transaction cancelled: {reasons}")
         self.reasons = reasons
         self.items = items
+
+
+class InvalidUpload(DalError):
+    """An upload that breaks its ticket (size, type, parts), or a request for one
+    that the limits refuse. ``field`` names the argument to blame."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -26,8 +26,9 @@ PREFIXES: dict[Entity, str] = {
     Entity.OPPORTUNITY: "opp",
     Entity.ACTIVITY: "act",
     Entity.USER: "usr",
+    Entity.DOCUMENT: "doc",
 }
-# Prefixes of records other than users (documents arrive with their feature).
+# Prefixes of records other than users.
 RECORD_PREFIXES = {p: e for e, p in PREFIXES.items() if e is not Entity.USER}
 ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Subjects of tokens are user ids: longer and freer than ids the API hands out.

@@ -54,6 +54,7 @@ class Entity(enum.StrEnum):
     OPPORTUNITY = "Opportunities"
     ACTIVITY = "Activities"
     USER = "Users"
+    DOCUMENT = "Documents"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +118,37 @@ class User(Record):
     role: Role
     permissions: tuple[str, ...] = ()
     preferences: Any = None
+
+
+class DocumentStatus(enum.StrEnum):
+    PENDING = "PENDING"  # a ticket was handed out; the bytes are not confirmed
+    AVAILABLE = "AVAILABLE"  # confirmed: listed, downloadable
+
+
+class DocumentKind(enum.StrEnum):
+    """Which bucket (and key segment) a file lives in."""
+
+    DOCUMENT = "documents"
+    ATTACHMENT = "attachments"  # of an activity (an e-mail's attachment)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Document(Record):
+    """A file's metadata; its bytes are in S3 under ``key`` (built by the server)."""
+
+    customer_id: str
+    kind: DocumentKind
+    key: str
+    name: str  # the original file name, as the uploader gave it
+    size: int
+    content_type: str
+    uploader_id: str
+    status: DocumentStatus = DocumentStatus.PENDING
+    activity_id: str | None = None
+    upload_id: str | None = None  # a multipart upload in progress
+    expires_at: datetime | None = None  # of the ticket, while PENDING
+    object_version: str | None = None  # the S3 version confirmed (versioned buckets)
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,8 @@ def translate(exc: BaseException) -> ApiError | None:
             return BadUserInput(str(exc), field="id")
         case dal.AlreadyExists():
             return BadUserInput("a record with this id already exists", field="id")
+        case dal.InvalidUpload():
+            return BadUserInput(str(exc), exc.field)
         case dal.MissingReference():
             return BadUserInput(str(exc), exc.field)
         case dal.HasDependents():

@@ -15,7 +15,16 @@ from aiodataloader import DataLoader
 
 from dal.cache.records import CachedRecords, Source
 from dal.cache.session import CacheSession
-from dal.models import Activity, Contact, Customer, Opportunity, OpportunityStage, Page, Record
+from dal.models import (
+    Activity,
+    Contact,
+    Customer,
+    Document,
+    Opportunity,
+    OpportunityStage,
+    Page,
+    Record,
+)
 from dal.records.activity_query import ActivityQuery, Window
 from dal.records.repo import Repo
 from dal.store import Repos
@@ -74,6 +83,17 @@ class PageLoader(DataLoader[K, Page[R]]):
         return list(pages)
 
 
+class Lists(DataLoader[str, list[R]]):
+    """A whole list per key (a customer's files): one Query per key, all at once."""
+
+    def __init__(self, fetch: Callable[[str], Awaitable[list[R]]]) -> None:
+        super().__init__()
+        self._fetch = fetch
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[list[R]]:
+        return list(await asyncio.gather(*(self._fetch(k) for k in keys)))
+
+
 class Loaders:
     """Every loader of one request, named ``x_by_y``; ``now`` is the request's."""
 
@@ -111,6 +131,8 @@ class Loaders:
         self.opportunities_by_owner: PageLoader[PageKey, Opportunity] = PageLoader(
             lambda k: r.opportunities.by_owner(k.parent, k.first, k.after), self.opportunity_by_id
         )
+        self.documents_by_customer: Lists[Document] = Lists(r.documents.of_customer)
+        self.attachments_by_activity: Lists[Document] = Lists(r.documents.of_activity)
         self.todays_activities_by_user: PageLoader[str, Activity] = PageLoader(
             self._todays(repos, now), self.activity_by_id
         )

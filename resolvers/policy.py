@@ -67,6 +67,8 @@ RULES: dict[str, Rule] = {
     "activity.update": Rule("change an activity", RECORD_WRITE),
     "activity.complete": Rule("complete an activity", RECORD_WRITE),
     "activity.delete": Rule("delete an activity", RECORD_WRITE),
+    "document.upload": Rule("upload a file to a customer (or an activity of it)", RECORD_WRITE),
+    "document.delete": Rule("delete a customer's file", RECORD_WRITE),
     "owner.assign": Rule("create a record for another owner, or change its owner", STAFF),
     "user.create": Rule("create a user", ADMIN_ONLY),
     "user.update": Rule("change another user's record", ADMIN_ONLY),
@@ -80,7 +82,7 @@ RULES: dict[str, Rule] = {
 RECORD_ACTIONS = frozenset(a for a, rule in RULES.items() if rule.scopes is RECORD_WRITE)
 GRANTS: dict[str, Grant] = {
     "write:any": Grant(
-        "change customers, contacts, opportunities and activities of any owner",
+        "change customers, contacts, opportunities, activities and files of any owner",
         frozenset({Role.SALES_REP}),
         RECORD_ACTIONS,
     ),

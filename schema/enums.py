@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import strawberry
 
-from dal.models import ActivityType, CustomerTier, OpportunityStage, Role
+from dal.models import ActivityType, CustomerTier, DocumentStatus, OpportunityStage, Role
 
-for _enum in (ActivityType, CustomerTier, OpportunityStage, Role):
+for _enum in (ActivityType, CustomerTier, DocumentStatus, OpportunityStage, Role):
     strawberry.enum(_enum)
 
-__all__ = ["ActivityType", "CustomerTier", "OpportunityStage", "Role"]
+__all__ = ["ActivityType", "CustomerTier", "DocumentStatus", "OpportunityStage", "Role"]

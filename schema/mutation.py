@@ -6,8 +6,9 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers import activities, contacts, customers, opportunities, users
+from resolvers import activities, contacts, customers, documents, opportunities, users
 from resolvers.context import Info
+from schema.documents import CompletedPart, Document, MultipartUpload, UploadTicket
 from schema.inputs import (
     CreateActivityInput,
     CreateContactInput,
@@ -127,3 +128,57 @@ class Mutation:
         self, info: Info, id: ID, input: UpdateUserInput, expected_version: ExpectedVersion = None
     ) -> User:
         return User.of(await users.update_user(info, id, given(input), expected_version))
+
+    @strawberry.mutation
+    async def request_document_upload(
+        self,
+        info: Info,
+        customer_id: ID,
+        file_name: str,
+        content_type: str,
+        size: int,
+        activity_id: ID | None = None,
+    ) -> UploadTicket:
+        """A presigned POST for a new file (README "Documents")."""
+        upload = await documents.request_upload(
+            info, customer_id, file_name, content_type, size, activity_id
+        )
+        return UploadTicket.of(upload)
+
+    @strawberry.mutation
+    async def confirm_document_upload(self, info: Info, customer_id: ID, key: str) -> Document:
+        return Document.of(await documents.confirm(info, customer_id, key))
+
+    @strawberry.mutation
+    async def start_multipart_upload(
+        self,
+        info: Info,
+        customer_id: ID,
+        file_name: str,
+        content_type: str,
+        size: int,
+        activity_id: ID | None = None,
+    ) -> MultipartUpload:
+        started = await documents.start_multipart(
+            info, customer_id, file_name, content_type, size, activity_id
+        )
+        return MultipartUpload.of(started)
+
+    @strawberry.mutation
+    async def complete_multipart_upload(
+        self, info: Info, customer_id: ID, key: str, upload_id: str, parts: list[CompletedPart]
+    ) -> Document:
+        given = [(p.part_number, p.etag) for p in parts]
+        return Document.of(
+            await documents.complete_multipart(info, customer_id, key, upload_id, given)
+        )
+
+    @strawberry.mutation
+    async def abort_multipart_upload(
+        self, info: Info, customer_id: ID, key: str, upload_id: str
+    ) -> bool:
+        return await documents.abort_multipart(info, customer_id, key, upload_id)
+
+    @strawberry.mutation
+    async def delete_document(self, info: Info, customer_id: ID, key: str) -> bool:
+        return await documents.delete(info, customer_id, key)

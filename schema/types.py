@@ -20,6 +20,7 @@ from resolvers import (
     activities,
     contacts,
     customers,
+    documents,
     loaders,
     opportunities,
     policy,
@@ -28,12 +29,16 @@ from resolvers import (
 )
 from resolvers.context import Info
 from resolvers.errors import NotFoundError
-from schema.caching import CacheControl
+from schema.caching import CacheControl, Hint
 from schema.cost import list_field
+from schema.documents import Document, documents_of
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
 
 T = TypeVar("T")
+FILES_LISTED = 50  # what the cost analysis assumes a file list holds (they are not paged)
+# A customer's files are kept in the customer layer; their URLs are made per request.
+CUSTOMER_FILES = Hint(Layer.CUSTOMER, 300)
 
 
 _PLAIN: dict[type, tuple[str, ...]] = {}
@@ -173,6 +178,12 @@ class Customer:
         page = await activities.of_related(info, self.id, first, after, upcoming)
         return connection(page, Activity.of)
 
+    @list_field(assumed_size=FILES_LISTED, hint=CUSTOMER_FILES)
+    async def documents(self, info: Info) -> list[Document]:
+        """Every confirmed file of the customer (its documents and its activities'
+        attachments), newest first."""
+        return documents_of(await documents.of_customer(info, self.id))
+
 
 async def _customer(info: Info, customer_id: str) -> Customer:
     found = await customers.customer(info, customer_id)
@@ -298,6 +309,11 @@ class Activity:
     @strawberry.field
     async def owner(self, info: Info) -> User | None:
         return await _owner(info, self.record.owner_id)
+
+    @list_field(assumed_size=FILES_LISTED)
+    async def attachments(self, info: Info) -> list[Document]:
+        """Confirmed files attached to this activity, newest first."""
+        return documents_of(await documents.of_activity(info, self.id))
 
     @strawberry.field
     async def related(self, info: Info) -> ActivityTarget | None:

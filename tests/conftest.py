@@ -26,13 +26,13 @@ from pydantic import SecretStr
 import auth
 from dal.dynamodb.provision import create_tables
 from dal.models import Role
-from dal.storage.buckets import create_buckets
+from dal.storage.buckets import BucketSettings, create_buckets
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from embedded import EmbeddedAws
 from server import create_app
 from services import Services, open_services
-from settings import Settings
+from settings import MIB, Settings
 from tests.dynamodb_local import DynamoDBLocal, Unavailable
 from tests.support import RequestLog
 
@@ -87,6 +87,12 @@ def store_settings(dynamodb: str, s3: str) -> Settings:
         },
         dynamo={"table_prefix": PREFIX},
         s3={"bucket_prefix": PREFIX},
+        # Small enough that a multipart test moves a few MiB (S3's least part is 5 MiB).
+        uploads={
+            "max_bytes": 24 * MIB,
+            "multipart_threshold_bytes": 5 * MIB,
+            "part_bytes": 5 * MIB,
+        },
         redis={"url": REDIS_URL},
         auth={"jwt_secret": SecretStr(JWT_SECRET)},
     )
@@ -118,7 +124,7 @@ async def services(settings: Settings, redis_client: aioredis.Redis) -> AsyncIte
     """The application's clients, and the shared tables and buckets (`zebros init`)."""
     async with open_services(settings) as opened:
         await create_tables(opened.dynamo_client, PREFIX)
-        await create_buckets(opened.s3_client, PREFIX, "us-east-1")
+        await create_buckets(opened.s3_client, BucketSettings(PREFIX))
         yield opened
 
 

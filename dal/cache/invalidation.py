@@ -14,7 +14,7 @@ from __future__ import annotations
 from dal.cache.client import Cache
 from dal.cache.keys import Layer
 from dal.cache.records import version_of
-from dal.models import Customer, Entity, Record
+from dal.models import Customer, Document, DocumentStatus, Entity, Record
 
 # Fields of a customer that decide which lists it is in, and where.
 LISTED = ("owner_id", "industry", "company_name")
@@ -23,10 +23,18 @@ FEEDS: dict[Entity, tuple[Layer, ...]] = {
     Entity.ACTIVITY: (Layer.REPORTS, Layer.DASHBOARD),
     # A user's time zone decides which activities are today's.
     Entity.USER: (Layer.DASHBOARD,),
+    # Customer.documents is kept in the customer layer.
+    Entity.DOCUMENT: (Layer.CUSTOMER,),
 }
 
 
+def _listed(record: Record | None) -> bool:
+    return isinstance(record, Document) and record.status is DocumentStatus.AVAILABLE
+
+
 def stale_layers(entity: Entity, old: Record | None, new: Record | None) -> set[Layer]:
+    if entity is Entity.DOCUMENT and not (_listed(old) or _listed(new)):
+        return set()  # a PENDING upload is in no list
     if entity is not Entity.CUSTOMER:
         return set(FEEDS.get(entity, ()))
     layers = {Layer.CUSTOMER}

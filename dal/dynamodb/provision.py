@@ -39,7 +39,23 @@ async def _ensure(client: DynamoDBClient, wanted: dict[str, Table]) -> list[str]
     waiter = client.get_waiter("table_exists")
     for name in wanted:
         await waiter.wait(TableName=name, WaiterConfig={"Delay": 1})
+    for name, table in wanted.items():
+        if table.ttl:
+            await _ensure_ttl(client, name, table.ttl)
     return [name for name in created if name]
+
+
+async def _ensure_ttl(client: DynamoDBClient, name: str, attribute: str) -> None:
+    """TTL on, once: DynamoDB refuses to enable it twice."""
+    async with translated("DescribeTimeToLive"):
+        described = await client.describe_time_to_live(TableName=name)
+    if described["TimeToLiveDescription"].get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
+        return
+    async with translated("UpdateTimeToLive"):
+        await client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+        )
 
 
 async def _table_names(client: DynamoDBClient) -> set[str]:

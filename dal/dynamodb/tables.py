@@ -52,6 +52,7 @@ class Table:
     entity: str  # the table name without prefix
     indexes: tuple[Index, ...]
     sort_key: str | None = None  # only the derived tables below have one
+    ttl: str | None = None  # the attribute DynamoDB's TTL deletes items by
 
     def index(self, name: str) -> Index:
         for index in self.indexes:
@@ -108,12 +109,26 @@ USERS = Table(
     (Index("byTenant", "tenantKey", "nameKey", "users of a tenant, by username"),),
 )
 
+# Documents: metadata of the files in S3. The list indexes are sparse: their keys
+# are written only once a file is AVAILABLE, so a listing never shows a PENDING
+# upload and needs no filter. ``expiresAt`` (epoch seconds, the table's TTL
+# attribute) is set only while PENDING: an upload never confirmed goes away.
+DOCUMENTS = Table(
+    Entity.DOCUMENT,
+    (
+        Index("byCustomer", "customerKey", "createdKey", "a customer's files, newest first"),
+        Index("byActivity", "activityKey", "createdKey", "an activity's attachments"),
+    ),
+    ttl="expiresAt",
+)
+
 TABLES: dict[Entity, Table] = {
     Entity.CUSTOMER: CUSTOMERS,
     Entity.CONTACT: CONTACTS,
     Entity.OPPORTUNITY: OPPORTUNITIES,
     Entity.ACTIVITY: ACTIVITIES,
     Entity.USER: USERS,
+    Entity.DOCUMENT: DOCUMENTS,
 }
 
 # The tenants registry: key = tenant id, attribute ``model`` (silo|bridge|pool).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -85,7 +85,7 @@ class Codec(Generic[R]):
         record: type[R],
         table: Table,
         attrs: tuple[Attr, ...],
-        index_keys: Callable[[TenantScope, R], dict[str, str | None]],
+        index_keys: Callable[[TenantScope, R], Mapping[str, str | int | None]],
         refs: Callable[[R], list[Ref]] = lambda _: [],
         derived: Callable[[TenantScope, R], Derived] = lambda _, __: NOTHING,
         *,

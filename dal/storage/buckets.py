@@ -1,64 +1,134 @@
-"""S3: one bucket per purpose, with the lifecycle rules of the architecture.
+"""S3: one bucket per purpose, each with the settings ``zebros init`` (re)applies.
 
-Object keys always start with ``{tenant}/`` (documents and the like arrive
-in a later release, handed out only through presigned URLs).
+Every bucket: public access blocked, default encryption (SSE-S3, or SSE-KMS
+with the configured key), the lifecycle of ``lifecycle.py``. Documents,
+attachments and backups are versioned (a delete or an overwrite keeps the
+bytes recoverable for the stated retention). Buckets that browsers upload to
+get CORS for the configured origins. Object keys always start with
+``{tenant}/``; the API hands them out only through presigned URLs.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from dal.dynamodb.client import translated
+from dal.errors import NotFound
+from dal.storage.lifecycle import VERSIONED, rules
+from dal.storage.objects import translated
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 log = logging.getLogger(__name__)
 
-PURPOSES = ("documents", "attachments", "imports", "reports", "templates", "backups")
+PURPOSES = ("documents", "attachments", "imports-exports", "reports", "templates", "backups")
+UPLOADED = frozenset({"documents", "attachments", "imports-exports"})  # by browsers: CORS
 
 
-def _transition(rule_id: str, days: int, storage_class: str, *more: dict[str, Any]) -> Any:
-    return {
-        "ID": rule_id,
-        "Filter": {"Prefix": ""},
-        "Status": "Enabled",
-        "Transitions": [{"Days": days, "StorageClass": storage_class}, *more],
-    }
+@dataclass(frozen=True, slots=True)
+class BucketSettings:
+    prefix: str
+    region: str = "us-east-1"
+    kms_key_id: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    noncurrent_days: int = 30
 
-
-# Imports/exports go to Standard-IA after 30 days; reports after 60, Glacier after a year.
-LIFECYCLE: dict[str, list[Any]] = {
-    "imports": [_transition("imports-to-ia", 30, "STANDARD_IA")],
-    "reports": [
-        _transition("reports-cooling", 60, "STANDARD_IA", {"Days": 365, "StorageClass": "GLACIER"})
-    ],
-    "backups": [_transition("backups-tiering", 0, "INTELLIGENT_TIERING")],
-}
+    def names(self) -> dict[str, str]:
+        return {purpose: f"{self.prefix}{purpose}" for purpose in PURPOSES}
 
 
 def bucket_names(prefix: str) -> dict[str, str]:
-    return {purpose: f"{prefix}{purpose}" for purpose in PURPOSES}
+    return BucketSettings(prefix).names()
 
 
-async def create_buckets(client: S3Client, prefix: str, region: str) -> list[str]:
-    """Create missing buckets and (re)apply lifecycle rules; returns the created names."""
+async def create_buckets(client: S3Client, settings: BucketSettings) -> list[str]:
+    """Create missing buckets and (re)apply every setting; returns the created names."""
     created = []
-    for purpose, name in bucket_names(prefix).items():
-        if await _ensure_bucket(client, name, region):
+    for purpose, name in settings.names().items():
+        if await _ensure_bucket(client, name, settings.region):
             created.append(name)
-        if purpose in LIFECYCLE:
-            async with translated("PutBucketLifecycleConfiguration"):
-                await client.put_bucket_lifecycle_configuration(
-                    Bucket=name, LifecycleConfiguration={"Rules": LIFECYCLE[purpose]}
-                )
+        await _configure(client, purpose, name, settings)
     return created
 
 
+async def _configure(client: S3Client, purpose: str, name: str, settings: BucketSettings) -> None:
+    async with translated("PutPublicAccessBlock"):
+        await client.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=BLOCKED)
+    async with translated("PutBucketEncryption"):
+        await client.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration=encryption(settings.kms_key_id)
+        )
+    if purpose in VERSIONED:
+        async with translated("PutBucketVersioning"):
+            await client.put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": "Enabled"}
+            )
+    await _cors(client, name, settings.cors_origins if purpose in UPLOADED else ())
+    lifecycle: Any = {"Rules": rules(purpose, settings.noncurrent_days)}
+    async with translated("PutBucketLifecycleConfiguration"):
+        await client.put_bucket_lifecycle_configuration(
+            Bucket=name, LifecycleConfiguration=lifecycle
+        )
+
+
+BLOCKED: Any = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def encryption(kms_key_id: str | None) -> Any:
+    if kms_key_id is None:
+        default: dict[str, Any] = {"SSEAlgorithm": "AES256"}
+        return {"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
+    default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_id}
+    # A bucket key: one KMS call per bucket and day, not per object.
+    return {"Rules": [{"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": True}]}
+
+
+def cors_rules(origins: tuple[str, ...]) -> Any:
+    """Browsers POST the form, PUT the parts (reading each part's ETag) and GET."""
+    return {
+        "CORSRules": [
+            {
+                "AllowedOrigins": list(origins),
+                "AllowedMethods": ["GET", "HEAD", "POST", "PUT"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag"],
+                "MaxAgeSeconds": 3000,
+            }
+        ]
+    }
+
+
+async def _cors(client: S3Client, name: str, origins: tuple[str, ...]) -> None:
+    if origins:
+        async with translated("PutBucketCors"):
+            await client.put_bucket_cors(Bucket=name, CORSConfiguration=cors_rules(origins))
+        return
+    async with translated("DeleteBucketCors"):
+        await client.delete_bucket_cors(Bucket=name)
+
+
+async def _exists(client: S3Client, name: str) -> bool:
+    try:
+        async with translated("HeadBucket"):
+            await client.head_bucket(Bucket=name)
+    except NotFound:
+        return False
+    return True
+
+
 async def _ensure_bucket(client: S3Client, name: str, region: str) -> bool:
+    # Asked first: in us-east-1 CreateBucket answers 200 for a bucket one owns already.
+    if await _exists(client, name):
+        return False
     # us-east-1 is the one region that refuses an explicit LocationConstraint.
     where: Any = (
         {}

@@ -45,7 +45,20 @@ from hypothesis import strategies as st
 from dal import ids
 from dal.cache.client import Cache
 from dal.cache.generations import FIELDS
-from dal.models import Activity, ActivityType, Contact, Customer, Entity, Opportunity, Role, User
+from dal.models import (
+    Activity,
+    ActivityType,
+    Contact,
+    Customer,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Entity,
+    Opportunity,
+    Role,
+    User,
+)
+from dal.storage.names import ObjectKey
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
@@ -65,6 +78,7 @@ CON: Takes = (Entity.CONTACT,)
 OPP: Takes = (Entity.OPPORTUNITY,)
 ACT: Takes = (Entity.ACTIVITY,)
 USR: Takes = (Entity.USER,)
+KEY: Takes = (Entity.DOCUMENT,)  # an object key of A's: targets "key:{document id}"
 RELATED: Takes = CUS + CON + OPP  # what an activity is about
 
 # fmt: off
@@ -74,6 +88,8 @@ BY_ID: dict[str, tuple[Takes, str]] = {
     "opportunity": (OPP, "query($id: ID!) { opportunity(id: $id) { id title } }"),
     "activity": (ACT, "query($id: ID!) { activity(id: $id) { id subject } }"),
     "user": (USR, "query($id: ID!) { user(id: $id) { id username } }"),
+    "customer.documents": (CUS, "query($id: ID!) { customer(id: $id) { id documents { id key name url } } }"),
+    "activity.attachments": (ACT, "query($id: ID!) { activity(id: $id) { id attachments { id key name url } } }"),
 }
 WRITES: dict[str, tuple[Takes, str]] = {
     "updateCustomer": (CUS, "mutation($id: ID!, $s: String) { updateCustomer(id: $id, input: {industry: $s}) { id } }"),
@@ -85,6 +101,11 @@ WRITES: dict[str, tuple[Takes, str]] = {
     "updateActivity": (ACT, "mutation($id: ID!, $s: String) { updateActivity(id: $id, input: {description: $s}) { id } }"),
     "completeActivity": (ACT, "mutation($id: ID!) { completeActivity(id: $id) { id } }"),
     "deleteActivity": (ACT, "mutation($id: ID!) { deleteActivity(id: $id) }"),
+    "confirmDocumentUpload": (KEY, 'mutation($id: String!) { confirmDocumentUpload(customerId: "cus_b", key: $id) { id url } }'),
+    "confirmDocumentUpload.a": (KEY, 'mutation($id: String!) { confirmDocumentUpload(customerId: "cus_a", key: $id) { id url } }'),
+    "deleteDocument": (KEY, 'mutation($id: String!) { deleteDocument(customerId: "cus_b", key: $id) }'),
+    "completeMultipartUpload": (KEY, 'mutation($id: String!, $s: String!) { completeMultipartUpload(customerId: "cus_b", key: $id, uploadId: $s, parts: []) { id } }'),
+    "abortMultipartUpload": (KEY, 'mutation($id: String!, $s: String!) { abortMultipartUpload(customerId: "cus_b", key: $id, uploadId: $s) }'),
     "updateUser": (USR, "mutation($id: ID!, $s: String) { updateUser(id: $id, input: {username: $s}) { id } }"),
 }
 REFERENCES: dict[str, tuple[Takes, str]] = {
@@ -94,6 +115,8 @@ REFERENCES: dict[str, tuple[Takes, str]] = {
     "opportunity.ownerId": (USR, 'mutation($id: ID!, $s: String!) { createOpportunity(input: {customerId: "cus_b", ownerId: $id, title: $s, value: "1"}) { id } }'),
     "activity.relatedId": (RELATED, "mutation($id: ID!, $s: String!) { createActivity(input: {relatedId: $id, type: NOTE, subject: $s}) { id } }"),
     "activity.ownerId": (USR, 'mutation($id: ID!, $s: String!) { createActivity(input: {relatedId: "cus_b", ownerId: $id, type: NOTE, subject: $s}) { id } }'),
+    "document.customerId": (CUS, 'mutation($id: ID!, $s: String!) { requestDocumentUpload(customerId: $id, fileName: $s, contentType: "text/plain", size: 5) { key url } }'),
+    "document.activityId": (ACT, 'mutation($id: ID!) { requestDocumentUpload(customerId: "cus_b", activityId: $id, fileName: "x.txt", contentType: "text/plain", size: 5) { key } }'),
     "customer.ownerId": (USR, "mutation($id: ID!, $s: String!) { createCustomer(input: {companyName: $s, ownerId: $id}) { id } }"),
     "updateCustomer.ownerId": (USR, 'mutation($id: ID!) { updateCustomer(id: "cus_b", input: {ownerId: $id}) { id } }'),
     "updateOpportunity.contactId": (CON, 'mutation($id: ID!) { updateOpportunity(id: "opp_b", input: {contactId: $id}) { id } }'),
@@ -123,6 +146,8 @@ def records_of(tag: str) -> dict[Entity, tuple[str, ...]]:
         Entity.OPPORTUNITY: (f"opp_{tag}",),
         Entity.ACTIVITY: (f"act_{tag}",),
         Entity.USER: (f"{tag}-user",),
+        # A document of the first customer, and an attachment of the activity.
+        Entity.DOCUMENT: (f"doc_{tag}", f"doc_{tag}2"),
     }
 
 
@@ -131,7 +156,7 @@ A_IDS = {i for of_kind in A.values() for i in of_kind}
 A_CURSOR = "A's cursor"
 Pair = tuple[str, str]  # (operation, target): an id of A's, or A_CURSOR for a cursor:* probe
 PAIRS: list[Pair] = [
-    (operation, target)
+    (operation, f"key:{target}" if kind is Entity.DOCUMENT else target)
     for operation, (takes, _) in ID_PROBES.items()
     for kind in takes
     for target in A[kind]
@@ -201,9 +226,11 @@ class World:
     b_cursors: dict[str, str]
     cache: Cache
     a_tag: str  # A's hash tag in cache keys
+    a_keys: dict[str, str]  # "key:{document id}" -> the object key of A's document
 
 
-async def _records(repos: Repos, tag: str) -> None:
+async def _records(repos: Repos, tag: str) -> dict[str, str]:
+    """The tenant's records; the object key of each of its documents ("key:{id}")."""
     now = utcnow()
     at: dict[str, Any] = {"created_at": now, "updated_at": now}
     of = records_of(tag)
@@ -243,6 +270,32 @@ async def _records(repos: Repos, tag: str) -> None:
             **at,
         )
     )
+    return await _documents(repos, tag, who, at)
+
+
+async def _documents(repos: Repos, tag: str, who: str, at: dict[str, Any]) -> dict[str, str]:
+    of, keys = records_of(tag), {}
+    doc, attachment = of[Entity.DOCUMENT]
+    for id, activity in ((doc, None), (attachment, of[Entity.ACTIVITY][0])):
+        kind = DocumentKind.ATTACHMENT if activity else DocumentKind.DOCUMENT
+        customer = of[Entity.CUSTOMER][0]
+        key = str(ObjectKey(repos.scope.tenant_id, customer, kind, id, f"{SECRET}.pdf"))
+        document = Document(
+            id=id,
+            customer_id=customer,
+            kind=kind,
+            key=key,
+            name=f"{SECRET}.pdf",
+            size=5,
+            content_type="application/pdf",
+            uploader_id=who,
+            status=DocumentStatus.AVAILABLE,
+            activity_id=activity,
+            **at,
+        )
+        await repos.documents.create(document)
+        keys[f"key:{id}"] = key
+    return keys
 
 
 async def _cursors(gql: Gql, tenant: str, tag: str) -> dict[str, str]:
@@ -267,12 +320,12 @@ async def world(
 ) -> World:
     # Same shape in both tenants, ids tagged a (acme, A) and b (globex, B): B's own
     # records make the probes that need a valid record of B's (contactId on opp_b, ...).
-    await _records(repos, "a")
+    a_keys = await _records(repos, "a")
     await _records(neighbour, "b")
     a_cursors = await _cursors(gql, tenants.acme, "a")
     b_cursors = await _cursors(gql, tenants.globex, "b")
     a_tag = f"{{{tenants.acme}}}"
-    return World(gql, tenants.globex, request_log, a_cursors, b_cursors, db.cache, a_tag)
+    return World(gql, tenants.globex, request_log, a_cursors, b_cursors, db.cache, a_tag, a_keys)
 
 
 async def _send(
@@ -347,6 +400,10 @@ async def test_tenant_b_cannot_reach_tenant_a(
             return {"id": value, "s": text or "x"}
 
         probe, control = target, control_id(target, suffix, subject)
+        if target.startswith("key:"):  # A's key, and the same key naming no document
+            id = target.removeprefix("key:")
+            probe = world.a_keys[target]
+            control = probe.replace(f"/{id}/", f"/{control_id(id, suffix, subject)}/")
     heard = await _send(world, document, make, probe)
     expected = await _send(world, document, make, control)
     failed = failed_checks(heard, expected)
@@ -399,6 +456,7 @@ def test_each_probe_names_an_id_of_the_kind_its_operation_takes() -> None:
             assert target == A_CURSOR
             continue
         takes = ID_PROBES[operation][0]
+        target = target.removeprefix("key:")
         control = control_id(target, "b", UUID(int=0))
         assert target in A_IDS, (operation, target)
         assert any(ids.names(kind, target) for kind in takes), (operation, target)

@@ -105,3 +105,56 @@ def test_served_graphiql_and_readiness(server: str) -> None:
     assert ready["ready"] is True
     no_token = httpx.post(f"{server}/graphql", json={"query": QUERY}, timeout=10)
     assert no_token.status_code == 401
+
+
+def _graphql(server: str, query: str, variables: dict[str, object]) -> dict[str, object]:
+    headers = {"Authorization": f"Bearer {_token()}"}
+    body = {"query": query, "variables": variables}
+    response = httpx.post(f"{server}/graphql", json=body, headers=headers, timeout=30)
+    answer: dict[str, object] = response.json()
+    assert "errors" not in answer, answer
+    data: dict[str, object] = answer["data"]  # type: ignore[assignment]
+    return data
+
+
+TICKET = """mutation($c: ID!, $s: Int!) {
+  requestDocumentUpload(customerId: $c, fileName: "report.pdf", contentType: "application/pdf",
+                        size: $s) { key url fields }
+}"""
+CONFIRM = (
+    "mutation($c: ID!, $k: String!) { confirmDocumentUpload(customerId: $c, key: $k) { url } }"
+)
+FILES = "query($c: ID!) { customer(id: $c) { documents { key name url } } }"
+DELETE = "mutation($c: ID!, $k: String!) { deleteDocument(customerId: $c, key: $k) }"
+
+
+def _curl(*args: str) -> str:
+    done = subprocess.run(["curl", "-sS", "--fail", *args], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.decode(errors="replace")
+
+
+@pytest.mark.e2e
+def test_a_file_goes_up_with_curl_as_the_readme_shows(server: str, tmp_path: Path) -> None:
+    """README "Documents": a ticket from the API, the upload with curl, confirm, list,
+    download, delete; against the embedded S3 of `zebros serve`."""
+    first = _graphql(server, "{ customers(first: 1) { edges { node { id } } } }", {})
+    customer = first["customers"]["edges"][0]["node"]["id"]  # type: ignore[index]
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.7 " + os.urandom(2048))
+    made = _graphql(server, TICKET, {"c": customer, "s": report.stat().st_size})
+    ticket: dict[str, object] = made["requestDocumentUpload"]  # type: ignore[assignment]
+    # The README's command: every ticket field as -F name=value, then the file.
+    fields = ticket["fields"]
+    assert isinstance(fields, dict)
+    form = [arg for name, value in fields.items() for arg in ("-F", f"{name}={value}")]
+    _curl(*form, "-F", f"file=@{report}", str(ticket["url"]))
+    key = str(ticket["key"])
+    _graphql(server, CONFIRM, {"c": customer, "k": key})
+    listed = _graphql(server, FILES, {"c": customer})["customer"]["documents"]  # type: ignore[index]
+    mine = [d for d in listed if d["key"] == key]
+    assert len(mine) == 1
+    saved = tmp_path / "downloaded.pdf"
+    _curl("-o", str(saved), mine[0]["url"])
+    assert saved.read_bytes() == report.read_bytes()
+    assert _graphql(server, DELETE, {"c": customer, "k": key})["deleteDocument"] is True

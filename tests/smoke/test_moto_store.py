@@ -13,7 +13,7 @@ import httpx
 import pytest_asyncio
 
 from dal.dynamodb.provision import create_tables
-from dal.storage.buckets import create_buckets
+from dal.storage.buckets import BucketSettings, create_buckets
 from server import create_app
 from services import Services, open_services
 from settings import Settings
@@ -45,7 +45,7 @@ async def moto_services(moto_endpoint: str, settings: Settings) -> AsyncIterator
     on_moto = store_settings(moto_endpoint, moto_endpoint)
     async with open_services(on_moto) as opened:
         await create_tables(opened.dynamo_client, PREFIX)
-        await create_buckets(opened.s3_client, PREFIX, "us-east-1")
+        await create_buckets(opened.s3_client, BucketSettings(PREFIX))
         yield opened
 
 

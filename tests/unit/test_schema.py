@@ -15,13 +15,6 @@ CONTRACT = ROOT.parent / "shared" / "api-contract.graphql"
 # one of them appears in the schema, so the lists can only shrink: remove a
 # feature's names when it lands.
 PENDING_BY_FEATURE = {
-    "documents and attachments on S3 (issue 9)": {
-        "Customer.documents", "Activity.attachments", "Document", "DocumentStatus",
-        "UploadTicket", "UploadPart", "MultipartUpload", "CompletedPart",
-        "Mutation.requestDocumentUpload", "Mutation.confirmDocumentUpload",
-        "Mutation.startMultipartUpload", "Mutation.completeMultipartUpload",
-        "Mutation.abortMultipartUpload", "Mutation.deleteDocument",
-    },
     "mobile sync (issue 11)": {
         "Query.sync", "Mutation.syncPush", "SyncEntity", "ChangeOp", "ConflictStrategy",
         "SyncOutcome", "Change", "SyncPage", "SyncMutation", "SyncPushInput", "SyncResult",

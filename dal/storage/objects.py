@@ -1,0 +1,178 @@
+"""S3 objects: presigned tickets, HEAD, multipart and deletes, on one shared client.
+
+Every ``ClientError`` is translated here into ``dal.errors``. The API never
+carries file bodies: clients upload and download with the URLs made here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dal.errors import InvalidUpload, NotFound, StoreUnavailable
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+_MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
+_REFUSED = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}
+
+
+@asynccontextmanager
+async def translated(operation: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING:
+            raise NotFound(f"{operation}: {code}") from exc
+        if code in _REFUSED:
+            raise InvalidUpload(f"S3 refused the parts: {code}", "parts") from exc
+        raise StoreUnavailable(f"{operation}: {code}") from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"{operation}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A presigned POST: where to send the form, and the fields to send before the file."""
+
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    size: int
+    content_type: str | None
+    version_id: str | None
+    last_modified: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    number: int
+    etag: str
+    size: int
+
+
+class Objects:
+    def __init__(self, client: S3Client) -> None:
+        self._client = client
+
+    async def post_ticket(
+        self, bucket: str, key: str, content_type: str, size: int, seconds: int
+    ) -> Ticket:
+        """A browser form upload whose policy pins the key (boto adds that condition),
+        the content type and the exact length; S3 refuses any other upload with it."""
+        conditions: list[Any] = [
+            {"Content-Type": content_type},
+            ["content-length-range", size, size],
+        ]
+        async with translated("PresignPost"):
+            made = await self._client.generate_presigned_post(
+                bucket,
+                key,
+                Fields={"Content-Type": content_type},
+                Conditions=conditions,
+                ExpiresIn=seconds,
+            )
+        return Ticket(str(made["url"]), {k: str(v) for k, v in made["fields"].items()})
+
+    async def head(self, bucket: str, key: str) -> Head | None:
+        try:
+            async with translated("HeadObject"):
+                out = await self._client.head_object(Bucket=bucket, Key=key)
+        except NotFound:
+            return None
+        return Head(
+            int(out.get("ContentLength", 0)),
+            out.get("ContentType"),
+            out.get("VersionId"),
+            out.get("LastModified"),
+        )
+
+    async def download_url(
+        self,
+        bucket: str,
+        key: str,
+        version: str | None,
+        disposition: str,
+        content_type: str,
+        seconds: int,
+    ) -> str:
+        params: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "ResponseContentDisposition": disposition,
+            "ResponseContentType": content_type,
+        }
+        # The version confirmed: a ticket used again after confirmation cannot swap the bytes.
+        if version and version != "null":
+            params["VersionId"] = version
+        async with translated("PresignGet"):
+            return str(
+                await self._client.generate_presigned_url(
+                    "get_object", Params=params, ExpiresIn=seconds
+                )
+            )
+
+    async def start_multipart(self, bucket: str, key: str, content_type: str) -> str:
+        async with translated("CreateMultipartUpload"):
+            out = await self._client.create_multipart_upload(
+                Bucket=bucket, Key=key, ContentType=content_type
+            )
+        return str(out["UploadId"])
+
+    async def part_urls(
+        self, bucket: str, key: str, upload_id: str, count: int, seconds: int
+    ) -> list[str]:
+        urls = []
+        for number in range(1, count + 1):
+            params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
+            async with translated("PresignUploadPart"):
+                url = await self._client.generate_presigned_url(
+                    "upload_part", Params=params, ExpiresIn=seconds
+                )
+            urls.append(str(url))
+        return urls
+
+    async def parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        """What S3 holds of a multipart upload: every part, with its ETag and size."""
+        found: list[Part] = []
+        async with translated("ListParts"):
+            pages = self._client.get_paginator("list_parts")
+            async for page in pages.paginate(Bucket=bucket, Key=key, UploadId=upload_id):
+                found += [
+                    Part(int(p["PartNumber"]), str(p["ETag"]), int(p["Size"]))
+                    for p in page.get("Parts", [])
+                ]
+        return found
+
+    async def complete(self, bucket: str, key: str, upload_id: str, parts: list[Part]) -> None:
+        done: Any = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]}
+        async with translated("CompleteMultipartUpload"):
+            await self._client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=done
+            )
+
+    async def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        try:
+            async with translated("AbortMultipartUpload"):
+                await self._client.abort_multipart_upload(
+                    Bucket=bucket, Key=key, UploadId=upload_id
+                )
+        except NotFound:
+            return  # aborted or completed already: nothing left to abort
+
+    async def delete(self, bucket: str, key: str, version: str | None = None) -> None:
+        """Delete the current object (a delete marker on a versioned bucket: the bytes
+        stay as a noncurrent version), or, given ``version``, that version for good."""
+        extra: Any = {"VersionId": version} if version else {}
+        async with translated("DeleteObject"):
+            await self._client.delete_object(Bucket=bucket, Key=key, **extra)
