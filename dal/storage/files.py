@@ -122,6 +122,9 @@ class Files:
         if problem is not None:
             await self.objects.delete(self.bucket(doc.kind), doc.key, head.version_id)
             raise InvalidUpload(problem, "key")
+        # Untagged first: a failure after it leaves a PENDING document to confirm
+        # again, never a listed file that the lifecycle would expire.
+        await self.objects.confirmed(self.bucket(doc.kind), doc.key, head.version_id)
 
         def listed(d: Document) -> Document:
             version = head.version_id
@@ -143,13 +146,16 @@ class Files:
             raise
 
     async def delete(self, customer_id: str, key: str) -> None:
-        """The object first (a delete marker: the bytes stay as a noncurrent version
-        for the stated retention), then the metadata: a failure in between leaves a
-        listed file that a retry deletes, never an object nothing lists."""
+        """The object first (its confirmed version tagged deleted, then a delete marker:
+        the bytes stay as a noncurrent version for the stated retention), then the
+        metadata: a failure in between leaves a listed file that a retry deletes,
+        never an object nothing lists."""
         doc = await self.find(customer_id, key)
         bucket = self.bucket(doc.kind)
         if doc.upload_id is not None:
             await self.objects.abort(bucket, doc.key, doc.upload_id)
+        if doc.status is DocumentStatus.AVAILABLE and doc.object_version:
+            await self.objects.deleted(bucket, doc.key, doc.object_version)
         await self.objects.delete(bucket, doc.key)
         await self.documents.delete(doc.id)
 

@@ -1,9 +1,18 @@
 """What each bucket keeps and for how long: the lifecycle rules ``zebros init`` applies.
 
 Every bucket aborts multipart uploads left incomplete for a week (their parts
-are billed until then). Versioned buckets keep a deleted or overwritten
-object as a noncurrent version for ``noncurrent_days`` (README "Documents"),
-then S3 expires it, and clears delete markers left with nothing behind them.
+are billed until then). Objects clients upload carry a state tag:
+
+- ``pending`` from the upload (the ticket's policy demands it) until a
+  confirmation removes it from the version it confirms. Still pending after
+  ``UNCONFIRMED_DAYS``, an object was never confirmed (or it is a later upload
+  with the same ticket) and expires; its noncurrent versions go a day later.
+- ``deleted`` on the confirmed version when the API deletes a file: it stays
+  recoverable as a noncurrent version for ``noncurrent_days``, then expires.
+
+A confirmed version that a later upload pushed down to noncurrent carries
+neither tag and is kept: the document still names it, so it must not expire.
+A plain "noncurrent versions expire" rule would lose such a file.
 """
 
 from __future__ import annotations
@@ -11,11 +20,20 @@ from __future__ import annotations
 from typing import Any
 
 ABORT_INCOMPLETE_DAYS = 7
+# A ticket's document may be confirmed up to a day after the ticket expired.
+UNCONFIRMED_DAYS = 3
+STATE = "zebros-state"
+PENDING, DELETED = "pending", "deleted"
 VERSIONED = frozenset({"documents", "attachments", "backups"})
+CONFIRMED = frozenset({"documents", "attachments"})  # uploads wait for a confirmation
 
 
-def _rule(rule_id: str, **body: Any) -> dict[str, Any]:
-    return {"ID": rule_id, "Filter": {"Prefix": ""}, "Status": "Enabled", **body}
+def _rule(rule_id: str, filter: dict[str, Any] | None = None, **body: Any) -> dict[str, Any]:
+    return {"ID": rule_id, "Filter": filter or {"Prefix": ""}, "Status": "Enabled", **body}
+
+
+def _tagged(value: str) -> dict[str, Any]:
+    return {"Tag": {"Key": STATE, "Value": value}}
 
 
 def _transitions(*steps: tuple[int, str]) -> list[dict[str, Any]]:
@@ -34,20 +52,32 @@ TIERS: dict[str, list[dict[str, Any]]] = {
 
 
 def rules(purpose: str, noncurrent_days: int) -> list[dict[str, Any]]:
-    out = [
-        _rule(
-            "abort-incomplete-multipart",
-            AbortIncompleteMultipartUpload={"DaysAfterInitiation": ABORT_INCOMPLETE_DAYS},
-        )
-    ]
+    abort = {"DaysAfterInitiation": ABORT_INCOMPLETE_DAYS}
+    out = [_rule("abort-incomplete-multipart", AbortIncompleteMultipartUpload=abort)]
     if purpose in TIERS:
         out.append(_rule(f"{purpose}-tiers", Transitions=TIERS[purpose]))
+    if purpose in CONFIRMED:
+        out += _confirmed_files(noncurrent_days)
+    elif purpose in VERSIONED:
+        kept = {"NoncurrentDays": noncurrent_days}
+        out.append(_rule("expire-noncurrent", NoncurrentVersionExpiration=kept))
     if purpose in VERSIONED:
-        out.append(
-            _rule(
-                "expire-noncurrent",
-                NoncurrentVersionExpiration={"NoncurrentDays": noncurrent_days},
-                Expiration={"ExpiredObjectDeleteMarker": True},
-            )
-        )
+        markers = {"ExpiredObjectDeleteMarker": True}
+        out.append(_rule("clear-delete-markers", Expiration=markers))
     return out
+
+
+def _confirmed_files(noncurrent_days: int) -> list[dict[str, Any]]:
+    return [
+        _rule(
+            "expire-unconfirmed",
+            _tagged(PENDING),
+            Expiration={"Days": UNCONFIRMED_DAYS},
+            NoncurrentVersionExpiration={"NoncurrentDays": 1},
+        ),
+        _rule(
+            "expire-deleted",
+            _tagged(DELETED),
+            NoncurrentVersionExpiration={"NoncurrentDays": noncurrent_days},
+        ),
+    ]

@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dal.errors import InvalidUpload, NotFound, StoreUnavailable
+from dal.storage.lifecycle import DELETED, PENDING, STATE
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 _MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
+# Every upload is tagged pending until its confirmation (lifecycle.py says why).
+PENDING_TAGGING = (
+    f"<Tagging><TagSet><Tag><Key>{STATE}</Key><Value>{PENDING}</Value></Tag></TagSet></Tagging>"
+)
 _REFUSED = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}
 
 
@@ -69,16 +74,18 @@ class Objects:
         self, bucket: str, key: str, content_type: str, size: int, seconds: int
     ) -> Ticket:
         """A browser form upload whose policy pins the key (boto adds that condition),
-        the content type and the exact length; S3 refuses any other upload with it."""
+        the content type, the exact length and the pending tag; S3 refuses any other
+        upload with it."""
         conditions: list[Any] = [
             {"Content-Type": content_type},
+            {"tagging": PENDING_TAGGING},
             ["content-length-range", size, size],
         ]
         async with translated("PresignPost"):
             made = await self._client.generate_presigned_post(
                 bucket,
                 key,
-                Fields={"Content-Type": content_type},
+                Fields={"Content-Type": content_type, "tagging": PENDING_TAGGING},
                 Conditions=conditions,
                 ExpiresIn=seconds,
             )
@@ -113,8 +120,7 @@ class Objects:
             "ResponseContentType": content_type,
         }
         # The version confirmed: a ticket used again after confirmation cannot swap the bytes.
-        if version and version != "null":
-            params["VersionId"] = version
+        params.update(_version(version))
         async with translated("PresignGet"):
             return str(
                 await self._client.generate_presigned_url(
@@ -122,10 +128,23 @@ class Objects:
                 )
             )
 
+    async def confirmed(self, bucket: str, key: str, version: str | None) -> None:
+        """The pending tag off the confirmed version: the lifecycle keeps it from now on."""
+        async with translated("DeleteObjectTagging"):
+            await self._client.delete_object_tagging(Bucket=bucket, Key=key, **_version(version))
+
+    async def deleted(self, bucket: str, key: str, version: str | None) -> None:
+        """Tag the confirmed version deleted: it expires once noncurrent for the retention."""
+        tags: Any = {"TagSet": [{"Key": STATE, "Value": DELETED}]}
+        async with translated("PutObjectTagging"):
+            await self._client.put_object_tagging(
+                Bucket=bucket, Key=key, Tagging=tags, **_version(version)
+            )
+
     async def start_multipart(self, bucket: str, key: str, content_type: str) -> str:
         async with translated("CreateMultipartUpload"):
             out = await self._client.create_multipart_upload(
-                Bucket=bucket, Key=key, ContentType=content_type
+                Bucket=bucket, Key=key, ContentType=content_type, Tagging=f"{STATE}={PENDING}"
             )
         return str(out["UploadId"])
 
@@ -173,6 +192,10 @@ class Objects:
     async def delete(self, bucket: str, key: str, version: str | None = None) -> None:
         """Delete the current object (a delete marker on a versioned bucket: the bytes
         stay as a noncurrent version), or, given ``version``, that version for good."""
-        extra: Any = {"VersionId": version} if version else {}
         async with translated("DeleteObject"):
-            await self._client.delete_object(Bucket=bucket, Key=key, **extra)
+            await self._client.delete_object(Bucket=bucket, Key=key, **_version(version))
+
+
+def _version(version: str | None) -> Any:
+    """The VersionId argument, when there is one ("null": an unversioned bucket's)."""
+    return {"VersionId": version} if version and version != "null" else {}

@@ -127,9 +127,15 @@ async def test_upload_confirm_list_download_delete(
     assert data(await gql(DELETE, {"c": c, "k": t["key"]}))["deleteDocument"] is True
     assert data(await gql(DOCUMENTS, {"c": c}))["customer"]["documents"] == []
     assert codes(await gql(DELETE, {"c": c, "k": t["key"]})) == ["NOT_FOUND"]
-    # Versioned bucket: a delete marker on top, the bytes kept as a noncurrent version.
+    # Versioned bucket: a delete marker on top, the bytes kept as a noncurrent version,
+    # tagged for the lifecycle's retention.
     kept = await versions(db, t["key"])
     assert sorted("Size" in v for v in kept) == [False, True]
+    (version,) = [v["VersionId"] for v in kept if "Size" in v]
+    tags = await db.s3_client.get_object_tagging(
+        Bucket=PREFIX + "documents", Key=t["key"], VersionId=version
+    )
+    assert tags["TagSet"] == [{"Key": "zebros-state", "Value": "deleted"}]
 
 
 async def test_the_download_is_the_confirmed_version(gql: Gql, db: Services) -> None:

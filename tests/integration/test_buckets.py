@@ -55,13 +55,28 @@ async def _check_bucket(services: Services, purpose: str, name: str, kms: str | 
     assert abort == {"DaysAfterInitiation": 7}
     if purpose in TIERS:
         assert rules[f"{purpose}-tiers"]["Transitions"] == TIERS[purpose]
-    noncurrent = rules.get("expire-noncurrent")
-    if purpose in VERSIONED:
-        assert noncurrent is not None
-        assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == 45
-    else:
-        assert noncurrent is None
+    _check_expiry(purpose, rules)
     await _check_cors(services, purpose, name)
+
+
+def _check_expiry(purpose: str, rules: dict[str, dict[str, Any]]) -> None:
+    """Uploads: unconfirmed ones expire, deleted files after the retention, and a
+    confirmed version pushed down by a later upload never (no rule matches it)."""
+    expiring = {k for k in rules if k.startswith(("expire-", "clear-"))}
+    if purpose in {"documents", "attachments"}:
+        assert expiring == {"expire-unconfirmed", "expire-deleted", "clear-delete-markers"}
+        unconfirmed, deleted = rules["expire-unconfirmed"], rules["expire-deleted"]
+        assert unconfirmed["Filter"] == {"Tag": {"Key": "zebros-state", "Value": "pending"}}
+        assert unconfirmed["Expiration"] == {"Days": 3}
+        assert deleted["Filter"] == {"Tag": {"Key": "zebros-state", "Value": "deleted"}}
+        assert deleted["NoncurrentVersionExpiration"]["NoncurrentDays"] == 45
+    elif purpose == "backups":
+        assert expiring == {"expire-noncurrent", "clear-delete-markers"}
+        assert rules["expire-noncurrent"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 45
+    else:
+        assert expiring == set()
+    if "clear-delete-markers" in rules:
+        assert rules["clear-delete-markers"]["Expiration"] == {"ExpiredObjectDeleteMarker": True}
 
 
 async def _check_cors(services: Services, purpose: str, name: str) -> None:

@@ -124,7 +124,14 @@ async def test_s3_refuses_uploads_that_break_the_ticket(api: Any, enforced: Serv
     )
     assert listed.get("KeyCount", 0) == 0  # none of them stored a byte
     assert (await _form(ticket, BODY)).status_code == 204
+    bucket = f"{PREFIX}documents"
+    tags = await enforced.s3_client.get_object_tagging(Bucket=bucket, Key=ticket["key"])
+    assert tags["TagSet"] == [{"Key": "zebros-state", "Value": "pending"}]  # the policy's
+    stripped = await _form(ticket, BODY, tagging="<Tagging><TagSet></TagSet></Tagging>")
+    assert (stripped.status_code, _code(stripped)) == (403, "AccessDenied")
     url = (await api(CONFIRM, {"c": customer, "k": ticket["key"]}))["confirmDocumentUpload"]["url"]
+    tags = await enforced.s3_client.get_object_tagging(Bucket=bucket, Key=ticket["key"])
+    assert tags["TagSet"] == []  # confirmed: kept by the lifecycle from now on
     async with httpx.AsyncClient() as http:
         got = await http.get(url)
     assert got.content == BODY  # LocalStack checked the GET's signature too
@@ -163,3 +170,6 @@ async def test_moto_stores_what_the_policy_forbids(services: Services) -> None:
         await _form({"url": expired.url, "fields": expired.fields}, BODY)
     ).status_code
     assert stored == {"one byte more": 204, "another type": 204, "another key": 204, "expired": 204}
+    first = f"policy/moto-{stamp}/one-byte-more.pdf"
+    tags = await services.s3_client.get_object_tagging(Bucket=bucket, Key=first)
+    assert tags["TagSet"] == []  # moto does not keep the form's tagging either
