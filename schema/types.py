@@ -38,7 +38,9 @@ from schema.relay import Connection, connection
 T = TypeVar("T")
 FILES_LISTED = 50  # what the cost analysis assumes a file list holds (they are not paged)
 # A customer's files are kept in the customer layer; their URLs are made per request.
-CUSTOMER_FILES = Hint(Layer.CUSTOMER, 300)
+# 60 s, as the lists: a list read from an index a moment after a confirmation may
+# not show it yet (index reads are eventually consistent), and is kept that long.
+CUSTOMER_FILES = Hint(Layer.CUSTOMER, 60)
 
 
 _PLAIN: dict[type, tuple[str, ...]] = {}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from dal.errors import NotFound
+from dal.errors import NotFound, StoreUnavailable
 from dal.storage.lifecycle import VERSIONED, rules
 from dal.storage.objects import translated
 
@@ -138,9 +138,10 @@ async def _ensure_bucket(client: S3Client, name: str, region: str) -> bool:
     try:
         await client.create_bucket(Bucket=name, **where)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"BucketAlreadyOwnedByYou"}:
+        # Another `zebros init` won the race: the bucket is there, which is all we want.
+        if exc.response.get("Error", {}).get("Code") == "BucketAlreadyOwnedByYou":
             return False
-        raise
+        raise StoreUnavailable(f"CreateBucket {name}: {exc}") from exc
     log.info("created bucket %s", name)
     return True
 

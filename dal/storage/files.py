@@ -18,7 +18,7 @@ from dal.errors import InvalidUpload, NotFound, VersionConflict
 from dal.models import Document, DocumentKind, DocumentStatus, Entity
 from dal.records.documents import DocumentRepo
 from dal.storage import names
-from dal.storage.objects import Head, Objects
+from dal.storage.objects import Download, Head, Objects
 from dal.storage.uploads import UploadLimits
 
 # A PENDING document outlives its ticket by this much (a confirm may follow an
@@ -108,11 +108,13 @@ class Files:
         doc = await self.find(customer_id, key)
         if doc.status is DocumentStatus.AVAILABLE:
             return doc  # confirmed already (a retry, or the S3 event got here first)
-        if doc.upload_id is not None:
-            raise InvalidUpload("a multipart upload is finished by completeMultipartUpload", "key")
         head = await self.objects.head(self.bucket(doc.kind), doc.key)
+        if head is None and doc.upload_id is not None:
+            raise InvalidUpload("a multipart upload is finished by completeMultipartUpload", "key")
         if head is None:
             raise InvalidUpload("nothing has been uploaded at this key yet", "key")
+        # A multipart upload completed in S3 whose completion was not recorded is
+        # confirmed here too (the S3 event of a completion lands here).
         return await self.available(doc, head)
 
     async def available(self, doc: Document, head: Head) -> Document:
@@ -125,20 +127,8 @@ class Files:
         # Untagged first: a failure after it leaves a PENDING document to confirm
         # again, never a listed file that the lifecycle would expire.
         await self.objects.confirmed(self.bucket(doc.kind), doc.key, head.version_id)
-
-        def listed(d: Document) -> Document:
-            version = head.version_id
-            return replace(
-                d,
-                status=DocumentStatus.AVAILABLE,
-                upload_id=None,
-                expires_at=None,
-                object_version=version,
-                last_modified=head.last_modified,
-            )
-
         try:
-            return await self.documents.update(doc.id, listed, doc.version)
+            return await self.documents.update(doc.id, lambda d: _listed(d, head), doc.version)
         except VersionConflict:
             current = await self.documents.get(doc.id)  # a concurrent confirm won
             if current is not None and current.status is DocumentStatus.AVAILABLE:
@@ -161,14 +151,21 @@ class Files:
 
     async def url(self, doc: Document) -> str:
         """A short-lived GET of the confirmed bytes, saved under the original name."""
+        get = Download(doc.object_version, names.disposition(doc.name), doc.content_type)
         return await self.objects.download_url(
-            self.bucket(doc.kind),
-            doc.key,
-            doc.object_version,
-            names.disposition(doc.name),
-            doc.content_type,
-            self.limits.download_seconds,
+            self.bucket(doc.kind), doc.key, get, self.limits.download_seconds
         )
+
+
+def _listed(doc: Document, head: Head) -> Document:
+    return replace(
+        doc,
+        status=DocumentStatus.AVAILABLE,
+        upload_id=None,
+        expires_at=None,
+        object_version=head.version_id,
+        last_modified=head.last_modified,
+    )
 
 
 def _mismatch(doc: Document, head: Head) -> str | None:

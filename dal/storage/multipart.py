@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from dal.errors import InvalidUpload
+from dal.errors import InvalidUpload, NotFound
 from dal.models import Document, DocumentStatus
 from dal.storage.files import Files, NewFile
 from dal.storage.objects import Part
@@ -48,17 +48,27 @@ async def start(files: Files, new: NewFile, now: datetime) -> Multipart:
 async def complete(
     files: Files, customer_id: str, key: str, upload_id: str, given: list[tuple[int, str]]
 ) -> Document:
+    """Check the parts, complete, confirm. A retry after S3 completed the upload
+    (and the metadata write failed), or a concurrent complete, finds the upload
+    gone: then the object is confirmed as it stands."""
     doc = await files.find(customer_id, key)
     if doc.status is DocumentStatus.AVAILABLE:
         return doc  # completed already: a retry
     _same_upload(doc, upload_id)
     bucket = files.bucket(doc.kind)
-    held = await files.objects.parts(bucket, doc.key, upload_id)
-    _check_parts(doc, held, given)
-    await files.objects.complete(bucket, doc.key, upload_id, held)
-    head = await files.objects.head(bucket, doc.key)
+    try:
+        held = await files.objects.parts(bucket, doc.key, upload_id)
+        _check_parts(doc, held, given)
+        await files.objects.complete(bucket, doc.key, upload_id, held)
+    except NotFound:
+        pass  # completed (by us, earlier) or aborted: what S3 holds decides
+    return await _confirm_completed(files, doc)
+
+
+async def _confirm_completed(files: Files, doc: Document) -> Document:
+    head = await files.objects.head(files.bucket(doc.kind), doc.key)
     if head is None:
-        raise InvalidUpload("S3 holds no object after completing the upload", "uploadId")
+        raise NotFound("upload")  # aborted: nothing was ever stored
     return await files.available(doc, head)
 
 

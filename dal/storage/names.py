@@ -6,7 +6,8 @@ objects by prefix; the document id before the file name, so two uploads of
 "report.pdf" never meet and a key names exactly one metadata item. The file
 name in the key is a normalised copy (the original is kept in metadata and
 given back in ``Content-Disposition``): no separators, no control characters,
-no leading dots, at most ``NAME_BYTES`` bytes of UTF-8, the extension kept.
+no leading dots, at most ``NAME_BYTES`` bytes of UTF-8, the extension kept, and
+none of ``$ { }`` (see ``_UNSAFE``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from dal.models import DocumentKind
 
 NAME_BYTES = 120  # of the key's file-name segment (S3 allows 1,024 for the whole key)
 ORIGINAL_MAX = 255  # characters of the original name, as file systems allow
-# Separators, characters Windows refuses in names, and whatever is not printable.
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f-\x9f]')
+# Separators, characters Windows refuses in names, whatever is not printable, and
+# ``$ { }``: a key ending in ``${filename}`` turns boto's exact key condition into a
+# starts-with one, which would let a ticket store any name under its prefix.
+_UNSAFE = re.compile(r'[\\/:*?"<>|${}\x00-\x1f\x7f-\x9f]')
 _SPACES = re.compile(r"\s+")
 _EXTENSION = re.compile(r"(\.[A-Za-z0-9]{1,10})$")
 

@@ -60,6 +60,15 @@ class Head:
 
 
 @dataclass(frozen=True, slots=True)
+class Download:
+    """What a presigned GET serves: which version, under which name and type."""
+
+    version: str | None
+    disposition: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class Part:
     number: int
     etag: str
@@ -104,29 +113,20 @@ class Objects:
             out.get("LastModified"),
         )
 
-    async def download_url(
-        self,
-        bucket: str,
-        key: str,
-        version: str | None,
-        disposition: str,
-        content_type: str,
-        seconds: int,
-    ) -> str:
+    async def download_url(self, bucket: str, key: str, get: Download, seconds: int) -> str:
         params: dict[str, Any] = {
             "Bucket": bucket,
             "Key": key,
-            "ResponseContentDisposition": disposition,
-            "ResponseContentType": content_type,
+            "ResponseContentDisposition": get.disposition,
+            "ResponseContentType": get.content_type,
+            # The version confirmed: a ticket used again later cannot swap the bytes.
+            **_version(get.version),
         }
-        # The version confirmed: a ticket used again after confirmation cannot swap the bytes.
-        params.update(_version(version))
         async with translated("PresignGet"):
-            return str(
-                await self._client.generate_presigned_url(
-                    "get_object", Params=params, ExpiresIn=seconds
-                )
+            url = await self._client.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=seconds
             )
+        return str(url)
 
     async def confirmed(self, bucket: str, key: str, version: str | None) -> None:
         """The pending tag off the confirmed version: the lifecycle keeps it from now on."""

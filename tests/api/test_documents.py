@@ -3,7 +3,9 @@ server over HTTP), exactly as a browser or curl would send them."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from typing import Any
 
 import httpx
@@ -136,6 +138,23 @@ async def test_upload_confirm_list_download_delete(
         Bucket=PREFIX + "documents", Key=t["key"], VersionId=version
     )
     assert tags["TagSet"] == [{"Key": "zebros-state", "Value": "deleted"}]
+
+
+def _policy(t: dict[str, Any]) -> dict[str, Any]:
+    policy: dict[str, Any] = json.loads(base64.b64decode(t["fields"]["policy"]))
+    return policy
+
+
+async def test_the_ticket_pins_key_type_size_and_tag(gql: Gql) -> None:
+    c = await customer(gql)
+    for name in ("plain.pdf", "${filename}"):
+        t = await ticket(gql, c, name, b"12345")
+        conditions = _policy(t)["conditions"]
+        assert {"key": t["key"]} in conditions, conditions  # exact, never starts-with
+        assert not [x for x in conditions if isinstance(x, list) and x[0] == "starts-with"]
+        assert {"Content-Type": "application/pdf"} in conditions
+        assert ["content-length-range", 5, 5] in conditions
+        assert any(isinstance(x, dict) and "tagging" in x for x in conditions)
 
 
 async def test_the_download_is_the_confirmed_version(gql: Gql, db: Services) -> None:
@@ -275,6 +294,7 @@ async def test_keys_of_anything_else_are_not_found(gql: Gql, tenants: Tenants) -
         "another tenant's prefix": doc["key"].replace(tenants.acme, tenants.globex, 1),
         "another customer's key": doc["key"],  # asked for under the other customer
         "a key of another bucket": f"{tenants.acme}/imports/imp_1/{name}",
+        "the other kind": doc["key"].replace("/documents/", "/attachments/"),
         "another file name": f"{prefix}/other.pdf",
         "a leading slash": "/" + doc["key"],
     }
@@ -361,3 +381,24 @@ async def test_an_s3_event_confirms_an_upload(gql: Gql, db: Services) -> None:
     assert [d.key for d in confirmed] == [t["key"], t["key"]]
     listed = data(await gql(DOCUMENTS, {"c": c}))["customer"]["documents"]
     assert [d["key"] for d in listed] == [t["key"]]
+
+
+async def test_a_completion_recorded_late_still_confirms(gql: Gql, db: Services) -> None:
+    """S3 completed the upload but the metadata write failed: the retry (or a
+    confirm, or S3's event) finds the upload gone and confirms the object."""
+    c = await customer(gql)
+    body = b"z" * (6 * MIB)
+    variables = {"c": c, "n": "late.zip", "t": "application/zip", "s": len(body)}
+    plan = data(await gql(START, variables))["startMultipartUpload"]
+    parts = await _put_parts(plan, body)
+    done: Any = {"Parts": [{"PartNumber": p["partNumber"], "ETag": p["etag"]} for p in parts]}
+    await db.s3_client.complete_multipart_upload(
+        Bucket=PREFIX + "documents",
+        Key=plan["key"],
+        UploadId=plan["uploadId"],
+        MultipartUpload=done,
+    )
+    args = {"c": c, "k": plan["key"], "u": plan["uploadId"], "p": parts}
+    retried = data(await gql(COMPLETE, args))["completeMultipartUpload"]
+    assert (retried["status"], retried["size"]) == ("AVAILABLE", len(body))
+    assert data(await gql(COMPLETE, args))["completeMultipartUpload"]["id"] == retried["id"]

@@ -103,6 +103,9 @@ WRITES: dict[str, tuple[Takes, str]] = {
     "deleteActivity": (ACT, "mutation($id: ID!) { deleteActivity(id: $id) }"),
     "confirmDocumentUpload": (KEY, 'mutation($id: String!) { confirmDocumentUpload(customerId: "cus_b", key: $id) { id url } }'),
     "confirmDocumentUpload.a": (KEY, 'mutation($id: String!) { confirmDocumentUpload(customerId: "cus_a", key: $id) { id url } }'),
+    # A's document under B's own tenant and customer: reaches the metadata lookup.
+    "confirmDocumentUpload.rekeyed": (KEY, 'mutation($id: String!) { confirmDocumentUpload(customerId: "cus_b", key: $id) { id url } }'),
+    "deleteDocument.rekeyed": (KEY, 'mutation($id: String!) { deleteDocument(customerId: "cus_b", key: $id) }'),
     "deleteDocument": (KEY, 'mutation($id: String!) { deleteDocument(customerId: "cus_b", key: $id) }'),
     "completeMultipartUpload": (KEY, 'mutation($id: String!, $s: String!) { completeMultipartUpload(customerId: "cus_b", key: $id, uploadId: $s, parts: []) { id } }'),
     "abortMultipartUpload": (KEY, 'mutation($id: String!, $s: String!) { abortMultipartUpload(customerId: "cus_b", key: $id, uploadId: $s) }'),
@@ -350,6 +353,12 @@ async def _redis_state(cache: Cache) -> dict[str, bytes | None]:
     return dict(zip(names, values, strict=True))
 
 
+def _rekeyed(key: str, tenant: str) -> str:
+    """``key`` with its tenant and customer swapped for B's: B's own prefix, A's document."""
+    _, customers, _, *rest = key.split("/")
+    return "/".join((tenant, customers, "cus_b", *rest))
+
+
 def _cursor_variables(name: str, cursor: str | None, tag: str = "b") -> dict[str, Any]:
     return {"c": cursor, "cus": f"cus_{tag}"} if name == "contacts" else {"c": cursor}
 
@@ -403,6 +412,8 @@ async def test_tenant_b_cannot_reach_tenant_a(
         if target.startswith("key:"):  # A's key, and the same key naming no document
             id = target.removeprefix("key:")
             probe = world.a_keys[target]
+            if operation.endswith(".rekeyed"):
+                probe = _rekeyed(probe, world.b)
             control = probe.replace(f"/{id}/", f"/{control_id(id, suffix, subject)}/")
     heard = await _send(world, document, make, probe)
     expected = await _send(world, document, make, control)

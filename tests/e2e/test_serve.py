@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -118,14 +119,19 @@ def _graphql(server: str, query: str, variables: dict[str, object]) -> dict[str,
 
 
 TICKET = """mutation($c: ID!, $s: Int!) {
-  requestDocumentUpload(customerId: $c, fileName: "report.pdf", contentType: "application/pdf",
-                        size: $s) { key url fields }
+  requestDocumentUpload(customerId: $c, fileName: "Q3 report; final.pdf",
+                        contentType: "application/pdf", size: $s) { key url fields }
 }"""
 CONFIRM = (
     "mutation($c: ID!, $k: String!) { confirmDocumentUpload(customerId: $c, key: $k) { url } }"
 )
 FILES = "query($c: ID!) { customer(id: $c) { documents { key name url } } }"
 DELETE = "mutation($c: ID!, $k: String!) { deleteDocument(customerId: $c, key: $k) }"
+# README "Documents and attachments", verbatim: the test fails if the README changes it.
+README_UPLOAD = """\
+mapfile -t form < <(jq -r '.fields | to_entries[] | "--form-string", "\\(.key)=\\(.value)"' ticket.json)
+curl -sS --fail "${form[@]}" -F "file=@report.pdf" "$(jq -r .url ticket.json)"
+"""  # noqa: E501 (verbatim)
 
 
 def _curl(*args: str) -> str:
@@ -136,24 +142,24 @@ def _curl(*args: str) -> str:
 
 @pytest.mark.e2e
 def test_a_file_goes_up_with_curl_as_the_readme_shows(server: str, tmp_path: Path) -> None:
-    """README "Documents": a ticket from the API, the upload with curl, confirm, list,
-    download, delete; against the embedded S3 of `zebros serve`."""
+    """README "Documents": a ticket from the API, the README's curl upload run by bash,
+    confirm, list, download, delete; against the embedded S3 of `zebros serve`."""
+    assert README_UPLOAD in (ROOT / "README.md").read_text()
     first = _graphql(server, "{ customers(first: 1) { edges { node { id } } } }", {})
     customer = first["customers"]["edges"][0]["node"]["id"]  # type: ignore[index]
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF-1.7 " + os.urandom(2048))
     made = _graphql(server, TICKET, {"c": customer, "s": report.stat().st_size})
-    ticket: dict[str, object] = made["requestDocumentUpload"]  # type: ignore[assignment]
-    # The README's command: every ticket field as -F name=value, then the file.
-    fields = ticket["fields"]
-    assert isinstance(fields, dict)
-    form = [arg for name, value in fields.items() for arg in ("-F", f"{name}={value}")]
-    _curl(*form, "-F", f"file=@{report}", str(ticket["url"]))
-    key = str(ticket["key"])
+    (tmp_path / "ticket.json").write_text(json.dumps(made["requestDocumentUpload"]))
+    done = subprocess.run(
+        ["bash", "-c", README_UPLOAD], cwd=tmp_path, capture_output=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    key = str(made["requestDocumentUpload"]["key"])  # type: ignore[index]
     _graphql(server, CONFIRM, {"c": customer, "k": key})
     listed = _graphql(server, FILES, {"c": customer})["customer"]["documents"]  # type: ignore[index]
     mine = [d for d in listed if d["key"] == key]
-    assert len(mine) == 1
+    assert [d["name"] for d in mine] == ["Q3 report; final.pdf"]
     saved = tmp_path / "downloaded.pdf"
     _curl("-o", str(saved), mine[0]["url"])
     assert saved.read_bytes() == report.read_bytes()

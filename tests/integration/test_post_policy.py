@@ -9,6 +9,8 @@ itself refuses a file of another size or type, another key, an expired ticket.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -134,7 +136,31 @@ async def test_s3_refuses_uploads_that_break_the_ticket(api: Any, enforced: Serv
     assert tags["TagSet"] == []  # confirmed: kept by the lifecycle from now on
     async with httpx.AsyncClient() as http:
         got = await http.get(url)
-    assert got.content == BODY  # LocalStack checked the GET's signature too
+        forged = await http.get(_forged(url))
+    assert got.content == BODY
+    assert (forged.status_code, _code(forged)) == (403, "SignatureDoesNotMatch")
+
+
+def _forged(url: str) -> str:
+    head, _, signature = url.rpartition("X-Amz-Signature=")
+    return head + "X-Amz-Signature=" + ("0" if signature[0] != "0" else "1") + signature[1:]
+
+
+async def test_localstack_takes_a_tampered_policy(enforced: Services) -> None:
+    """What LocalStack does not check (README's table): the policy's signature. A
+    client that widens content-length-range in the policy gets its upload stored,
+    so on LocalStack, as on moto, the confirmation's size check is what holds."""
+    objects = Objects(enforced.s3_client)
+    key = f"policy/customers/cus_x/documents/doc_t{datetime.now(UTC):%H%M%S%f}/a.pdf"
+    ticket = await objects.post_ticket(f"{PREFIX}documents", key, "application/pdf", len(BODY), 60)
+    policy = json.loads(base64.b64decode(ticket.fields["policy"]))
+    policy["conditions"] = [
+        ["content-length-range", 0, 10**6] if isinstance(c, list) else c
+        for c in policy["conditions"]
+    ]
+    widened = base64.b64encode(json.dumps(policy).encode()).decode()
+    response = await _form({"url": ticket.url, "fields": ticket.fields}, BODY * 3, policy=widened)
+    assert response.status_code == 204
 
 
 async def test_s3_refuses_an_expired_ticket(enforced: Services) -> None:

@@ -17,6 +17,8 @@ NAMES = {
     "..": "file",
     'what?*:<>|".pdf': "what_______.pdf",
     "Café Ümlaut.pdf": "Café Ümlaut.pdf",
+    # boto turns a key ending in ${filename} into a starts-with condition.
+    "${filename}": "__filename_",
 }
 
 
