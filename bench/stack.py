@@ -10,6 +10,7 @@ from pathlib import Path
 import fakeredis
 from pydantic import SecretStr
 
+from dal.cache.client import Client
 from dal.dynamodb.provision import create_tables
 from dal.storage.buckets import BucketSettings, create_buckets
 from embedded import EmbeddedAws
@@ -43,10 +44,13 @@ async def embedded_stack(secret: str, prefix: str) -> AsyncIterator[tuple[Settin
 
 
 @asynccontextmanager
-async def dynamodb_local_stack(prefix: str) -> AsyncIterator[tuple[Settings, Services]]:
-    """DynamoDB Local in memory (as the suite starts it), S3 on moto, an in-process Redis;
-    tables and buckets created; the dev JWT secret. Raises ``Unavailable`` with what
-    to install when DynamoDB Local cannot run."""
+async def dynamodb_local_stack(
+    prefix: str, redis: Client | None = None
+) -> AsyncIterator[tuple[Settings, Services]]:
+    """DynamoDB Local in memory (as the suite starts it), S3 on moto, ``redis`` or an
+    in-process fake (which runs no Lua: the cache stays off); tables and buckets
+    created; the dev JWT secret. Raises ``Unavailable`` with what to install when
+    DynamoDB Local cannot run."""
     os.environ.setdefault(DIR_ENV, str(DYNAMODB_LOCAL_DIR))
     dynamodb, s3 = DynamoDBLocal(), EmbeddedAws()
     url = dynamodb.start()
@@ -62,7 +66,8 @@ async def dynamodb_local_stack(prefix: str) -> AsyncIterator[tuple[Settings, Ser
             dynamo={"table_prefix": prefix},
             s3={"bucket_prefix": prefix},
         )
-        async with open_services(settings, redis=fakeredis.FakeAsyncRedis()) as services:
+        cache = redis or fakeredis.FakeAsyncRedis()
+        async with open_services(settings, redis=cache) as services:
             await create_tables(services.dynamo_client, prefix)
             await create_buckets(services.s3_client, BucketSettings(prefix, settings.aws.region))
             yield settings, services

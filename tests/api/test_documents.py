@@ -3,6 +3,7 @@ server over HTTP), exactly as a browser or curl would send them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -12,6 +13,7 @@ import httpx
 
 from dal.models import Role
 from dal.storage.events import confirm_created
+from dal.storage.objects import Download, Objects
 from services import Services
 from tests.conftest import PREFIX, Gql, Tenants
 from tests.support import RequestLog, codes
@@ -402,3 +404,16 @@ async def test_a_completion_recorded_late_still_confirms(gql: Gql, db: Services)
     retried = data(await gql(COMPLETE, args))["completeMultipartUpload"]
     assert (retried["status"], retried["size"]) == ("AVAILABLE", len(body))
     assert data(await gql(COMPLETE, args))["completeMultipartUpload"]["id"] == retried["id"]
+
+
+async def test_download_urls_are_reused_for_half_their_life(gql: Gql, db: Services) -> None:
+    """Signing costs about a millisecond: a polled list signs each file once per half-life."""
+    c = await customer(gql)
+    await upload(gql, c, "polled.pdf", b"%PDF polled")
+    first = data(await gql(DOCUMENTS, {"c": c}))["customer"]["documents"][0]["url"]
+    assert data(await gql(DOCUMENTS, {"c": c}))["customer"]["documents"][0]["url"] == first
+    objects, get = Objects(db.s3_client), Download("v1", "attachment", "application/pdf")
+    signed = await objects.download_url(PREFIX + "documents", "k", get, 2)
+    assert await objects.download_url(PREFIX + "documents", "k", get, 2) == signed
+    await asyncio.sleep(1.05)  # past half of its 2 s: signed anew
+    assert await objects.download_url(PREFIX + "documents", "k", get, 2) != signed
