@@ -1,4 +1,7 @@
-"""The ``zebros`` commands: serve, init, seed, token, schema. Settings come from server.py."""
+"""The ``zebros`` commands: serve, init, seed, token, schema, tenant, iac.
+
+Settings come from server.py.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from contextlib import asynccontextmanager
 import uvicorn
 
 import auth
-import embedded
 import schema
 from dal.cache.generations import FIELDS
 from dal.dynamodb.provision import create_tables
@@ -21,6 +23,8 @@ from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.models import Role
 from dal.storage.buckets import create_buckets
 from dal.tenancy.scope import InvalidTenant, Model
+from deploy import cli as iac
+from observe import logs
 from server import create_app
 from services import Services, bucket_settings, open_services, redis_client
 from settings import Settings
@@ -59,14 +63,17 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="IANA zone reports bucket days in; fixed once set (default: the tenancy default, UTC)",
     )
+    iac.add_arguments(
+        sub.add_parser("iac", help="print the CloudFormation template (JSON or YAML)")
+    )
     return p
 
 
 def run(settings: Settings, argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.logs_as())
+    if args.command == "iac":
+        return iac.run(args)
     if args.command == "schema":
         sys.stdout.write(schema.sdl())
         return 0
@@ -134,19 +141,23 @@ async def _seed(settings: Settings, customers: int) -> None:
 
 @asynccontextmanager
 async def _services_for_serve(settings: Settings) -> AsyncIterator[Services]:
-    """Open clients; in embedded mode first start moto and pick a Redis that answers."""
+    """Open clients; in embedded mode first start moto and pick a Redis that answers.
+    moto and fakeredis are the ``embedded`` extra: imported only here, so images
+    and Lambda packages without them serve real stores."""
+    if not settings.embedded:
+        async with open_services(settings) as services:
+            yield services
+        return
+    import embedded  # the embedded extra (moto, fakeredis)
+
     aws = embedded.EmbeddedAws()
-    if settings.embedded:
-        settings = embedded.with_endpoint(settings, aws.start())
-    redis = await embedded.reachable_redis(redis_client(settings))
-    if redis is None and settings.aws.endpoint_url and aws.endpoint_url:
-        redis = embedded.fake_redis()
+    settings = embedded.with_endpoint(settings, aws.start())
+    redis = await embedded.reachable_redis(redis_client(settings)) or embedded.fake_redis()
     try:
         async with open_services(settings, redis) as services:
             yield services
     finally:
-        if aws.endpoint_url:
-            aws.stop()
+        aws.stop()
 
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -163,7 +174,12 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             _banner(settings, args)
         app = create_app(services.settings, services)
         config = uvicorn.Config(
-            app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=None,  # our handler (observe.logs), not uvicorn's
+            timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
         )
         await uvicorn.Server(config).serve()
     return 0
@@ -186,7 +202,7 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
     )
     return 0
 

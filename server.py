@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from auth import Principal
+from aws_lambda import LambdaApp
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
@@ -27,12 +28,17 @@ from dal.store import Repos
 from edge.body import BodyLimit
 from edge.errors import Errors
 from edge.gate import Gate, principal
+from edge.metrics import MetricsEndpoint
+from edge.observe import Observe
 from edge.persisted import PersistedQueries
 from edge.ratelimit import RateLimit
 from edge.request_id import RequestId, request_id
 from edge.responses import Policies, Responses
 from edge.transport import Transport
 from edge.view import DRAIN, LOOKUP, Caching, GraphQLView, who_of
+from observe import logs
+from observe.dynamo import instrument
+from observe.metrics import Metrics
 from resolvers.context import Context, build_context
 from resolvers.errors import translate
 from resolvers.users import from_principal
@@ -127,12 +133,15 @@ class Cachings:
         return self._built
 
 
-def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
+def graphql_endpoint(
+    runtime: Runtime, settings: Settings, metrics: Metrics | None = None, ide: bool = True
+) -> ASGIApp:
     """/graphql: the Strawberry view behind the edge. A request meets, outermost
-    first: its request id, the catch-all, the method and content-type checks,
-    the body's size and read timeout, the bearer token, the rate limits; then
-    the view (context, document limits, execution)."""
-    dev = settings.env == "dev"
+    first: its request id, its measurement (log line, metrics), the catch-all,
+    the method and content-type checks, the body's size and read timeout, the
+    bearer token, the rate limits; then the view (context, document limits,
+    execution)."""
+    dev = settings.env == "dev" and ide
     schema = _schema(settings)
     caching = Cachings(runtime, schema, settings)
     contexts = Contexts(runtime)
@@ -147,6 +156,7 @@ def graphql_endpoint(runtime: Runtime, settings: Settings) -> ASGIApp:
     app = BodyLimit(app, max_bytes=given.max_body_bytes, read_timeout=given.body_read_timeout)
     app = Transport(app)
     app = Errors(app, translate=translate)
+    app = Observe(app, metrics=lambda: metrics)
     return RequestId(app)
 
 
@@ -221,33 +231,55 @@ async def _check(probe: Any) -> str:
     return "ok"
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+def create_app(
+    settings: Settings, services: Services | None = None, *, ide: bool = True
+) -> Starlette:
+    """The app; ``ide=False`` serves no GraphiQL even in dev (the Lambda)."""
     runtime = Runtime()
+    metrics = Metrics() if settings.metrics.on(settings.env) else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if services is not None:
-            runtime.services = services
             yield
             return
         async with open_services(settings) as opened:
-            runtime.services = opened
+            runtime.services = _observed(opened, metrics)
             yield
 
-    if services is not None:
-        runtime.services = services  # usable without running the lifespan (ASGI tests)
-    graphql = graphql_endpoint(runtime, settings)
-    app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/graphql", graphql)],
-        lifespan=lifespan,
-    )
+    if services is not None:  # usable without running the lifespan (ASGI tests, Lambda)
+        runtime.services = _observed(services, metrics)
+    graphql = graphql_endpoint(runtime, settings, metrics, ide)
+    scrape = MetricsEndpoint(lambda: metrics, settings.metrics.allow)
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", scrape.respond),
+    ]
+    app = Starlette(routes=[*routes, Route("/graphql", graphql)], lifespan=lifespan)
     app.state.runtime = runtime
     return app
 
 
+def _observed(services: Services, metrics: Metrics | None) -> Services:
+    """The services with their calls counted (the DynamoDB client's hooks, the cache's
+    counters in this app's metrics)."""
+    instrument(services.dynamo_client)
+    if metrics is not None:
+        metrics.watch_cache(services.cache.stats)
+    return services
+
+
 def app() -> Starlette:
-    """The app from the environment: what each ``zebros serve --workers N`` process runs."""
-    return create_app(Settings())
+    """The app from the environment: what each ``zebros serve --workers N`` process runs
+    (a process of its own: its logging is set up here too)."""
+    settings = Settings()
+    logs.configure(settings.log_level, settings.logs_as())
+    return create_app(settings)
+
+
+# The Lambda handler (handler string ``server.lambda_handler``): no GraphiQL there.
+lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened, ide=False))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -171,6 +171,21 @@ class RateLimitSettings(BaseModel):
     pause_seconds: float = Field(5.0, ge=0)
 
 
+class MetricsSettings(BaseModel):
+    # None: /metrics on in dev, off in prod.
+    enabled: bool | None = None
+    # Client addresses or networks (CIDR) answered; empty: any client.
+    allow: list[str] = Field(default_factory=list)
+
+    def on(self, env: str) -> bool:
+        return env == "dev" if self.enabled is None else self.enabled
+
+
+class ServerSettings(BaseModel):
+    # On SIGTERM: requests in flight get this long to finish (uvicorn's graceful shutdown).
+    graceful_shutdown_seconds: int = Field(10, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ZEBROS_", env_nested_delimiter="__", extra="ignore"
@@ -178,6 +193,9 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "prod"] = "dev"
     log_level: str = "INFO"
+    # json: one JSON object per line (observe/logs.py); text for a terminal.
+    # None: json in prod, text in dev.
+    log_format: Literal["json", "text"] | None = None
     aws: AwsSettings = Field(default_factory=AwsSettings)
     dynamo: DynamoSettings = Field(default_factory=DynamoSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
@@ -188,6 +206,8 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @model_validator(mode="after")
     def _prod_is_safe(self) -> Settings:
@@ -200,6 +220,9 @@ class Settings(BaseSettings):
         if self.auth.cursor_secret is None and self.auth.jwt_secret is None:
             raise ValueError("prod with JWKS needs ZEBROS_AUTH__CURSOR_SECRET")
         return self
+
+    def logs_as(self) -> str:
+        return self.log_format or ("json" if self.env == "prod" else "text")
 
     @property
     def embedded(self) -> bool:

@@ -1,0 +1,56 @@
+"""The app behind API Gateway (HTTP API payload 2.0, REST API 1.0), through Mangum.
+
+``server.lambda_handler`` is a ``LambdaApp``. Job handlers will run as Lambdas
+too, so nothing here starts what only a server needs (uvicorn, embedded stores).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+from mangum import Mangum
+from starlette.applications import Starlette
+
+from observe import logs
+from services import Services, open_services
+from settings import Settings
+
+AppFactory = Callable[[Settings, Services], Starlette]
+
+
+class LambdaApp:
+    """``server.lambda_handler``: the same app behind API Gateway, through Mangum.
+
+    One per container, made on the first invocation: the event loop, the clients
+    and the app, kept for every later invocation (Mangum's own lifespan would open
+    and close the clients around each event). Nothing server-only starts here:
+    no uvicorn, no embedded stores; settings come from the environment."""
+
+    def __init__(self, app: AppFactory, settings: Callable[[], Settings] = Settings) -> None:
+        self._app, self._settings = app, settings
+        self._handler: Mangum | None = None
+        self._stack = AsyncExitStack()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._handler is None:
+            self._handler = self._start()
+        return self._handler(event, context)
+
+    def _start(self) -> Mangum:
+        settings = self._settings()
+        logs.configure(settings.log_level, settings.logs_as())
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # Mangum runs each event on the current loop
+        opened = loop.run_until_complete(self._stack.enter_async_context(open_services(settings)))
+        return Mangum(self._app(settings, opened), lifespan="off")
+
+    def close(self) -> None:
+        """Close the clients (tests; a Lambda container is simply frozen and dropped)."""
+        if self._handler is not None:
+            loop = asyncio.get_event_loop()
+            loop.run_until_complete(self._stack.aclose())
+            loop.close()
+            self._handler = None

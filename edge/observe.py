@@ -1,0 +1,98 @@
+"""Each request measured and logged: one JSON line, the metrics, the DynamoDB count.
+
+Just inside the request id, outside the catch-all, so it sees every answer
+the edge gives (a refusal, a masked 500) and every request's id. It keeps a
+copy of the first ``BODY_KEPT`` bytes of the body (the operation's name is in
+there) and of an answer that holds errors (its first code); nothing of either
+reaches the log but the name and the code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edge.gate import principal
+from edge.request_id import request_id
+from observe.logs import FIELDS
+from observe.metrics import Metrics
+from observe.naming import operation_name
+from observe.record import CURRENT, RequestRecord
+
+BODY_KEPT = 65_536  # bytes of a request body read for its operation name
+ANSWER_KEPT = 1_048_576  # bytes of an answer with errors read for its code
+log = logging.getLogger("zebros.request")
+
+
+class Observe:
+    def __init__(self, app: ASGIApp, *, metrics: Callable[[], Metrics | None]) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        record = RequestRecord(request_id(scope), scope["method"], scope["path"])
+        record.metrics = self.metrics()
+        seen = _Seen(receive, send)
+        token = CURRENT.set(record)
+        try:
+            await self.app(scope, seen.receive, seen.send)
+        finally:
+            CURRENT.reset(token)
+            self._finish(scope, record, seen)
+
+    def _finish(self, scope: Scope, record: RequestRecord, seen: _Seen) -> None:
+        record.operation = operation_name(scope["method"], scope["query_string"], seen.body)
+        caller = principal(scope)
+        if caller is not None:
+            record.tenant, record.user = caller.tenant_id, caller.user_id
+        record.status, record.code = seen.status, seen.code()
+        if record.metrics is not None:
+            record.metrics.request(record)
+        log.info("request", extra={FIELDS: record.fields()})
+
+
+class _Seen:
+    """The request body's first bytes and the answer's status and errors, as they pass."""
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive, self._send = receive, send
+        self.body, self.status, self._answer = b"", 0, b""
+        self._errors = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request" and len(self.body) < BODY_KEPT:
+            self.body += message.get("body", b"")[: BODY_KEPT - len(self.body)]
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        elif message["type"] == "http.response.body" and len(self._answer) < ANSWER_KEPT:
+            chunk = message.get("body", b"")
+            self._errors = self._errors or b'"errors"' in chunk
+            if self._errors:
+                self._answer += chunk
+        await self._send(message)
+
+    def code(self) -> str:
+        if self.status == 304:
+            return "NOT_MODIFIED"
+        if not self._errors:
+            return "OK" if self.status < 400 else f"HTTP_{self.status}"
+        return _first_code(self._answer) or f"HTTP_{self.status}"
+
+
+def _first_code(answer: bytes) -> str | None:
+    try:
+        errors = orjson.loads(answer).get("errors") or []
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    extensions = errors[0].get("extensions") if errors and isinstance(errors[0], dict) else None
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return code if isinstance(code, str) else None

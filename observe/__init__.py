@@ -1,0 +1,1 @@
+"""What operators see: Prometheus metrics, one JSON log line per request, DynamoDB counts."""
