@@ -13,7 +13,10 @@ LOCALSTACK_DIR ?= $(HOME)/.cache/zebros/localstack-4.6.0
 LOCALSTACK_PY := $(LOCALSTACK_DIR)/bin/python
 LOCALSTACK_PYTHON ?= $(PYTHON)  # 4.6.0 was proven on 3.11 (later releases need 3.13)
 
-.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server
+# The GraphiQL browser test drives Debian's chromium through Playwright (no browser download).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server browser-check graphiql
 
 $(VENV)/.stamp-run: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -54,8 +57,15 @@ $(LOCALSTACK_DIR)/.stamp: tests/s3_policy_requirements.txt
 
 s3-policy-server: $(LOCALSTACK_DIR)/.stamp
 
-pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp $(LOCALSTACK_DIR)/.stamp
-	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) ZEBROS_TEST_LOCALSTACK_PYTHON=$(LOCALSTACK_PY) $(VENV)/bin/pytest
+browser-check: $(VENV)/.stamp-dev
+	@test -x $(CHROMIUM) || { echo "the GraphiQL browser test drives Chromium: apt-get install chromium (or set CHROMIUM=/path/to/chromium)"; exit 1; }
+	@$(PY) -c 'import playwright' 2>/dev/null || { echo "playwright is missing: $(PY) -m pip install -e '.[dev]' (never 'playwright install': the test uses $(CHROMIUM))"; exit 1; }
+
+pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp $(LOCALSTACK_DIR)/.stamp browser-check
+	ZEBROS_TEST_CHROMIUM=$(CHROMIUM) ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) ZEBROS_TEST_LOCALSTACK_PYTHON=$(LOCALSTACK_PY) $(VENV)/bin/pytest
+
+graphiql:  # rebuild edge/static/graphiql/ from graphiql/ (commit the result)
+	cd graphiql && npm ci --no-audit --no-fund && npm run build
 
 test: lint typecheck pytest
 

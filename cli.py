@@ -162,6 +162,7 @@ async def _services_for_serve(settings: Settings) -> AsyncIterator[Services]:
 
 async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     async with _services_for_serve(settings) as services:
+        ide_headers: dict[str, str] | None = None
         if settings.embedded:
             await _provision(services)
             if not args.no_seed:
@@ -171,8 +172,11 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             # A new in-memory store: what a Redis that outlived the last run holds of
             # the demo tenant describes other data. Bulk loads tell the cache nothing.
             await services.cache.bump(DEMO_TENANT, FIELDS)
-            _banner(settings, args)
-        app = create_app(services.settings, services)
+            token = _demo_token(settings)
+            _banner(args, token)
+            # GraphiQL's headers editor comes prefilled with the banner's demo token.
+            ide_headers = {"Authorization": f"Bearer {token}"}
+        app = create_app(services.settings, services, ide_headers=ide_headers)
         config = uvicorn.Config(
             app,
             host=args.host,
@@ -207,14 +211,17 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(settings: Settings, args: argparse.Namespace) -> None:
-    token = auth.mint(
+def _demo_token(settings: Settings) -> str:
+    return auth.mint(
         settings.jwt_secret() or "",
         tenant=DEMO_TENANT,
         user=DEMO_ADMIN,
         role=Role.ADMIN,
         ttl=TOKEN_TTL_DEMO,
     )
+
+
+def _banner(args: argparse.Namespace, token: str) -> None:
     print(
         f"\nZebros CRM (embedded): GraphiQL at http://{args.host}:{args.port}/graphql\n"
         "Paste into GraphiQL's Headers tab (valid 12 hours):\n"

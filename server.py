@@ -25,6 +25,7 @@ from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
 from dal.store import Repos
+from edge import ide as graphiql
 from edge.body import BodyLimit
 from edge.errors import Errors
 from edge.gate import Gate, principal
@@ -134,7 +135,11 @@ class Cachings:
 
 
 def graphql_endpoint(
-    runtime: Runtime, settings: Settings, metrics: Metrics | None = None, ide: bool = True
+    runtime: Runtime,
+    settings: Settings,
+    metrics: Metrics | None = None,
+    ide: bool = True,
+    ide_headers: dict[str, str] | None = None,
 ) -> ASGIApp:
     """/graphql: the Strawberry view behind the edge. A request meets, outermost
     first: its request id, its measurement (log line, metrics), the catch-all,
@@ -146,7 +151,12 @@ def graphql_endpoint(
     caching = Cachings(runtime, schema, settings)
     contexts = Contexts(runtime)
     app: ASGIApp = GraphQLView(
-        schema, ide=dev, context=contexts, caching=caching, admit=contexts.admit
+        schema,
+        ide=dev,
+        context=contexts,
+        caching=caching,
+        admit=contexts.admit,
+        ide_headers=ide_headers,
     )
     limiter = _limiter(settings)
     if limiter is not None:
@@ -232,9 +242,14 @@ async def _check(probe: Any) -> str:
 
 
 def create_app(
-    settings: Settings, services: Services | None = None, *, ide: bool = True
+    settings: Settings,
+    services: Services | None = None,
+    *,
+    ide: bool = True,
+    ide_headers: dict[str, str] | None = None,
 ) -> Starlette:
-    """The app; ``ide=False`` serves no GraphiQL even in dev (the Lambda)."""
+    """The app; ``ide=False`` serves no GraphiQL even in dev (the Lambda);
+    ``ide_headers`` come prefilled in GraphiQL (embedded mode: the demo token)."""
     runtime = Runtime()
     metrics = Metrics() if settings.metrics.on(settings.env) else None
 
@@ -249,14 +264,17 @@ def create_app(
 
     if services is not None:  # usable without running the lifespan (ASGI tests, Lambda)
         runtime.services = _observed(services, metrics)
-    graphql = graphql_endpoint(runtime, settings, metrics, ide)
+    graphql = graphql_endpoint(runtime, settings, metrics, ide, ide_headers)
     scrape = MetricsEndpoint(lambda: metrics, settings.metrics.allow)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", scrape.respond),
     ]
-    app = Starlette(routes=[*routes, Route("/graphql", graphql)], lifespan=lifespan)
+    routes.append(Route("/graphql", graphql))
+    if settings.env == "dev" and ide:  # the bundle of the GraphiQL page the view serves
+        routes.append(Route(graphiql.ROUTE, graphiql.asset))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app
 

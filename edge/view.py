@@ -3,7 +3,7 @@
 The layers in front did the transport checks, the token and the rate limit.
 Here: persisted queries (``persisted.py``), the answers of cacheable queries
 from the cache or 304 (``responses.py``), GraphiQL for a GET without an
-operation (dev only), the context, the
+operation (dev only; offline, ``ide.py``), the context, the
 request's JSON (an object, or an array of them for a batch; nesting too deep
 to decode is refused, not a RecursionError), Strawberry's own refusals (a
 batch, a mutation over GET, a body that is not JSON) answered with the one
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -33,6 +33,7 @@ from dal.cache.session import Who
 from edge import operation, responses
 from edge.envelope import STATUS, UNAVAILABLE, bad_request
 from edge.gate import principal, query_params
+from edge.ide import page_response
 from edge.operation import Operation
 from edge.persisted import PersistedQueries
 from edge.responses import Lookup, Responses
@@ -59,11 +60,13 @@ class GraphQLView(GraphQL[ContextT, None]):
         context: Callable[[Request], Awaitable[ContextT]],
         caching: Callable[[], Caching | None] = lambda: None,
         admit: Callable[[Request], Awaitable[None]] | None = None,
+        ide_headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if ide else None)
         self._context = context
         self._caching = caching
         self._admit = admit
+        self._ide_headers = ide_headers  # prefilled in GraphiQL's headers editor (a demo token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -137,10 +140,11 @@ class GraphQLView(GraphQL[ContextT, None]):
             return json.dumps(data).encode()
 
     def _ide(self) -> Response:
-        """A GET without an operation: GraphiQL in dev, nothing in prod."""
+        """A GET without an operation: GraphiQL in dev (ours: Strawberry's loads a CDN),
+        nothing in prod."""
         if self.graphql_ide is None:
             return PlainTextResponse("Not Found", status_code=404)
-        return HTMLResponse(self.graphql_ide_html)
+        return page_response(self._ide_headers)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -62,6 +62,7 @@ def test_sigterm_finishes_the_requests_in_flight() -> None:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         _wait_until_healthy(f"http://127.0.0.1:{port}", process)
