@@ -16,7 +16,7 @@ LOCALSTACK_PYTHON ?= $(PYTHON)  # 4.6.0 was proven on 3.11 (later releases need 
 # The GraphiQL browser test drives Debian's chromium through Playwright (no browser download).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server browser-check graphiql
+.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server browser-check graphiql lambda-zip
 
 $(VENV)/.stamp-run: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
@@ -64,6 +64,14 @@ browser-check: $(VENV)/.stamp-dev
 pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp $(LOCALSTACK_DIR)/.stamp browser-check
 	ZEBROS_TEST_CHROMIUM=$(CHROMIUM) ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) ZEBROS_TEST_LOCALSTACK_PYTHON=$(LOCALSTACK_PY) $(VENV)/bin/pytest
 
+lambda-zip: $(VENV)/.stamp-dev  # build/lambda.zip: the app and its dependencies for Lambda (x86_64)
+	rm -rf build/lambda build/wheels build/lambda.zip
+	$(PY) -m pip wheel --quiet --no-deps -w build/wheels .
+	$(PY) -m pip install --quiet --target build/lambda --platform manylinux2014_x86_64 \
+		--implementation cp --python-version 3.11 --only-binary=:all: build/wheels/zebros_crm-*.whl
+	cd build/lambda && zip -qr ../lambda.zip .
+	@ls -l build/lambda.zip
+
 graphiql:  # rebuild edge/static/graphiql/ from graphiql/ (commit the result)
 	cd graphiql && npm ci --no-audit --no-fund && npm run build
 
@@ -75,6 +83,7 @@ bench: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.write_cost
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.contention
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.documents
+	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.lambda_cold
 	@command -v wrk >/dev/null || { echo "bench.http needs wrk: apt-get install wrk (or brew install wrk)"; exit 1; }
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.http
 
