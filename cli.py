@@ -183,6 +183,9 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             port=args.port,
             log_level="info",
             log_config=None,  # our handler (observe.logs), not uvicorn's
+            # Our request line replaces the access log, whose URL would carry a GET
+            # query's variables (personal data) into the logs.
+            access_log=False,
             timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
         )
         await uvicorn.Server(config).serve()
@@ -206,6 +209,8 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=False,  # see _serve
+        log_config=None,  # each worker sets up observe.logs (server.app)
         timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
     )
     return 0

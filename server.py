@@ -37,9 +37,10 @@ from edge.request_id import RequestId, request_id
 from edge.responses import Policies, Responses
 from edge.transport import Transport
 from edge.view import DRAIN, LOOKUP, Caching, GraphQLView, who_of
-from observe import logs
+from observe import logs, tracing
 from observe.dynamo import instrument
 from observe.metrics import Metrics
+from observe.tracing import Tracing
 from resolvers.context import Context, build_context
 from resolvers.errors import translate
 from resolvers.users import from_principal
@@ -140,6 +141,7 @@ def graphql_endpoint(
     metrics: Metrics | None = None,
     ide: bool = True,
     ide_headers: dict[str, str] | None = None,
+    tracing: Tracing | None = None,
 ) -> ASGIApp:
     """/graphql: the Strawberry view behind the edge. A request meets, outermost
     first: its request id, its measurement (log line, metrics), the catch-all,
@@ -166,7 +168,7 @@ def graphql_endpoint(
     app = BodyLimit(app, max_bytes=given.max_body_bytes, read_timeout=given.body_read_timeout)
     app = Transport(app)
     app = Errors(app, translate=translate)
-    app = Observe(app, metrics=lambda: metrics)
+    app = Observe(app, metrics=lambda: metrics, tracing=tracing)
     return RequestId(app)
 
 
@@ -247,9 +249,11 @@ def create_app(
     *,
     ide: bool = True,
     ide_headers: dict[str, str] | None = None,
+    tracing: Tracing | None = None,
 ) -> Starlette:
     """The app; ``ide=False`` serves no GraphiQL even in dev (the Lambda);
-    ``ide_headers`` come prefilled in GraphiQL (embedded mode: the demo token)."""
+    ``ide_headers`` come prefilled in GraphiQL (embedded mode: the demo token);
+    ``tracing`` (else the settings') exports OpenTelemetry spans."""
     runtime = Runtime()
     metrics = Metrics() if settings.metrics.on(settings.env) else None
 
@@ -264,7 +268,8 @@ def create_app(
 
     if services is not None:  # usable without running the lifespan (ASGI tests, Lambda)
         runtime.services = _observed(services, metrics)
-    graphql = graphql_endpoint(runtime, settings, metrics, ide, ide_headers)
+    traced = tracing or _tracing(settings)
+    graphql = graphql_endpoint(runtime, settings, metrics, ide, ide_headers, traced)
     scrape = MetricsEndpoint(lambda: metrics, settings.metrics.allow)
     routes = [
         Route("/healthz", healthz),
@@ -277,6 +282,11 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app
+
+
+def _tracing(settings: Settings) -> Tracing | None:
+    given = settings.tracing
+    return tracing.from_settings(given.service_name, given.endpoint) if given.enabled else None
 
 
 def _observed(services: Services, metrics: Metrics | None) -> Services:

@@ -181,6 +181,14 @@ class MetricsSettings(BaseModel):
         return env == "dev" if self.enabled is None else self.enabled
 
 
+class TracingSettings(BaseModel):
+    # OpenTelemetry spans (the `tracing` extra): off by default.
+    enabled: bool = False
+    # OTLP/HTTP traces endpoint; None: the exporter's default (OTEL_EXPORTER_OTLP_* vars).
+    endpoint: str | None = None
+    service_name: str = "zebros-crm"
+
+
 class ServerSettings(BaseModel):
     # On SIGTERM: requests in flight get this long to finish (uvicorn's graceful shutdown).
     graceful_shutdown_seconds: int = Field(10, ge=0)
@@ -208,6 +216,7 @@ class Settings(BaseSettings):
     tenancy: TenancySettings = Field(default_factory=TenancySettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @model_validator(mode="after")
     def _prod_is_safe(self) -> Settings:

@@ -21,6 +21,7 @@ from observe.logs import FIELDS
 from observe.metrics import Metrics
 from observe.naming import operation_name
 from observe.record import CURRENT, RequestRecord
+from observe.tracing import Tracing
 
 BODY_KEPT = 65_536  # bytes of a request body read for its operation name
 ANSWER_KEPT = 1_048_576  # bytes of an answer with errors read for its code
@@ -28,15 +29,29 @@ log = logging.getLogger("zebros.request")
 
 
 class Observe:
-    def __init__(self, app: ASGIApp, *, metrics: Callable[[], Metrics | None]) -> None:
-        self.app, self.metrics = app, metrics
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Callable[[], Metrics | None],
+        tracing: Tracing | None = None,
+    ) -> None:
+        self.app, self.metrics, self.tracing = app, metrics, tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         record = RequestRecord(request_id(scope), scope["method"], scope["path"])
-        record.metrics = self.metrics()
+        record.metrics, record.tracing = self.metrics(), self.tracing
+        if self.tracing is None:
+            await self._run(scope, receive, send, record)
+            return
+        with self.tracing.request(record.method, record.path) as span:
+            await self._run(scope, receive, send, record)
+            self.tracing.finish(span, record)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, record: RequestRecord) -> None:
         seen = _Seen(receive, send)
         token = CURRENT.set(record)
         try:

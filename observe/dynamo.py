@@ -17,6 +17,7 @@ from observe.metrics import Metrics
 from observe.record import current
 
 STARTED = "zebros.started"
+SPAN = "zebros.span"
 READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
@@ -47,14 +48,21 @@ def _ask_capacity(params: dict[str, Any], model: Any, **_: Any) -> None:
         params.setdefault("ReturnConsumedCapacity", "TOTAL")
 
 
-def _started(context: dict[str, Any], **_: Any) -> None:
+def _started(context: dict[str, Any], model: Any, **_: Any) -> None:
     context[STARTED] = time.perf_counter()
+    record = current()
+    if record is not None and record.tracing is not None:
+        context[SPAN] = record.tracing.store_call(model.name)
 
 
 def _finished(model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
     record, metrics = current(), _metrics()
     if record is not None:
         record.dynamodb_requests += 1
+    span = context.pop(SPAN, None)
+    if span is not None:
+        span.set_attribute("zebros.error", str(parsed.get("Error", {}).get("Code", "")))
+        span.end()
     if metrics is None:
         return
     operation = model.name

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from observe.metrics import Metrics
+    from observe.tracing import Tracing
 
 
 @dataclass
@@ -30,6 +31,7 @@ class RequestRecord:
     dynamodb_requests: int = 0
     # The app's metrics, for what the request causes (its DynamoDB calls).
     metrics: Metrics | None = None
+    tracing: Tracing | None = None
 
     @property
     def seconds(self) -> float:
