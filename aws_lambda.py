@@ -32,7 +32,8 @@ class LambdaApp:
     def __init__(self, app: AppFactory, settings: Callable[[], Settings] = Settings) -> None:
         self._app, self._settings = app, settings
         self._handler: Mangum | None = None
-        self._stack = AsyncExitStack()
+        self._stack: AsyncExitStack | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         if self._handler is None:
@@ -40,17 +41,30 @@ class LambdaApp:
         return self._handler(event, context)
 
     def _start(self) -> Mangum:
+        """The loop once per container; the clients and the app kept only when all of
+        them came up (a failed start closes what it opened; the next event retries)."""
         settings = self._settings()
         logs.configure(settings.log_level, settings.logs_as())
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)  # Mangum runs each event on the current loop
-        opened = loop.run_until_complete(self._stack.enter_async_context(open_services(settings)))
-        return Mangum(self._app(settings, opened), lifespan="off")
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)  # Mangum runs each event on the current loop
+        stack = AsyncExitStack()
+        try:
+            opened = self._loop.run_until_complete(
+                stack.enter_async_context(open_services(settings))
+            )
+            handler = Mangum(self._app(settings, opened), lifespan="off")
+        except BaseException:
+            self._loop.run_until_complete(stack.aclose())
+            raise
+        self._stack = stack
+        return handler
 
     def close(self) -> None:
-        """Close the clients (tests; a Lambda container is simply frozen and dropped)."""
-        if self._handler is not None:
-            loop = asyncio.get_event_loop()
-            loop.run_until_complete(self._stack.aclose())
-            loop.close()
-            self._handler = None
+        """Close the clients and the loop (tests; a Lambda container is frozen, then dropped)."""
+        if self._loop is None:
+            return
+        if self._stack is not None:
+            self._loop.run_until_complete(self._stack.aclose())
+        self._loop.close()
+        self._handler, self._stack, self._loop = None, None, None

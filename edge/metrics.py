@@ -2,7 +2,9 @@
 
 Off unless enabled (on in dev, off in prod unless ZEBROS_METRICS__ENABLED);
 with an allow-list, only those client addresses are answered (others 404, as
-when off: a scraper's address, not a secret, is the guard).
+when off: a scraper's address, not a secret, is the guard). The address is the
+peer's: behind a load balancer, that is the balancer's, so block the path there
+(or let the scraper reach the container directly) rather than allow its network.
 """
 
 from __future__ import annotations
@@ -37,4 +39,6 @@ class MetricsEndpoint:
             address = ip_address(host)
         except ValueError:
             return False
-        return any(address in network for network in self.allow)
+        # A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
+        mapped = getattr(address, "ipv4_mapped", None)
+        return any(a in network for a in (address, mapped) if a for network in self.allow)

@@ -61,9 +61,11 @@ class Observe:
             self._finish(scope, record, seen)
 
     def _finish(self, scope: Scope, record: RequestRecord, seen: _Seen) -> None:
-        record.operation = operation_name(scope["method"], scope["query_string"], seen.body)
         caller = principal(scope)
         if caller is not None:
+            # Named only for callers past the gate: anyone could otherwise use up the
+            # bounded set of labels with invented names.
+            record.operation = operation_name(scope["method"], scope["query_string"], seen.body)
             record.tenant, record.user = caller.tenant_id, caller.user_id
         record.status, record.code = seen.status, seen.code()
         if record.metrics is not None:
@@ -76,8 +78,9 @@ class _Seen:
 
     def __init__(self, receive: Receive, send: Send) -> None:
         self._receive, self._send = receive, send
-        self.body, self.status, self._answer = b"", 0, b""
-        self._errors = False
+        self.body, self.status = b"", 0
+        self._answer: list[bytes] = []
+        self._kept = 0
 
     async def receive(self) -> Message:
         message = await self._receive()
@@ -88,22 +91,24 @@ class _Seen:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = int(message["status"])
-        elif message["type"] == "http.response.body" and len(self._answer) < ANSWER_KEPT:
-            chunk = message.get("body", b"")
-            self._errors = self._errors or b'"errors"' in chunk
-            if self._errors:
-                self._answer += chunk
+        elif message["type"] == "http.response.body" and self._kept < ANSWER_KEPT:
+            chunk = message.get("body", b"")  # kept by reference: the answer is in memory anyway
+            self._answer.append(chunk)
+            self._kept += len(chunk)
         await self._send(message)
 
     def code(self) -> str:
         if self.status == 304:
             return "NOT_MODIFIED"
-        if not self._errors:
-            return "OK" if self.status < 400 else f"HTTP_{self.status}"
-        return _first_code(self._answer) or f"HTTP_{self.status}"
+        answer = b"".join(self._answer)
+        found = _first_code(answer) if b'"errors":' in answer else None
+        if found is not None:
+            return found
+        return "OK" if self.status < 400 else f"HTTP_{self.status}"
 
 
 def _first_code(answer: bytes) -> str | None:
+    """The first top-level error's code (a field aliased "errors" is data, not this)."""
     try:
         errors = orjson.loads(answer).get("errors") or []
     except (orjson.JSONDecodeError, AttributeError):

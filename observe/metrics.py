@@ -46,7 +46,7 @@ class Metrics:
             ["operation"], buckets=STORE_BUCKETS, registry=r,
         )  # fmt: skip
         self.throttles = Counter(
-            "zebros_dynamodb_throttles", "DynamoDB attempts refused for capacity (retried)",
+            "zebros_dynamodb_throttles", "DynamoDB attempts refused for capacity",
             ["operation"], registry=r,
         )  # fmt: skip
         self.capacity = Counter(

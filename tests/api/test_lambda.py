@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from starlette.applications import Starlette
 
 from aws_lambda import LambdaApp
 from server import create_app
@@ -69,7 +70,13 @@ def rest_api(
 @pytest.fixture
 async def invoke(db: Services, settings: Settings) -> AsyncIterator[Invoke]:
     """A handler made as Lambda makes it, invoked on one thread (a container's)."""
-    handler = LambdaApp(lambda s, opened: create_app(s, opened, ide=False), lambda: settings)
+    built: list[Services] = []
+
+    def app(given: Settings, opened: Services) -> Starlette:
+        built.append(opened)
+        return create_app(given, opened, ide=False)
+
+    handler = LambdaApp(app, lambda: settings)
     thread = ThreadPoolExecutor(max_workers=1)
     loop = asyncio.get_running_loop()
 
@@ -77,6 +84,7 @@ async def invoke(db: Services, settings: Settings) -> AsyncIterator[Invoke]:
         return await loop.run_in_executor(thread, handler, event, None)
 
     yield call
+    assert len(built) == 1  # the clients, opened once for every invocation of the container
     await loop.run_in_executor(thread, handler.close)
     thread.shutdown()
 

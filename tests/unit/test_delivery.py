@@ -44,6 +44,13 @@ def _setting_exists(name: str) -> bool:
     return True
 
 
+def test_the_lambda_is_configured_with_settings_that_exist() -> None:
+    from deploy.function import environment
+
+    variables = environment()
+    assert [name for name in variables if not _setting_exists(name)] == []
+
+
 def test_compose_sets_only_settings_that_exist() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     environment = compose["services"]["app"]["environment"]
