@@ -3,7 +3,8 @@ one JSON log line) around a trivial ASGI app, against the app alone, in one proc
 
     python -m bench.observe_cost [--requests 20000]
 
-The log line is formatted by observe.logs.JsonFormatter and written to /dev/null,
+The trivial app leaves what the gate and the view would (the caller, the operation
+read). The log line is formatted by observe.logs.JsonFormatter and written to /dev/null,
 as a container's stderr would take it; the metrics are a fresh registry.
 """
 
@@ -19,6 +20,7 @@ import orjson
 
 from auth import Principal
 from dal.models import Role
+from edge import operation
 from edge.gate import STATE_KEY as PRINCIPAL
 from edge.observe import Observe
 from observe.logs import JsonFormatter
@@ -27,12 +29,16 @@ from observe.metrics import Metrics
 BODY = orjson.dumps({"query": "query Customer($id: ID!) { customer(id: $id) { id } }",
                      "operationName": "Customer", "variables": {"id": "cus_1"}})  # fmt: skip
 ANSWER = orjson.dumps({"data": {"customer": {"id": "cus_1"}}})
+OPERATION = operation.Operation(
+    "query Customer($id: ID!) { customer(id: $id) { id } }", {"id": "cus_1"}, "Customer", None
+)
 CALLER = Principal("bench", "u-bench", Role.ADMIN, "bench", "bench@example.com")
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
     await receive()
     scope["state"][PRINCIPAL] = CALLER  # what the gate leaves for the layers outside it
+    scope["state"][operation.STATE_KEY] = OPERATION  # and what the view read
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": ANSWER})
 

@@ -16,6 +16,8 @@ from typing import IO
 
 import redis
 
+from tests.processes import stop as end_process
+
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 60.0
 
@@ -93,14 +95,8 @@ class Uvicorn:
         return self._log.read().decode(errors="replace")
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
+        end_process(self._process)
+        self._process = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -1,10 +1,10 @@
 """Each request measured and logged: one JSON line, the metrics, the DynamoDB count.
 
 Just inside the request id, outside the catch-all, so it sees every answer
-the edge gives (a refusal, a masked 500) and every request's id. It keeps a
-copy of the first ``BODY_KEPT`` bytes of the body (the operation's name is in
-there) and of an answer that holds errors (its first code); nothing of either
-reaches the log but the name and the code.
+the edge gives (a refusal, a masked 500) and every request's id. The name is
+that of the operation the view read (``edge.operation``, never parsed twice);
+the code is the answer's first error's, from the answer's bytes as they pass.
+Nothing of either reaches the log but the name and the code.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge import operation
 from edge.gate import principal
 from edge.request_id import request_id
 from observe.logs import FIELDS
@@ -23,7 +24,6 @@ from observe.naming import operation_name
 from observe.record import CURRENT, RequestRecord
 from observe.tracing import Tracing
 
-BODY_KEPT = 65_536  # bytes of a request body read for its operation name
 ANSWER_KEPT = 1_048_576  # bytes of an answer with errors read for its code
 log = logging.getLogger("zebros.request")
 
@@ -52,20 +52,22 @@ class Observe:
             self.tracing.finish(span, record)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, record: RequestRecord) -> None:
-        seen = _Seen(receive, send)
+        seen = _Seen(send)
         token = CURRENT.set(record)
         try:
-            await self.app(scope, seen.receive, seen.send)
+            await self.app(scope, receive, seen.send)
         finally:
             CURRENT.reset(token)
             self._finish(scope, record, seen)
 
     def _finish(self, scope: Scope, record: RequestRecord, seen: _Seen) -> None:
-        caller = principal(scope)
-        if caller is not None:
+        caller, op = principal(scope), operation.recalled(scope)
+        if caller is not None and op is not None:
             # Named only for callers past the gate: anyone could otherwise use up the
             # bounded set of labels with invented names.
-            record.operation = operation_name(scope["method"], scope["query_string"], seen.body)
+            persisted = op.persisted_hash is not None
+            record.operation = operation_name(op.operation_name, op.query, persisted)
+        if caller is not None:
             record.tenant, record.user = caller.tenant_id, caller.user_id
         record.status, record.code = seen.status, seen.code()
         if record.metrics is not None:
@@ -74,19 +76,12 @@ class Observe:
 
 
 class _Seen:
-    """The request body's first bytes and the answer's status and errors, as they pass."""
+    """The answer's status and errors, as they pass."""
 
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive, self._send = receive, send
-        self.body, self.status = b"", 0
+    def __init__(self, send: Send) -> None:
+        self._send, self.status = send, 0
         self._answer: list[bytes] = []
         self._kept = 0
-
-    async def receive(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.request" and len(self.body) < BODY_KEPT:
-            self.body += message.get("body", b"")[: BODY_KEPT - len(self.body)]
-        return message
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":

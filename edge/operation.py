@@ -14,6 +14,11 @@ from typing import Any
 import orjson
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.types import Scope
+
+# The operation read, for the layers outside the view: in the scope's state, which
+# every layer shares (edge.transport hands on a copy of the scope itself).
+STATE_KEY = "zebros.operation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,20 @@ class Operation:
 
 
 async def read(request: Request, params: QueryParams) -> Operation | None:
-    """The request's one operation, or None to let Strawberry read (and refuse) it."""
+    """The request's one operation, or None to let Strawberry read (and refuse) it.
+    Kept in the scope too, so the measurement (edge/observe.py) names it unparsed."""
+    found = await _read(request, params)
+    request.scope.setdefault("state", {})[STATE_KEY] = found
+    return found
+
+
+def recalled(scope: Scope) -> Operation | None:
+    """The operation ``read`` found for this request, if it was read."""
+    found = scope.get("state", {}).get(STATE_KEY)
+    return found if isinstance(found, Operation) else None
+
+
+async def _read(request: Request, params: QueryParams) -> Operation | None:
     if request.method == "GET":
         fields: dict[str, Any] = {"query": params.get("query"), "operationName": None}
         fields["operationName"] = params.get("operationName")

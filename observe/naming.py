@@ -10,36 +10,19 @@ series per name a client invents would grow without end).
 from __future__ import annotations
 
 import re
-from typing import Any
-from urllib.parse import parse_qs
-
-import orjson
 
 NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 IN_DOCUMENT = re.compile(r"^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 
 
-def operation_name(method: str, query_string: bytes, body: bytes | None) -> str:
-    fields = _fields(method, query_string, body)
-    if not isinstance(fields, dict):
-        return "-"
-    given, query = fields.get("operationName"), fields.get("query")
-    if isinstance(given, str) and NAME.fullmatch(given):
+def operation_name(given: str | None, query: str | None, persisted: bool) -> str:
+    """The label of an operation read from a request (``edge.operation``)."""
+    if given is not None and NAME.fullmatch(given):
         return given
-    if isinstance(query, str):
+    if query is not None:
         found = IN_DOCUMENT.match(query)
         return found.group(1) if found else "anonymous"
-    return "persisted" if fields.get("extensions") else "-"
-
-
-def _fields(method: str, query_string: bytes, body: bytes | None) -> Any:
-    if method == "GET":
-        params = parse_qs(query_string.decode("latin-1"))
-        return {k: v[0] for k, v in params.items()}
-    try:
-        return orjson.loads(body or b"")
-    except orjson.JSONDecodeError:
-        return None
+    return "persisted" if persisted else "-"
 
 
 class Names:

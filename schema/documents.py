@@ -20,6 +20,7 @@ from resolvers import documents
 from resolvers.context import Info
 from schema.cost import ListSize
 from schema.enums import DocumentStatus
+from schema.wrapping import wrap
 
 
 @strawberry.type
@@ -35,16 +36,7 @@ class Document:
 
     @classmethod
     def of(cls, r: models.Document) -> Document:
-        return cls(
-            id=strawberry.ID(r.id),
-            key=r.key,
-            name=r.name,
-            size=r.size,
-            content_type=r.content_type,
-            last_modified=r.last_modified,
-            status=r.status,
-            record=r,
-        )
+        return wrap(cls, r)
 
     @strawberry.field
     async def url(self, info: Info) -> str:

@@ -6,10 +6,9 @@ through the request's dataloaders (``resolvers``), never with I/O of its own.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -34,31 +33,13 @@ from schema.cost import list_field
 from schema.documents import Document, documents_of
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
 from schema.relay import Connection, connection
+from schema.wrapping import wrap
 
-T = TypeVar("T")
 FILES_LISTED = 50  # what the cost analysis assumes a file list holds (they are not paged)
 # A customer's files are kept in the customer layer; their URLs are made per request.
 # 60 s, as the lists: a list read from an index a moment after a confirmation may
 # not show it yet (index reads are eventually consistent), and is kept that long.
 CUSTOMER_FILES = Hint(Layer.CUSTOMER, 60)
-
-
-_PLAIN: dict[type, tuple[str, ...]] = {}
-
-
-def _plain_fields(cls: type) -> tuple[str, ...]:
-    """Once per type, not per node: a list of 100 records wraps 100 objects."""
-    if cls not in _PLAIN:
-        fields = dataclasses.fields(cls)
-        _PLAIN[cls] = tuple(f.name for f in fields if f.init and f.name != "record")
-    return _PLAIN[cls]
-
-
-def _wrap(cls: type[T], record: models.Record) -> T:
-    """A GraphQL object from a DAL record: the plain fields share their names."""
-    plain = {name: getattr(record, name) for name in _plain_fields(cls)}
-    build: Any = cls
-    return cast(T, build(**plain, record=record))
 
 
 @strawberry.type
@@ -71,7 +52,7 @@ class User:
 
     @classmethod
     def of(cls, r: models.User) -> User:
-        return _wrap(cls, r)
+        return wrap(cls, r)
 
     @strawberry.field
     def role(self, info: Info) -> Role:
@@ -146,7 +127,7 @@ class Customer:
 
     @classmethod
     def of(cls, r: models.Customer) -> Customer:
-        return _wrap(cls, r)
+        return wrap(cls, r)
 
     @strawberry.field
     async def owner(self, info: Info) -> User | None:
@@ -211,7 +192,7 @@ class Contact:
 
     @classmethod
     def of(cls, r: models.Contact) -> Contact:
-        return _wrap(cls, r)
+        return wrap(cls, r)
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -250,7 +231,7 @@ class Opportunity:
 
     @classmethod
     def of(cls, r: models.Opportunity) -> Opportunity:
-        return _wrap(cls, r)
+        return wrap(cls, r)
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -296,7 +277,7 @@ class Activity:
 
     @classmethod
     def of(cls, r: models.Activity) -> Activity:
-        return _wrap(cls, r)
+        return wrap(cls, r)
 
     @strawberry.field
     def overdue(self, info: Info) -> bool:

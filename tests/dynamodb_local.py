@@ -21,6 +21,8 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
+from tests.processes import stop as end_process
+
 DIR_ENV = "ZEBROS_TEST_DYNAMODB_LOCAL_DIR"
 URL_ENV = "ZEBROS_TEST_DYNAMODB_URL"
 START_SECONDS = 60.0
@@ -142,12 +144,5 @@ class DynamoDBLocal:
         if self._log is not None:
             self._log.close()
             self._log = None
-        if self._process is None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        end_process(self._process)
         self._process = None

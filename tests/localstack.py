@@ -20,6 +20,8 @@ from typing import IO
 
 import httpx
 
+from tests.processes import stop as end_process
+
 PYTHON_ENV = "ZEBROS_TEST_LOCALSTACK_PYTHON"
 START_SECONDS = 60.0
 INSTALL = (
@@ -99,12 +101,7 @@ class LocalStackS3:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        end_process(self._process, timeout=20)
         if self._log is not None:
             self._log.close()
         self._dir.cleanup()

@@ -41,10 +41,6 @@ class BucketSettings:
         return {purpose: f"{self.prefix}{purpose}" for purpose in PURPOSES}
 
 
-def bucket_names(prefix: str) -> dict[str, str]:
-    return BucketSettings(prefix).names()
-
-
 async def create_buckets(client: S3Client, settings: BucketSettings) -> list[str]:
     """Create missing buckets and (re)apply every setting; returns the created names."""
     created = []

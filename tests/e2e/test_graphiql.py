@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,14 +20,7 @@ import httpx
 import pytest
 
 from edge import ide
-from tests.e2e.test_serve import (
-    ROOT,
-    ZEBROS,
-    _environment,
-    _free_port,
-    _token,
-    _wait_until_healthy,
-)
+from tests.e2e.serving import demo_token
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page, Request, Route
@@ -42,29 +34,6 @@ RESULT = ".result-window .CodeMirror"
 # What a browser logs for a 401: the one introspection GraphiQL sends on load before
 # its headers editor exists, when the page carries no headers to send instead.
 UNAUTHORIZED = "the server responded with a status of 401"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """`zebros serve` in embedded mode, as test_serve starts it."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [*ZEBROS, "serve", "--port", str(port)],
-        env=_environment(),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        if process.stdout:
-            process.stdout.close()
 
 
 @dataclass
@@ -185,11 +154,11 @@ def _assets_served(base: str) -> None:
 
 
 @pytest.mark.e2e
-def test_graphiql_runs_a_typed_query_with_no_internet(served: str) -> None:
-    _assets_served(served)
-    served_page = httpx.get(f"{served}/graphql", headers={"Accept": "text/html"}, timeout=10)
+def test_graphiql_runs_a_typed_query_with_no_internet(server: str) -> None:
+    _assets_served(server)
+    served_page = httpx.get(f"{server}/graphql", headers={"Accept": "text/html"}, timeout=10)
     prefilled = 'id="zebros-ide"' in served_page.text
-    with _visit(f"{served}/graphql") as visit:
+    with _visit(f"{server}/graphql") as visit:
         page = visit.page
         page.get_by_role("button", name="Headers", exact=True).click()
         headers = page.locator(HEADERS_EDITOR)
@@ -199,7 +168,7 @@ def test_graphiql_runs_a_typed_query_with_no_internet(served: str) -> None:
                 arg=HEADERS_EDITOR,
             )
         else:
-            _type_into(page, headers, json.dumps({"Authorization": f"Bearer {_token()}"}))
+            _type_into(page, headers, json.dumps({"Authorization": f"Bearer {demo_token()}"}))
         _type_into(page, page.locator(QUERY_EDITOR), QUERY)
         result = _run_and_read(visit)
         sent = _sent_query(visit)
@@ -214,13 +183,13 @@ def test_graphiql_runs_a_typed_query_with_no_internet(served: str) -> None:
 
 
 @pytest.mark.e2e
-def test_graphiql_sends_the_headers_its_page_carries(served: str) -> None:
+def test_graphiql_sends_the_headers_its_page_carries(server: str) -> None:
     """The page ide.page builds with headers (what embedded mode serves): the editor
     holds them, the first introspection and the default query are sent them."""
-    _assets_served(served)
-    token = _token()
+    _assets_served(server)
+    token = demo_token()
     document = ide.page({"Authorization": f"Bearer {token}"})
-    with _visit(f"{served}/graphql", document) as visit:
+    with _visit(f"{server}/graphql", document) as visit:
         page = visit.page
         headers = page.locator(HEADERS_EDITOR)
         headers.wait_for()

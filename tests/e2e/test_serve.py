@@ -4,90 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL
+from tests.e2e.serving import ROOT, demo_token
 
-ROOT = Path(__file__).resolve().parents[2]
-ZEBROS = [sys.executable, str(ROOT / "server.py")]
-STARTUP_SECONDS = 90
 QUERY = "query { me { id role } customers(first: 100) { edges { node { id owner { id } } } } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZEBROS_")}
-    return env | {"ZEBROS_REDIS__URL": REDIS_URL, "PYTHONUNBUFFERED": "1"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [*ZEBROS, "serve", "--port", str(port)],
-        env=_environment(),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(base, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        if process.stdout:
-            process.stdout.close()
-
-
-def _wait_until_healthy(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"zebros serve exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"zebros serve did not answer on {base} within {STARTUP_SECONDS}s")
-
-
-def _token() -> str:
-    args = ["token", "--tenant", "demo", "--user", "demo-admin", "--role", "ADMIN"]
-    done = subprocess.run(
-        [*ZEBROS, *args],
-        env=_environment(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return done.stdout.strip()
 
 
 @pytest.mark.e2e
 def test_served_graph_answers_with_seeded_demo_data(server: str) -> None:
-    headers = {"Authorization": f"Bearer {_token()}"}
+    headers = {"Authorization": f"Bearer {demo_token()}"}
     response = httpx.post(f"{server}/graphql", json={"query": QUERY}, headers=headers, timeout=30)
     assert response.status_code == 200
     data = response.json()["data"]
@@ -109,7 +39,7 @@ def test_served_graphiql_and_readiness(server: str) -> None:
 
 
 def _graphql(server: str, query: str, variables: dict[str, object]) -> dict[str, object]:
-    headers = {"Authorization": f"Bearer {_token()}"}
+    headers = {"Authorization": f"Bearer {demo_token()}"}
     body = {"query": query, "variables": variables}
     response = httpx.post(f"{server}/graphql", json=body, headers=headers, timeout=30)
     answer: dict[str, object] = response.json()

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_serve import ROOT, ZEBROS, _environment, _free_port, _token, _wait_until_healthy
+from tests.e2e.serving import ROOT, ZEBROS, demo_token, environment, free_port, wait_until_healthy
 
 IN_FLIGHT = 20
 GRACE_SECONDS = 4
@@ -70,8 +70,8 @@ def _search(port: int, bearer: str) -> None:
 
 @pytest.mark.e2e
 def test_sigterm_finishes_the_requests_in_flight(tmp_path: Path) -> None:
-    port, logged = _free_port(), tmp_path / "server.log"
-    env = _environment() | {
+    port, logged = free_port(), tmp_path / "server.log"
+    env = environment() | {
         "ZEBROS_SERVER__GRACEFUL_SHUTDOWN_SECONDS": str(GRACE_SECONDS),
         "ZEBROS_LOG_FORMAT": "json",
     }
@@ -85,8 +85,8 @@ def test_sigterm_finishes_the_requests_in_flight(tmp_path: Path) -> None:
             text=True,
         )
     try:
-        _wait_until_healthy(f"http://127.0.0.1:{port}", process)
-        bearer = f"Bearer {_token()}"
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, logged)
+        bearer = f"Bearer {demo_token()}"
         _search(port, bearer)
         begun = [_begin(port, bearer) for _ in range(IN_FLIGHT)]
         stalled, _ = _begin(port, bearer)  # its second half never comes
