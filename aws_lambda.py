@@ -64,7 +64,19 @@ class LambdaApp:
         """Close the clients and the loop (tests; a Lambda container is frozen, then dropped)."""
         if self._loop is None:
             return
+        # Stragglers of the last event first (a fill Mangum did not wait for): left
+        # pending, a closed loop would drop them with their connections open.
+        self._loop.run_until_complete(_cancel_pending())
         if self._stack is not None:
             self._loop.run_until_complete(self._stack.aclose())
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
         self._handler, self._stack, self._loop = None, None, None
+
+
+async def _cancel_pending() -> None:
+    """Cancel every other task of the running loop and wait until they have stopped."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

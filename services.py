@@ -177,6 +177,10 @@ async def open_services(
         stack.push_async_callback(client.aclose)
         await _warm(client)
         cached = cache(settings, client, release or schema_release())
+        flight = Flight(cached)
+        # Closed before the client (the stack runs last-in first): their tasks use it.
+        stack.push_async_callback(cached.aclose)
+        stack.push_async_callback(flight.aclose)
         hints = record_hints()
         tenancy = settings.tenancy
         store = Store(
@@ -200,6 +204,6 @@ async def open_services(
             limits,
             settings,
             cached,
-            Flight(cached),
+            flight,
             hints,
         )

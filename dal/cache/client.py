@@ -10,6 +10,7 @@ as soon as Redis answers again, before anything of that tenant is read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -52,6 +53,12 @@ class Cache:
         self._owed: set[str] = set()
         self._repaying: asyncio.Task[None] | None = None
         self._settling = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        """Stop the repayment task before the client closes: a task that used the
+        client after its close would open a connection nothing ever closes."""
+        task, self._repaying = self._repaying, None
+        await _stopped(task)
 
     async def call(
         self, layer: str, op: Callable[[], Awaitable[T]], *, force: bool = False
@@ -275,3 +282,12 @@ class Cache:
 
 def _decoded(values: list[Any]) -> dict[str, str]:
     return {f: v.decode() for f, v in zip(FIELDS, values, strict=True) if v is not None}
+
+
+async def _stopped(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` (if still running) and wait until it has stopped."""
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

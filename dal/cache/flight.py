@@ -25,6 +25,13 @@ class Flight:
         self.cache = cache
         self._running: dict[str, asyncio.Task[Any]] = {}
 
+    async def aclose(self) -> None:
+        """Wait for the fills under way (they outlive a cancelled caller) before the
+        client they use closes: a fill after the close would leak a connection."""
+        running = list(self._running.values())
+        if running:
+            await asyncio.wait(running)
+
     async def run(
         self,
         key: str,
