@@ -94,7 +94,8 @@ class Contexts:
         caller = principal(request.scope)
         if caller is None:  # the gate lets no operation in without one
             raise RuntimeError("no principal: the bearer gate did not run")
-        repos = await self.runtime.get().store.open(caller.tenant_id)
+        store, rid = self.runtime.get().store, request_id(request.scope)
+        repos = await store.open(caller.tenant_id, caller.user_id, rid)
         await self._provision(caller, repos.users)
         return caller, repos
 

@@ -89,3 +89,13 @@ class InvalidUpload(DalError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class DuplicateMutation(DalError):
+    """A pushed mutation's receipt was written first by another push of it (a replay
+    racing the original): the caller reads the receipt back."""
+
+
+class ResyncRequired(DalError):
+    """A sync cursor points before what the change log still keeps (entries expired),
+    or at shards it no longer has: the device must sync in full again."""

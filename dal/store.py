@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dal.cache.client import Cache
@@ -10,7 +11,7 @@ from dal.cache.invalidation import Invalidator
 from dal.derived.aggregates import Aggregates
 from dal.dynamodb.client import Dynamo
 from dal.errors import UnknownTenant
-from dal.models import DocumentKind
+from dal.models import DocumentKind, Entity
 from dal.records import activities, contacts, customers, documents, opportunities, users
 from dal.records.activities import ActivityRepo
 from dal.records.contacts import ContactRepo
@@ -18,10 +19,14 @@ from dal.records.cursors import CursorCodec
 from dal.records.customers import CustomerRepo
 from dal.records.documents import DocumentRepo
 from dal.records.opportunities import OpportunityRepo
+from dal.records.repo import Repo
 from dal.records.users import UserRepo
 from dal.storage.files import Files
 from dal.storage.objects import Objects
 from dal.storage.uploads import UploadLimits
+from dal.sync.journal import RETENTION_S, Journal
+from dal.sync.merge import Strategy
+from dal.sync.sequence import Heads
 from dal.tenancy.registry import Tenant, TenantRegistry, check_zone
 from dal.tenancy.scope import Model, TenantScope
 
@@ -39,6 +44,24 @@ class Repos:
     documents: DocumentRepo
     aggregates: Aggregates
     files: Files | None  # None: this store was built without S3
+    journal: Journal  # the change log of every write through these repositories
+    cursors: CursorCodec  # signs sync cursors too
+    sync_strategy: Strategy  # the tenant's default for pushes that name none
+
+    def of(self, entity: Entity) -> Repo[Any]:
+        """The repository of ``entity`` (sync reads and applies every kind)."""
+        repo: Repo[Any] = getattr(self, _REPOS[entity])
+        return repo
+
+
+_REPOS = {
+    Entity.CUSTOMER: "customers",
+    Entity.CONTACT: "contacts",
+    Entity.OPPORTUNITY: "opportunities",
+    Entity.ACTIVITY: "activities",
+    Entity.USER: "users",
+    Entity.DOCUMENT: "documents",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +86,8 @@ class Store:
         cache: Cache | None = None,
         record_ttl_s: float = 300.0,
         files: FileStore | None = None,
+        change_retention_s: float = RETENTION_S,
+        sync_strategy: Strategy = Strategy.AUTOMERGE,
     ) -> None:
         """``register_unknown``: serve a tenant seen for the first time by registering
         it (dev), rather than refusing it with UnknownTenant (prod). ``cache``: told
@@ -78,36 +103,56 @@ class Store:
         self.default_model = default_model
         self.default_time_zone = check_zone(default_time_zone)
         self.register_unknown = register_unknown
+        self.change_retention_s = change_retention_s
+        self.sync_strategy = sync_strategy
+        self.heads = Heads()  # per process: every request's first guess of a log number
 
-    async def open(self, tenant_id: str) -> Repos:
-        """Repositories for ``tenant_id`` under the model the registry gives it."""
+    async def open(self, tenant_id: str, actor: str = "system", request_id: str = "") -> Repos:
+        """Repositories for ``tenant_id`` under the model the registry gives it; the
+        change log names ``actor`` and ``request_id`` for every write through them."""
         tenant = await self.tenants.get(tenant_id)
         if tenant is None:
             if not self.register_unknown:
                 raise UnknownTenant(tenant_id)
             model, zone = self.default_model, self.default_time_zone
             tenant = await self.tenants.ensure(tenant_id, model, zone)
-        return self.bind(tenant)
+        return self.bind(tenant, actor, request_id)
 
-    def bind(self, tenant: Tenant) -> Repos:
-        return self.for_tenant(tenant.id, tenant.model, tenant.time_zone)
+    def bind(self, tenant: Tenant, actor: str = "system", request_id: str = "") -> Repos:
+        return self.for_tenant(tenant.id, tenant.model, tenant.time_zone, actor, request_id)
 
     def for_tenant(
-        self, tenant_id: str, model: Model = Model.BRIDGE, time_zone: str = "UTC"
+        self,
+        tenant_id: str,
+        model: Model = Model.BRIDGE,
+        time_zone: str = "UTC",
+        actor: str = "system",
+        request_id: str = "",
     ) -> Repos:
         scope = TenantScope(tenant_id, self.table_prefix, model, ZoneInfo(time_zone))
         d, c = self.dynamo, self._cursors
         told = None if self.cache is None else Invalidator(self.cache, tenant_id, self.record_ttl_s)
-        docs = DocumentRepo(d, scope, c, documents.CODEC, told)
+        j = Journal(
+            d,
+            scope,
+            self.heads,
+            actor=actor,
+            request_id=request_id,
+            retention_s=self.change_retention_s,
+        )
+        docs = DocumentRepo(d, scope, c, documents.CODEC, told, j)
         f = self.files
         return Repos(
             scope=scope,
-            customers=CustomerRepo(d, scope, c, customers.CODEC, told),
-            contacts=ContactRepo(d, scope, c, contacts.CODEC, told),
-            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC, told),
-            activities=ActivityRepo(d, scope, c, activities.CODEC, told),
-            users=UserRepo(d, scope, c, users.CODEC, told),
+            customers=CustomerRepo(d, scope, c, customers.CODEC, told, j),
+            contacts=ContactRepo(d, scope, c, contacts.CODEC, told, j),
+            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC, told, j),
+            activities=ActivityRepo(d, scope, c, activities.CODEC, told, j),
+            users=UserRepo(d, scope, c, users.CODEC, told, j),
             documents=docs,
             aggregates=Aggregates(d, scope),
             files=None if f is None else Files(docs, f.objects, f.buckets, f.limits),
+            journal=j,
+            cursors=c,
+            sync_strategy=self.sync_strategy,
         )

@@ -63,6 +63,18 @@ class Conflict(ApiError):
         )
 
 
+class ResyncRequired(ApiError):
+    """A sync cursor the change log can no longer serve: sync in full (since: null)."""
+
+    code = "RESYNC_REQUIRED"
+
+
+class Replayed(ApiError):
+    """A pushed mutation stored by a concurrent push of it first (internal to sync)."""
+
+    code = "CONFLICT"
+
+
 def translate(exc: BaseException) -> ApiError | None:
     """The client-facing form of an expected DAL error; ``None`` for anything else."""
     match exc:
@@ -89,6 +101,10 @@ def translate(exc: BaseException) -> ApiError | None:
             return BadUserInput(f"invalid cursor: {exc}", field="after")
         case dal.Throttled() | dal.StoreUnavailable():
             return Unavailable()  # what failed is for the log, not for the client
+        case dal.ResyncRequired():
+            return ResyncRequired(f"{exc}; sync again with since: null")
+        case dal.DuplicateMutation():
+            return Replayed("this mutation was applied by another push of it", replayed=True)
         case dal.UnknownTenant():
             return Unauthenticated("unknown tenant")
     return None

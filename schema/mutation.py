@@ -23,6 +23,7 @@ from schema.inputs import (
     UpdateUserInput,
     given,
 )
+from schema.sync import SyncPushInput, SyncPushPayload, sync_push
 from schema.types import Activity, Contact, Customer, Opportunity, User
 
 ID = strawberry.ID
@@ -182,3 +183,7 @@ class Mutation:
     @strawberry.mutation
     async def delete_document(self, info: Info, customer_id: ID, key: str) -> bool:
         return await documents.delete(info, customer_id, key)
+
+    @strawberry.mutation
+    async def sync_push(self, info: Info, input: SyncPushInput) -> SyncPushPayload:
+        return await sync_push(info, input)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from dal.cache.keys import Layer
+from dal.models import Entity
 from resolvers import activities, contacts, customers, opportunities, users
 from resolvers.context import Info
 from schema.caching import Hint, cached_field
 from schema.inputs import ActivityFilter, CustomerFilter, OpportunityFilter
 from schema.relay import Connection, Nodes, connection
 from schema.reports import ReportQuery
+from schema.sync import SyncPage, sync_page
 from schema.types import Activity, Contact, Customer, Opportunity, User
 
 # customer(id) reads the record layer through its loader (Customer's @cacheControl);
@@ -121,3 +123,13 @@ class Query(ReportQuery):
             completed_since=f.completed_since,
         )
         return connection(page, Activity.of)
+
+    @strawberry.field
+    async def sync(
+        self,
+        info: Info,
+        since: str | None = None,
+        entities: list[Entity] | None = None,
+        first: int = 500,
+    ) -> SyncPage:
+        return await sync_page(info, since, entities, first)

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from dal.dynamodb.conditions import Condition
 from dal.dynamodb.items import Item, deserialize, serialize
-from dal.dynamodb.tables import KEY
+from dal.dynamodb.tables import KEY, SORT
 from dal.errors import (
     ConditionFailed,
     StoreUnavailable,
@@ -99,11 +99,10 @@ class Dynamo:
     def client(self) -> DynamoDBClient:
         return self._client
 
-    async def get(self, table: str, pk: str) -> Item | None:
+    async def get(self, table: str, pk: str, sk: str | None = None) -> Item | None:
+        key = {KEY: {"S": pk}} | ({SORT: {"S": sk}} if sk is not None else {})
         async with translated("GetItem"):
-            out = await self._client.get_item(
-                TableName=table, Key={KEY: {"S": pk}}, ConsistentRead=True
-            )
+            out = await self._client.get_item(TableName=table, Key=key, ConsistentRead=True)
         raw = out.get("Item")
         return deserialize(raw) if raw else None
 
@@ -124,10 +123,24 @@ class Dynamo:
                 merged.setdefault(table, {}).update(items)
         return merged
 
+    async def get_sorted(self, table: str, keys: Sequence[tuple[str, str]]) -> list[Item | None]:
+        """Strongly consistent reads of (pk, sk) keys, one BatchGetItem (at most 100),
+        in the order given, ``None`` where missing."""
+        wanted = [{KEY: {"S": pk}, SORT: {"S": sk}} for pk, sk in keys]
+        request = {table: {"Keys": wanted, "ConsistentRead": True}}
+        found = await self._batch_get_request(request)
+        by_key = {(i[KEY], i[SORT]): i for i in found.get(table, {}).values()}
+        return [by_key.get(k) for k in keys]
+
     async def _batch_get_chunk(self, pairs: list[tuple[str, str]]) -> dict[str, dict[str, Item]]:
         request: dict[str, Any] = {}
         for table, pk in pairs:
             request.setdefault(table, {"Keys": []})["Keys"].append({KEY: {"S": pk}})
+        return await self._batch_get_request(request)
+
+    async def _batch_get_request(self, request: dict[str, Any]) -> dict[str, dict[str, Item]]:
+        """Items by table and by a key of their own (pk, or pk and sk), unprocessed
+        keys retried with jittered backoff."""
         found: dict[str, dict[str, Item]] = {}
         for attempt in range(self._attempts):
             async with translated("BatchGetItem"):
@@ -135,7 +148,7 @@ class Dynamo:
             for table, raws in out.get("Responses", {}).items():
                 for raw in raws:
                     item = deserialize(raw)
-                    found.setdefault(table, {})[item[KEY]] = item
+                    found.setdefault(table, {})[_own_key(item)] = item
             request = dict(out.get("UnprocessedKeys") or {})
             if not request:
                 return found
@@ -159,6 +172,7 @@ class Dynamo:
         forward: bool = True,
         filter: Condition | None = None,
         projection: tuple[str, ...] = (),
+        consistent: bool = False,
     ) -> tuple[list[Item], Item | None]:
         """One Query call: at most ``limit`` items from one partition, and where it stopped."""
         names = {"#pk": key[0]}
@@ -176,6 +190,8 @@ class Dynamo:
             "Limit": limit,
             "ScanIndexForward": forward,
         }
+        if consistent:
+            args["ConsistentRead"] = True
         if index is not None:
             args["IndexName"] = index
         if projection:
@@ -262,3 +278,8 @@ class Dynamo:
                     await self._client.delete_item(**args)
         except ConditionFailed as exc:
             raise TransactionCancelled(["ConditionalCheckFailed"], [exc.item]) from exc
+
+
+def _own_key(item: Item) -> str:
+    """An item's key as one string: its pk, with its sk where the table has one."""
+    return str(item[KEY]) if SORT not in item else f"{item[KEY]}\x00{item[SORT]}"

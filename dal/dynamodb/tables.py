@@ -72,7 +72,12 @@ CUSTOMERS = Table(
 
 CONTACTS = Table(
     Entity.CONTACT,
-    (Index("byCustomer", "customerKey", "nameKey", "contacts of a customer, by name"),),
+    (
+        Index("byCustomer", "customerKey", "nameKey", "contacts of a customer, by name"),
+        # A full sync pages every contact of the tenant (sync/full.py); nothing else
+        # reads it, so it keeps keys only and the page re-reads the records.
+        Index("byTenant", "tenantKey", "createdKey", "all contacts (full sync)", ()),
+    ),
 )
 
 OPPORTUNITIES = Table(
@@ -118,6 +123,7 @@ DOCUMENTS = Table(
     (
         Index("byCustomer", "customerKey", "createdKey", "a customer's files, newest first"),
         Index("byActivity", "activityKey", "createdKey", "an activity's attachments"),
+        Index("byTenant", "tenantKey", "createdKey", "all available files (full sync)", ()),
     ),
     ttl="expiresAt",
 )
@@ -142,8 +148,30 @@ AGGREGATES = Table("Aggregates", (), sort_key=SORT)
 # pk "{t}#customer-terms", sk "{term}#{id}"; a prefix search is one begins_with Query.
 SEARCH_TERMS = Table("SearchTerms", (), sort_key=SORT)
 
+# Changes: the change log (dal/sync/). Per tenant, SHARDS partitions
+# pk "{t}#changes#{shard}", each a gap-free sequence: sk "{seq:012d}" per change
+# and one head item (sk "~head", after every digit) holding the last seq taken.
+# Also the receipts of pushed mutations: pk "{t}#client#{clientId}", sk the
+# clientMutationId. Everything here expires (``expiresAt``): system-log retention.
+CHANGES = Table(
+    "Changes",
+    (
+        # A record's versions, for merges against the version a device edited. Eventually
+        # consistent: a merge checks that every version it needs came back.
+        Index(
+            "byRecord",
+            "recordKey",
+            "versionKey",
+            "a record's changes, by version (merges)",
+            ("tenantId", "version", "fields", "madeAt", "op"),
+        ),
+    ),
+    sort_key=SORT,
+    ttl="expiresAt",
+)
+
 # What every tenant has: shared for bridge and pool, its own for a silo.
-TENANT_TABLES = (*TABLES.values(), AGGREGATES, SEARCH_TERMS)
+TENANT_TABLES = (*TABLES.values(), AGGREGATES, SEARCH_TERMS, CHANGES)
 
 
 def create_table_request(table: Table, name: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from dal import money
 from dal.derived.contributions import NOTHING, Derived
 from dal.dynamodb.items import Item
 from dal.dynamodb.tables import Table
@@ -31,6 +32,14 @@ def _dump(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _public(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(money.cents(value))
+    return _dump(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +100,7 @@ class Codec(Generic[R]):
         *,
         referenced: bool = False,
         carried: tuple[str, ...] = (),
+        logged: Callable[[R], bool] = lambda _: True,
     ) -> None:
         self.record = record
         self.table = table
@@ -103,6 +113,9 @@ class Codec(Generic[R]):
         # carries ``carried`` attributes that pointing records' conditions check.
         self.referenced = referenced
         self._carried = carried
+        # Whether the change log (and so a device) sees the record: a PENDING upload
+        # is no document yet.
+        self.logged = logged
         names = {f.name for f in fields(record)}
         if {a.field for a in self.attrs} != names:  # a definition error, at import
             raise TypeError(f"{record.__name__}: attrs != fields")
@@ -123,6 +136,16 @@ class Codec(Generic[R]):
                 out[attr.name] = _dump(value)
         out.update(self._index_keys(scope, rec))
         return {k: v for k, v in out.items() if v is not None}
+
+    def public(self, rec: R) -> dict[str, Any]:
+        """The record as JSON with the API's field names (the change log's copy):
+        absent fields are null; money is a string, as the API writes it."""
+        out: dict[str, Any] = {}
+        for attr in self.attrs:
+            value = getattr(rec, attr.field)
+            if value is not None and value != ():
+                out[attr.name] = value if attr.json else _public(value)
+        return out
 
     def load(self, item: Item) -> R:
         values = {}

@@ -8,11 +8,14 @@ from dal.records.codec import Codec, blob, moment, text
 from dal.records.refs import Ref
 from dal.records.repo import Repo
 from dal.tenancy.scope import TenantScope
+from dal.timefmt import dump_dt
 
 
 def _index_keys(scope: TenantScope, c: Contact) -> dict[str, str | None]:
     return {
         "customerKey": scope.key(c.customer_id),
+        "tenantKey": scope.key("all"),
+        "createdKey": f"{dump_dt(c.created_at)}#{c.id}",
         "nameKey": f"{c.last_name.lower()}#{c.first_name.lower()}#{c.id}",
     }
 

@@ -28,6 +28,7 @@ def _index_keys(scope: TenantScope, d: Document) -> Mapping[str, str | int | Non
     expires = None if d.expires_at is None or listed else int(d.expires_at.timestamp())
     return {
         "customerKey": scope.key(d.customer_id) if listed else None,
+        "tenantKey": scope.key("all") if listed else None,
         "activityKey": scope.key(d.activity_id) if listed and d.activity_id else None,
         "createdKey": f"{dump_dt(d.created_at)}#{d.id}",
         DOCUMENTS.ttl or "expiresAt": expires,
@@ -61,6 +62,8 @@ CODEC = Codec(
     ),
     _index_keys,
     _refs,
+    # A device hears of a file once it is there to download, not of a ticket.
+    logged=lambda d: d.status is DocumentStatus.AVAILABLE,
 )
 
 

@@ -35,6 +35,7 @@ from dal.records.codec import Codec
 from dal.records.cursors import CursorCodec
 from dal.records.pages import Listing, Pager, whole
 from dal.records.refs import Ref
+from dal.sync.journal import Journal
 from dal.tenancy.scope import TenantScope
 from dal.timefmt import utcnow
 
@@ -58,9 +59,11 @@ class Repo(Generic[R]):
         cursors: CursorCodec,
         codec: Codec[R],
         listener: WriteListener | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.dynamo = dynamo
         self.listener = listener
+        self.journal = journal  # None: no change log (bulk loads, bare tests)
         self.scope = scope
         self._cursors = cursors
         self.codec = codec
@@ -154,13 +157,22 @@ class Repo(Generic[R]):
         own += self._refs_item_ops(rec, create=True)
         pointing = [refs.point(self.scope, ref, +1, rec.id) for ref in pointed]
         try:
-            await self.dynamo.write(self._with_derived([*own, *pointing], None, rec))
+            await self._commit(self._with_derived([*own, *pointing], None, rec), None, rec)
         except TransactionCancelled as exc:
             if FAILED in exc.reasons[: len(own)]:
                 raise AlreadyExists(rec.id) from exc
             raise _missing(exc, pointed, len(own)) from exc
         await self._written(None, rec)
         return rec
+
+    async def _commit(
+        self, build: Callable[[], list[dict[str, Any]]], old: R | None, new: R | None
+    ) -> None:
+        """The write, with its change-log entry when this repository keeps one."""
+        if self.journal is None:
+            await self.dynamo.write(build)
+        else:
+            await self.journal.commit(build, self.journal.change(self.codec, old, new))
 
     async def _written(self, old: R | None, new: R | None) -> None:
         if self.listener is not None:
@@ -179,7 +191,9 @@ class Repo(Generic[R]):
             await refs.check_owners(self.dynamo, self.scope, added)
             added = [r for r in added if r.counted]
             try:
-                await self.dynamo.write(self._with_derived([record, *pointing], current, new))
+                await self._commit(
+                    self._with_derived([record, *pointing], current, new), current, new
+                )
             except TransactionCancelled as exc:
                 if exc.reasons[0] != FAILED:
                     raise _missing(exc, added, 1) from exc
@@ -207,7 +221,9 @@ class Repo(Generic[R]):
                 refs.point(self.scope, r, -1, id) for r in self.codec.refs(current) if r.counted
             ]
             try:
-                await self.dynamo.write(self._with_derived([*own, *released], current, None))
+                await self._commit(
+                    self._with_derived([*own, *released], current, None), current, None
+                )
                 await self._written(current, None)
                 return current
             except TransactionCancelled as exc:

@@ -1,0 +1,158 @@
+"""Writing the change log: an entry in the same transaction as each record write.
+
+Per request (it knows who writes, and why): the repositories hand it their
+operations and the record before and after; it adds the shard's head move and
+the entry (``sequence.py``), and a pushed mutation's receipt when one rides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from dal.dynamodb.client import FAILED_CONDITION, Dynamo
+from dal.dynamodb.items import Item
+from dal.dynamodb.tables import CHANGES
+from dal.errors import DuplicateMutation, Throttled, TransactionCancelled
+from dal.models import Entity, Record
+from dal.sync import sequence
+from dal.sync.changes import Change, Op, attributes, between
+from dal.tenancy.scope import TenantScope
+from dal.timefmt import utcnow
+
+R = TypeVar("R", bound=Record)
+R_in = TypeVar("R_in", bound=Record, contravariant=True)
+Ops = list[dict[str, Any]]
+STAMP_ATTEMPTS = 60  # re-stamps after another writer took the number (jittered)
+RETENTION_S = 90 * 86400  # system logs: 90 days (ARCHITECTURE, "Data Retention")
+
+
+class Logged(Protocol[R_in]):
+    """What the journal needs of a codec."""
+
+    @property
+    def entity(self) -> Entity: ...
+
+    def public(self, rec: R_in) -> dict[str, Any]: ...
+
+    def logged(self, rec: R_in) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rider:
+    """What a pushed mutation adds to its write: the receipt (built from the change,
+    so the stored first answer is the committed one) and when the device made it."""
+
+    receipt: Callable[[Change | None], dict[str, Any]]
+    made_at: datetime | None = None
+
+
+class Journal:
+    def __init__(
+        self,
+        dynamo: Dynamo,
+        scope: TenantScope,
+        heads: sequence.Heads,
+        *,
+        actor: str = "system",
+        request_id: str = "",
+        retention_s: float = RETENTION_S,
+    ) -> None:
+        self.dynamo, self.scope, self._heads = dynamo, scope, heads
+        self.actor, self.request_id, self.retention_s = actor, request_id, retention_s
+        self.table = scope.table(CHANGES.entity)
+        self.rider: Rider | None = None  # set around one write (sync pushes)
+        self.last: Change | None = None  # the change of the last write committed
+        # Tests: awaited between taking a number and committing (a slow writer).
+        self.stamped: Callable[[], Awaitable[None]] | None = None
+
+    def change(self, codec: Logged[R], old: R | None, new: R | None) -> Change | None:
+        """What a device is told of this write; None when it sees neither side."""
+        before = codec.public(old) if old is not None and codec.logged(old) else None
+        after = codec.public(new) if new is not None and codec.logged(new) else None
+        if new is not None and after is not None:
+            fields = between(before, after)
+            return self._made(codec.entity, new.id, Op.UPSERT, new.version, after, fields)
+        if old is not None and before is not None:
+            return self._made(codec.entity, old.id, Op.DELETE, old.version + 1, None, ())
+        return None
+
+    def _made(
+        self, entity: Entity, id: str, op: Op, version: int, record: Any, fields: tuple[str, ...]
+    ) -> Change:
+        made_at = self.rider.made_at if self.rider else None
+        return Change(entity, id, op, version, utcnow(), record, fields, made_at)
+
+    async def commit(self, build: Callable[[], Ops], change: Change | None) -> None:
+        """``build()``'s operations, with the change's entry and a rider's receipt."""
+        riding = [] if self.rider is None else [self.rider.receipt(change)]
+        if change is None:
+            await self._plain(build, riding)
+        else:
+            await self._stamped(build, change, riding)
+        # A rider rides one write: a mutation that writes twice stores one receipt.
+        self.rider, self.last = None, change
+
+    async def _plain(self, build: Callable[[], Ops], riding: Ops) -> None:
+        try:
+            await self.dynamo.write(lambda: [*build(), *riding])
+        except TransactionCancelled as exc:
+            if riding and exc.reasons[-1] == FAILED_CONDITION:
+                raise DuplicateMutation() from exc
+            raise
+
+    async def _stamped(self, build: Callable[[], Ops], change: Change, riding: Ops) -> None:
+        pk = sequence.partition(self.scope, sequence.shard_of(change.id))
+        attrs = self._attributes(change)
+        for attempt in range(STAMP_ATTEMPTS):
+            taken = self._heads.guess(self.table, pk)
+            logged = [
+                sequence.advance(self.table, self.scope, pk, taken),
+                sequence.entry(self.table, pk, taken + 1, attrs),
+            ]
+            if self.stamped is not None:
+                await self.stamped()
+            try:
+                await self.dynamo.write(_joined(build, logged + riding))
+            except TransactionCancelled as exc:
+                self._learn(exc, pk, len(logged) + len(riding))
+                await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+                continue
+            self._heads.saw(self.table, pk, taken + 1)
+            return
+        raise Throttled("change log: the shard's number kept being taken by others")
+
+    def _learn(self, exc: TransactionCancelled, pk: str, tail: int) -> None:
+        """Go again only when the head had moved (and nothing else failed): the failure
+        returned the head as it is, the number to try next."""
+        if len(exc.reasons) <= tail:
+            raise exc
+        own, ours = exc.reasons[:-tail], exc.reasons[-tail:]
+        if FAILED_CONDITION in own:
+            raise exc  # the record's own condition: the repository's to explain
+        if len(ours) > 2 and ours[2] == FAILED_CONDITION:
+            raise DuplicateMutation() from exc
+        if ours[0] != FAILED_CONDITION:
+            raise exc
+        head = exc.items[len(own)] if len(exc.items) > len(own) else None
+        self._heads.saw(self.table, pk, sequence.head_of(head))
+
+    def _attributes(self, change: Change) -> Item:
+        item = attributes(change, self.actor, self.request_id)
+        item |= {
+            "tenantId": self.scope.tenant_id,
+            "recordKey": self.scope.key("record", change.id),
+            "versionKey": f"{change.version:010d}",
+            "expiresAt": int(time.time() + self.retention_s),
+        }
+        return item
+
+
+def _joined(build: Callable[[], Ops], then: Ops) -> Callable[[], Ops]:
+    """The write's own operations, built anew for each attempt, then ``then``."""
+    return lambda: [*build(), *then]

@@ -1,0 +1,103 @@
+"""What a device pulls: a full sync (the base tables) or a delta (the change log).
+
+A full sync takes the high-water mark (every shard's head) before it reads a
+record, then pages through the tenant indexes entity by entity; its last page
+hands over a delta cursor at that mark. A change committed during a long full
+sync is above the mark, so the delta delivers it: nothing falls between the two
+(a record read in full and changed again is delivered again, newer, which a
+device applies by version).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dal.models import Entity, Page
+from dal.sync import cursor as cursors
+from dal.sync.changes import Change, Op
+from dal.sync.cursor import SyncCursor
+from dal.sync.reader import ChangeReader
+
+if TYPE_CHECKING:
+    from dal.store import Repos
+
+# The order a full sync reads: what others point at first, so a device can
+# insert each record after what it refers to.
+FULL_ORDER = (
+    Entity.USER,
+    Entity.CUSTOMER,
+    Entity.CONTACT,
+    Entity.OPPORTUNITY,
+    Entity.ACTIVITY,
+    Entity.DOCUMENT,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPage:
+    changes: list[Change]
+    cursor: str
+    has_more: bool
+    full: bool
+    requests: int  # DynamoDB requests behind the page (heads and queries; full pages: 1+)
+
+
+class Puller:
+    def __init__(self, repos: Repos, retention_s: float) -> None:
+        self._repos, self._retention_s = repos, retention_s
+        self._reader = ChangeReader(repos.journal.dynamo, repos.scope)
+
+    async def page(self, since: str | None, entities: tuple[Entity, ...], first: int) -> SyncPage:
+        wanted = tuple(sorted(set(entities)))
+        if since is None:
+            mark = await self._reader.heads()
+            start = SyncCursor(mark, wanted, 0).moved()
+            return await self._full(start, first, 1)
+        at = cursors.decode(self._repos.cursors, self._tenant, since, wanted, self._retention_s)
+        if at.full:
+            return await self._full(at, first, 0)
+        delta = await self._reader.delta(at.positions, first, frozenset(wanted))
+        nxt = at.moved(positions=delta.positions)
+        return SyncPage(delta.changes, self._encode(nxt), delta.has_more, False, delta.requests)
+
+    @property
+    def _tenant(self) -> str:
+        return self._repos.scope.tenant_id
+
+    def _encode(self, at: SyncCursor) -> str:
+        return cursors.encode(self._repos.cursors, self._tenant, at)
+
+    async def _full(self, at: SyncCursor, first: int, requests: int) -> SyncPage:
+        index = _next_wanted(at.full_entity or 0, at.entities)
+        if index == len(FULL_ORDER):  # nothing (more) to read in full: over to the delta
+            heads = await self._reader.heads()
+            done = at.moved(full_entity=None, full_after=None)
+            more = any(h > p for h, p in zip(heads, at.positions, strict=True))
+            return SyncPage([], self._encode(done), more, True, requests + 1)
+        entity = FULL_ORDER[index]
+        page = await self._records(entity, first, at.full_after)
+        changes = [_upsert(self._repos, entity, r) for r in page.items]
+        if page.has_next:
+            nxt = at.moved(full_entity=index, full_after=page.cursors[-1])
+        else:
+            nxt = at.moved(full_entity=index + 1, full_after=None)
+        return SyncPage(changes, self._encode(nxt), True, True, requests + 1)
+
+    async def _records(self, entity: Entity, first: int, after: str | None) -> Page[Any]:
+        repo = self._repos.of(entity)
+        listing = repo.listing("byTenant", self._repos.scope.key("all"))
+        return await repo.page(listing, first, after)
+
+
+def _next_wanted(index: int, entities: tuple[Entity, ...]) -> int:
+    while index < len(FULL_ORDER) and entities and FULL_ORDER[index] not in entities:
+        index += 1
+    return index
+
+
+def _upsert(repos: Repos, entity: Entity, record: Any) -> Change:
+    codec = repos.of(entity).codec
+    return Change(
+        entity, record.id, Op.UPSERT, record.version, record.updated_at, codec.public(record)
+    )
