@@ -227,8 +227,11 @@ class Repo(Generic[R]):
                 await self._written(current, None)
                 return current
             except TransactionCancelled as exc:
-                # Ops 1.. of its own are its refs items: one refused means a dependent.
-                held = [n for n in range(1, len(own)) if exc.reasons[n] == FAILED]
+                # Ops 1.. of its own are its refs items: one refused means a dependent,
+                # unless the record's own condition failed too (another writer changed or
+                # deleted it first, refs item and all: a lost race, not a dependent).
+                lost = exc.reasons[0] == FAILED
+                held = [n for n in range(1, len(own)) if exc.reasons[n] == FAILED and not lost]
                 if held:
                     items = [exc.items[n] if n < len(exc.items) else None for n in held]
                     raise HasDependents(refs.count_of(items)) from exc

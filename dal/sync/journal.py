@@ -62,8 +62,10 @@ class Journal:
         actor: str = "system",
         request_id: str = "",
         retention_s: float = RETENTION_S,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.dynamo, self.scope, self._heads = dynamo, scope, heads
+        self._clock = clock  # the time a change says it was made (tests skew it)
         self.actor, self.request_id, self.retention_s = actor, request_id, retention_s
         self.table = scope.table(CHANGES.entity)
         self.rider: Rider | None = None  # set around one write (sync pushes)
@@ -86,7 +88,7 @@ class Journal:
         self, entity: Entity, id: str, op: Op, version: int, record: Any, fields: tuple[str, ...]
     ) -> Change:
         made_at = self.rider.made_at if self.rider else None
-        return Change(entity, id, op, version, utcnow(), record, fields, made_at)
+        return Change(entity, id, op, version, self._clock(), record, fields, made_at)
 
     async def commit(self, build: Callable[[], Ops], change: Change | None) -> None:
         """``build()``'s operations, with the change's entry and a rider's receipt."""
