@@ -84,5 +84,6 @@ async def execute(
     code = str(extensions.get("code", "INTERNAL_SERVER_ERROR"))
     if extensions.get("replayed"):
         return Applied(False, code, error.message, replayed=True)
-    raced = code == "CONFLICT" and expected is not None
+    # Changed or deleted by another writer since the push read it: decide again.
+    raced = code == "NOT_FOUND" or (code == "CONFLICT" and expected is not None)
     return Applied(False, code, error.message, raced=raced)
