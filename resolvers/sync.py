@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from dal import ids
+from dal.errors import InvalidCursor
 from dal.models import Entity, Role
 from dal.sync import merge
 from dal.sync.changes import Change, Op
@@ -96,7 +97,12 @@ async def pull(
 ) -> SyncPage:
     ctx = info.context
     retention = ctx.repos.journal.retention_s
-    page = await Puller(ctx.repos, retention).page(since, tuple(entities or ()), first)
+    try:
+        page = await Puller(ctx.repos, retention).page(since, tuple(entities or ()), first)
+    except InvalidCursor as exc:  # edited, another tenant's, or another `entities` filter
+        raise BadUserInput(
+            f"invalid cursor: {exc} (same entities as when it was issued?)", "since"
+        ) from exc
     changes = [_visible(info, c) for c in page.changes]
     return SyncPage(changes, page.cursor, page.has_more, page.full, page.requests)
 

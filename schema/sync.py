@@ -16,6 +16,7 @@ from resolvers import sync
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.sync_ops import Outcome
+from schema.cost import ListSize
 
 # The data layer's enums under the contract's names (their member names are the values).
 for _enum, _name in (
@@ -51,7 +52,7 @@ class Change:
 
 @strawberry.type
 class SyncPage:
-    changes: list[Change]
+    changes: list[Change] = strawberry.field(directives=[ListSize(assumed_size=MAX_SYNC_PAGE)])
     cursor: str = strawberry.field(description="pass back as `since`")
     has_more: bool
     full: bool = strawberry.field(description="part of a full sync (since was null)")
@@ -125,7 +126,7 @@ class SyncResult:
 
 @strawberry.type
 class SyncPushPayload:
-    results: list[SyncResult]
+    results: list[SyncResult] = strawberry.field(directives=[ListSize(assumed_size=sync.MAX_PUSH)])
 
 
 async def sync_page(

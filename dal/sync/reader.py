@@ -32,7 +32,8 @@ class Delta:
     changes: list[Change]
     positions: tuple[int, ...]
     has_more: bool
-    requests: int  # DynamoDB requests it took (the benchmark's figure)
+    requests: int  # DynamoDB requests it took (the benchmark's figures)
+    read: int  # entries read (past a filter too)
 
 
 class ChangeReader:
@@ -56,7 +57,7 @@ class ChangeReader:
         taken, moved = _merge(dict(zip(behind, read, strict=True)), first, entities)
         new = tuple(moved.get(s, p) for s, p in enumerate(positions))
         more = any(h > p for h, p in zip(heads, new, strict=True))
-        return Delta(taken, new, more, 1 + len(behind))
+        return Delta(taken, new, more, 1 + len(behind), sum(map(len, read)))
 
     async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Change]]:
         pk = sequence.partition(self._scope, shard)
