@@ -193,6 +193,8 @@ async def open_services(
             cache=cached if cached.enabled else None,
             record_ttl_s=hints[Entity.CUSTOMER.value][1],
             files=file_store(settings, s3),
+            change_retention_s=settings.sync.retention_days * 86400,
+            sync_strategy=settings.sync.strategy,
         )
         limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
         yield Services(

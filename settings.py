@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dal.sync.merge import Strategy
 from dal.tenancy.scope import Model
 
 # Good enough for a laptop, refused in prod (see Settings._prod_is_safe).
@@ -194,6 +195,13 @@ class ServerSettings(BaseModel):
     graceful_shutdown_seconds: int = Field(10, ge=0)
 
 
+class SyncSettings(BaseModel):
+    # What a push that names no strategy gets (README, "Mobile sync").
+    strategy: Strategy = Strategy.AUTOMERGE
+    # Change-log entries and push receipts: system logs, 90 days (ARCHITECTURE).
+    retention_days: float = Field(90, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ZEBROS_", env_nested_delimiter="__", extra="ignore"
@@ -217,6 +225,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @model_validator(mode="after")
     def _prod_is_safe(self) -> Settings:

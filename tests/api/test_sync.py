@@ -8,6 +8,8 @@ from dal.dynamodb.tables import CHANGES, KEY, SORT
 from dal.store import Repos
 from dal.sync import sequence
 from services import Services
+from tests.api.test_documents import CONFIRM, ticket, upload
+from tests.api.test_documents import DELETE as DELETE_DOCUMENT
 from tests.conftest import Gql, Tenants
 from tests.support import codes
 
@@ -238,3 +240,19 @@ async def test_an_edit_of_a_deleted_record_is_a_conflict(gql: Gql) -> None:
     assert gone["version"] == 2
     [edit] = await push(gql, [_edit("d2", id, 1, industry="Too late")])
     assert (edit["outcome"], edit["record"]) == ("CONFLICT", None)
+
+
+async def test_a_document_enters_the_log_when_confirmed_and_leaves_as_a_delete(gql: Gql) -> None:
+    owner = await customer(gql, "Files")
+    _, cursor = await pull(gql, None, entities=["DOCUMENT"])
+    await ticket(gql, owner, "never sent.pdf", b"x")  # PENDING: no document yet
+    assert (await pull(gql, cursor, entities=["DOCUMENT"]))[0] == []
+    confirmed = await upload(gql, owner, "scan.pdf", b"%PDF-1.7 scan")
+    again = await gql(CONFIRM, {"c": owner, "k": confirmed["key"]})  # idempotent: a retry
+    assert again["data"]["confirmDocumentUpload"]["id"] == confirmed["id"]
+    changes, cursor = await pull(gql, cursor, entities=["DOCUMENT"])
+    assert [(c["id"], c["op"]) for c in changes] == [(confirmed["id"], "UPSERT")]
+    assert changes[0]["record"]["name"] == "scan.pdf"
+    await gql(DELETE_DOCUMENT, {"c": owner, "k": confirmed["key"]})
+    gone, _ = await pull(gql, cursor, entities=["DOCUMENT"])
+    assert [(c["id"], c["op"]) for c in gone] == [(confirmed["id"], "DELETE")]
