@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import math
 from dataclasses import dataclass
 
 from dal.dynamodb.client import Dynamo, SortCondition
@@ -52,12 +53,15 @@ class ChangeReader:
     ) -> Delta:
         """Up to ``first`` changes after ``positions``, oldest first across shards."""
         heads = await self.heads()
-        behind = [s for s in range(sequence.SHARDS) if heads[s] > positions[s]]
-        read = await asyncio.gather(*(self._after(s, positions[s], first) for s in behind))
-        taken, moved = _merge(dict(zip(behind, read, strict=True)), first, entities)
+        pending = {s: heads[s] - positions[s] for s in range(sequence.SHARDS)}
+        limits = _shares({s: n for s, n in pending.items() if n > 0}, first)
+        read = await asyncio.gather(*(self._after(s, positions[s], n) for s, n in limits.items()))
+        lists = dict(zip(limits, read, strict=True))
+        cut = {s for s, entries in lists.items() if len(entries) < pending[s]}
+        taken, moved = _merge(lists, cut, first, entities)
         new = tuple(moved.get(s, p) for s, p in enumerate(positions))
         more = any(h > p for h, p in zip(heads, new, strict=True))
-        return Delta(taken, new, more, 1 + len(behind), sum(map(len, read)))
+        return Delta(taken, new, more, 1 + len(limits), sum(map(len, read)))
 
     async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Change]]:
         pk = sequence.partition(self._scope, shard)
@@ -85,12 +89,27 @@ class ChangeReader:
         return False
 
 
+def _shares(pending: dict[int, int], first: int) -> dict[int, int]:
+    """How many entries to read from each shard with news: all of them when they fit
+    in a page, else shares of the page in proportion to what each has waiting
+    (the heads say how much), so a page reads about what it delivers."""
+    total = sum(pending.values())
+    if total <= first:
+        return pending
+    return {s: max(1, min(n, math.ceil(first * n / total))) for s, n in pending.items()}
+
+
 def _merge(
-    shards: dict[int, list[tuple[int, Change]]], first: int, entities: frozenset[Entity]
+    shards: dict[int, list[tuple[int, Change]]],
+    cut: set[int],
+    first: int,
+    entities: frozenset[Entity],
 ) -> tuple[list[Change], dict[int, int]]:
     """Shards' entries interleaved by commit time, each shard in its own order, so what
     is taken of a shard is a prefix of it (its new position leaves nothing behind).
-    Entries of entities not asked for are passed over (and passed)."""
+    A page stops where a shard read only in part runs out: past that point its next
+    entries might be older than the others'. Entries of entities not asked for are
+    passed over (and passed)."""
     heap = [(entries[0][1].changed_at, s, 0) for s, entries in shards.items()]
     heapq.heapify(heap)
     taken: list[Change] = []
@@ -103,4 +122,6 @@ def _merge(
             taken.append(change)
         if at + 1 < len(shards[shard]):
             heapq.heappush(heap, (shards[shard][at + 1][1].changed_at, shard, at + 1))
+        elif shard in cut:
+            break
     return taken, moved
