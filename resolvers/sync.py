@@ -8,7 +8,7 @@ permissions and error codes; its receipt rides the same DynamoDB transaction
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,8 @@ PUSHABLE = (Entity.CUSTOMER, Entity.CONTACT, Entity.OPPORTUNITY, Entity.ACTIVITY
 MAX_PUSH = 100  # mutations per push (README, "Limits")
 PRIVATE_USER_FIELDS = ("permissions", "preferences")  # ADMIN-only on other users
 APPLY_ATTEMPTS = 3  # another writer got in between the read and the write
+# Codes of failures that say nothing about the mutation: no receipt, the device retries.
+TRANSIENT = frozenset({"UNAVAILABLE", "INTERNAL_SERVER_ERROR"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class Result:
     message: str | None = None
     conflicts: list[str] = field(default_factory=list)
     replayed: bool = False
+    retryable: bool = False  # not stored: push it again (the store was unavailable, ...)
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -152,7 +155,7 @@ async def _one(info: Info, client_id: str, m: Pushed, strategy: Strategy) -> Res
     if found is not None:
         return _replayed(m, found.digest, wanted, found.result)
     result, stored = await _applied(info, client_id, m, strategy, wanted)
-    if stored:
+    if stored or result.retryable:  # a transient failure is not the answer to keep
         return result
     # Nothing committed to carry the receipt: stored alone (a racing replay wins).
     if await receipts.store(client_id, m.client_mutation_id, wanted, result.stored()):
@@ -195,7 +198,8 @@ async def _applied(
         applied = await _write(info, client_id, m, plan, wanted)
         if applied is not None:
             return applied
-    return _rejected(m, "CONFLICT", "the record kept changing; push again"), False
+    kept_changing = _rejected(m, "UNAVAILABLE", "the record kept changing; push again")
+    return replace(kept_changing, retryable=True), False
 
 
 async def _plan(info: Info, m: Pushed, current: Any, strategy: Strategy) -> Plan | Result:
@@ -205,12 +209,12 @@ async def _plan(info: Info, m: Pushed, current: Any, strategy: Strategy) -> Plan
     if m.base_version is None and m.op is Op.UPSERT:
         return _rejected(m, "BAD_USER_INPUT", "a record with this id already exists")
     base = current.version if m.base_version is None else m.base_version
-    if base > current.version:
-        return _rejected(m, "BAD_USER_INPUT", "baseVersion is ahead of the server's version")
+    if base > current.version:  # the id was deleted and created again since the device saw it
+        return _conflict(m, server, tuple(m.changes), "the record was deleted and created again")
     kind = Kind.UPDATE if m.op is Op.UPSERT else Kind.DELETE
     if base == current.version:
         return Plan(kind, m.changes, base, Outcome.APPLIED)
-    return await _stale(info, m, kind, current.version, server, strategy)
+    return await _stale(info, m, kind, current, server, strategy)
 
 
 def _on_missing(m: Pushed) -> Plan | Result:
@@ -222,18 +226,19 @@ def _on_missing(m: Pushed) -> Plan | Result:
 
 
 async def _stale(
-    info: Info, m: Pushed, kind: Kind, version: int, server: dict[str, Any], strategy: Strategy
+    info: Info, m: Pushed, kind: Kind, current: Any, server: dict[str, Any], strategy: Strategy
 ) -> Plan | Result:
     """The device edited an older version: the strategy decides (``dal.sync.merge``)."""
-    lost = tuple(m.changes)
+    lost, version, born = tuple(m.changes), current.version, current.created_at
     if strategy is Strategy.OPTIMISTIC:
         return _conflict(m, server, lost, "the record changed since baseVersion")
     repos = info.context.repos
     history = await History(repos.journal.dynamo, repos.scope).since(
-        m.id, m.base_version or 0, version
+        m.id, born, m.base_version or 0, version
     )
-    if history is None:
-        return _conflict(m, server, lost, "the record's history since baseVersion is not available")
+    if history is None:  # the index behind (or too far behind): a retry may merge
+        message = "the record's history since baseVersion is not available yet; push again"
+        return replace(_conflict(m, server, lost, message), retryable=True)
     if kind is Kind.DELETE:
         if merge.delete_wins(strategy, history, m.changed_at):
             return Plan(kind, {}, version, Outcome.APPLIED)
@@ -281,7 +286,9 @@ async def _write(
     if applied.raced:
         return None
     if not applied.ok:
-        return _rejected(m, applied.code or "INTERNAL_SERVER_ERROR", applied.message or ""), False
+        code = applied.code or "INTERNAL_SERVER_ERROR"
+        rejected = _rejected(m, code, applied.message or "")
+        return replace(rejected, retryable=code in TRANSIENT), False
     return _done(m, plan, journal.last), rode
 
 

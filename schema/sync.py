@@ -12,6 +12,7 @@ from dal.sync.changes import Change as ChangeRecord
 from dal.sync.changes import Op
 from dal.sync.merge import Strategy
 from dal.sync.pull import SyncPage as PageRecord
+from dal.timefmt import to_utc
 from resolvers import sync
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
@@ -84,7 +85,7 @@ class SyncMutation:
             str(self.id),
             self.base_version,
             changes,
-            self.changed_at,
+            None if self.changed_at is None else to_utc(self.changed_at),
         )
 
 
@@ -108,6 +109,9 @@ class SyncResult:
         description="the device's fields the server's values beat (MERGED, CONFLICT)"
     )
     replayed: bool
+    retryable: bool = strawberry.field(
+        description="a transient failure, not kept: push the mutation again later"
+    )
 
     @classmethod
     def of(cls, r: sync.Result) -> SyncResult:
@@ -121,6 +125,7 @@ class SyncResult:
             message=r.message,
             conflicts=r.conflicts,
             replayed=r.replayed,
+            retryable=r.retryable,
         )
 
 

@@ -109,7 +109,9 @@ class Repo(Generic[R]):
         items = await whole(listing.index, raw.items, lambda pks: fetch(self.table_name, pks))
         kept = [(r, p) for r, p in zip(map(self._load, items), raw.positions, strict=False) if r]
         cursors = [self._pager.cursor(name, listing, p) for _, p in kept]
-        if len(raw.positions) > len(raw.items):  # cut short: resume where reading stopped
+        # Cut short, or its last items gone by the re-read: resume where reading stopped.
+        dropped = bool(raw.positions) and (not kept or kept[-1][1] is not raw.positions[-1])
+        if len(raw.positions) > len(raw.items) or (raw.has_next and dropped):
             cursors.append(self._pager.cursor(name, listing, raw.positions[-1]))
         return Page([r for r, _ in kept], cursors, has_next=raw.has_next)
 

@@ -32,6 +32,7 @@ class Change:
     record: dict[str, Any] | None  # API field names; None for a DELETE
     fields: tuple[str, ...] = ()  # the API fields this version changed
     made_at: datetime | None = None  # when the device made it (a push), else changed_at
+    born: datetime | None = None  # the record's createdAt: an id created again is another life
 
 
 def between(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[str, ...]:

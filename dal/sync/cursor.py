@@ -27,6 +27,7 @@ class SyncCursor:
     full_entity: int | None = None  # a full sync's entity (index in FULL_ORDER) to read
     full_after: str | None = None  # the page of it to read next
     issued: float = 0.0  # epoch seconds
+    mark_at: float = 0.0  # when a full sync took its mark (epoch seconds)
 
     @property
     def full(self) -> bool:
@@ -49,6 +50,8 @@ def encode(codec: CursorCodec, tenant: str, cursor: SyncCursor) -> str:
         position["f"] = str(cursor.full_entity)
     if cursor.full_after is not None:
         position["a"] = cursor.full_after
+    if cursor.mark_at:
+        position["m"] = str(cursor.mark_at)
     return codec.encode(tenant, INDEX, position, bound=bound_of(cursor.entities))
 
 
@@ -62,10 +65,11 @@ def decode(
         positions = tuple(int(p) for p in at["p"].split(","))
         issued = float(at["t"])
         full = int(at["f"]) if "f" in at else None
+        mark_at = float(at.get("m", "0"))
     except (KeyError, ValueError) as exc:
         raise InvalidCursor("malformed cursor") from exc
     if len(positions) != SHARDS:
         raise ResyncRequired("the change log was re-sharded since this cursor")
     if time.time() - issued > retention_s:
         raise ResyncRequired("this cursor is older than the change log keeps")
-    return SyncCursor(positions, entities, full, at.get("a"), issued)
+    return SyncCursor(positions, entities, full, at.get("a"), issued, mark_at)

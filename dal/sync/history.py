@@ -13,6 +13,7 @@ from datetime import datetime
 from dal.dynamodb.client import Dynamo, SortCondition
 from dal.dynamodb.tables import CHANGES
 from dal.sync.changes import Op
+from dal.sync.journal import record_key
 from dal.tenancy.scope import TenantScope
 from dal.timefmt import load_dt
 
@@ -32,15 +33,18 @@ class History:
         self._dynamo, self._scope = dynamo, scope
         self._table = scope.table(CHANGES.entity)
 
-    async def since(self, record_id: str, base: int, current: int) -> list[Version] | None:
-        """Versions base+1 .. current of the record, in order; None if incomplete."""
+    async def since(
+        self, record_id: str, born: datetime, base: int, current: int
+    ) -> list[Version] | None:
+        """Versions base+1 .. current of the record's life that began at ``born``, in
+        order; None if incomplete."""
         if current - base > MAX_VERSIONS:
             return None
         bounds = (f"{base + 1:010d}", f"{current:010d}")
         items, _ = await self._dynamo.query(
             self._table,
             "byRecord",
-            ("recordKey", self._scope.key("record", record_id)),
+            ("recordKey", record_key(self._scope, record_id, born)),
             sort=("versionKey", SortCondition("between", bounds)),
             limit=MAX_VERSIONS,
         )

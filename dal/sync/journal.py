@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -23,7 +23,7 @@ from dal.models import Entity, Record
 from dal.sync import sequence
 from dal.sync.changes import Change, Op, attributes, between
 from dal.tenancy.scope import TenantScope
-from dal.timefmt import utcnow
+from dal.timefmt import dump_dt, utcnow
 
 R = TypeVar("R", bound=Record)
 R_in = TypeVar("R_in", bound=Record, contravariant=True)
@@ -79,9 +79,11 @@ class Journal:
         after = codec.public(new) if new is not None and codec.logged(new) else None
         if new is not None and after is not None:
             fields = between(before, after)
-            return self._made(codec.entity, new.id, Op.UPSERT, new.version, after, fields)
+            made = self._made(codec.entity, new.id, Op.UPSERT, new.version, after, fields)
+            return replace(made, born=new.created_at)
         if old is not None and before is not None:
-            return self._made(codec.entity, old.id, Op.DELETE, old.version + 1, None, ())
+            made = self._made(codec.entity, old.id, Op.DELETE, old.version + 1, None, ())
+            return replace(made, born=old.created_at)
         return None
 
     def _made(
@@ -142,13 +144,13 @@ class Journal:
         if ours[0] != FAILED_CONDITION:
             raise exc
         head = exc.items[len(own)] if len(exc.items) > len(own) else None
-        self._heads.saw(self.table, pk, sequence.head_of(head))
+        self._heads.set(self.table, pk, sequence.head_of(head))
 
     def _attributes(self, change: Change) -> Item:
         item = attributes(change, self.actor, self.request_id)
         item |= {
             "tenantId": self.scope.tenant_id,
-            "recordKey": self.scope.key("record", change.id),
+            "recordKey": record_key(self.scope, change.id, change.born),
             "versionKey": f"{change.version:010d}",
             "expiresAt": int(time.time() + self.retention_s),
         }
@@ -158,3 +160,9 @@ class Journal:
 def _joined(build: Callable[[], Ops], then: Ops) -> Callable[[], Ops]:
     """The write's own operations, built anew for each attempt, then ``then``."""
     return lambda: [*build(), *then]
+
+
+def record_key(scope: TenantScope, record_id: str, born: datetime | None) -> str:
+    """A record's history partition: one per life (an id deleted and created again
+    starts at version 1 again, in a partition of its own)."""
+    return scope.key("record", record_id, "" if born is None else dump_dt(born))

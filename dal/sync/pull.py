@@ -10,6 +10,7 @@ device applies by version).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from dal.sync.reader import ChangeReader
 if TYPE_CHECKING:
     from dal.store import Repos
 
+SETTLE_S = 10.0  # how far before its mark a full sync's delta starts (index lag, clocks)
 # The order a full sync reads: what others point at first, so a device can
 # insert each record after what it refers to.
 FULL_ORDER = (
@@ -51,8 +53,9 @@ class Puller:
     async def page(self, since: str | None, entities: tuple[Entity, ...], first: int) -> SyncPage:
         wanted = tuple(sorted(set(entities)))
         if since is None:
+            taken_at = time.time()
             mark = await self._reader.heads()
-            start = SyncCursor(mark, wanted, 0).moved()
+            start = SyncCursor(mark, wanted, 0, mark_at=taken_at).moved()
             return await self._full(start, first, 1)
         at = cursors.decode(self._repos.cursors, self._tenant, since, wanted, self._retention_s)
         if at.full:
@@ -71,10 +74,14 @@ class Puller:
     async def _full(self, at: SyncCursor, first: int, requests: int) -> SyncPage:
         index = _next_wanted(at.full_entity or 0, at.entities)
         if index == len(FULL_ORDER):  # nothing (more) to read in full: over to the delta
+            # From a little before the mark: the tenant indexes the full sync read are
+            # eventually consistent, so a change just before the mark may have been
+            # missing from them. Delivering it again is harmless (applied in order).
+            back = await self._reader.rewound(at.positions, at.mark_at - SETTLE_S)
             heads = await self._reader.heads()
-            done = at.moved(full_entity=None, full_after=None)
-            more = any(h > p for h, p in zip(heads, at.positions, strict=True))
-            return SyncPage([], self._encode(done), more, True, requests + 1)
+            done = at.moved(full_entity=None, full_after=None, positions=back)
+            more = any(h > p for h, p in zip(heads, back, strict=True))
+            return SyncPage([], self._encode(done), more, True, requests + 2 + len(back))
         entity = FULL_ORDER[index]
         page = await self._records(entity, first, at.full_after)
         changes = [_upsert(self._repos, entity, r) for r in page.items]

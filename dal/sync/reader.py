@@ -23,9 +23,11 @@ from dal.models import Entity
 from dal.sync import sequence
 from dal.sync.changes import Change, from_item
 from dal.tenancy.scope import TenantScope
+from dal.timefmt import load_dt
 
 log = logging.getLogger(__name__)
 LAST = sequence.entry_key(10**sequence.DIGITS - 1)
+REWIND_PAGE = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,37 @@ class ChangeReader:
         new = tuple(moved.get(s, p) for s, p in enumerate(positions))
         more = any(h > p for h, p in zip(heads, new, strict=True))
         return Delta(taken, new, more, 1 + len(limits), sum(map(len, read)))
+
+    async def rewound(self, positions: tuple[int, ...], since: float) -> tuple[int, ...]:
+        """Each shard's position moved back before every entry stamped at ``since`` or
+        later (epoch seconds)."""
+        moved = await asyncio.gather(*(self._back(s, p, since) for s, p in enumerate(positions)))
+        return tuple(moved)
+
+    async def _back(self, shard: int, position: int, since: float) -> int:
+        pk = sequence.partition(self._scope, shard)
+        start: Item | None = None
+        while position > 0:
+            items, start = await self._dynamo.query(
+                self._table,
+                None,
+                (KEY, pk),
+                sort=(
+                    SORT,
+                    SortCondition("between", (sequence.entry_key(1), sequence.entry_key(position))),
+                ),
+                limit=REWIND_PAGE,
+                forward=False,
+                consistent=True,
+                start=start,
+            )
+            for item in items:
+                if load_dt(str(item["at"])).timestamp() < since:
+                    return position
+                position = sequence.seq_of(item) - 1
+            if start is None:
+                return position
+        return position
 
     async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Change]]:
         pk = sequence.partition(self._scope, shard)

@@ -67,8 +67,13 @@ class Heads:
         return self._seen.get((table, pk), 0)
 
     def saw(self, table: str, pk: str, seq: int) -> None:
+        """A number this process committed: the head is at least there."""
         key = (table, pk)
         self._seen[key] = max(seq, self._seen.get(key, 0))
+
+    def set(self, table: str, pk: str, seq: int) -> None:
+        """The head as DynamoDB returned it: the truth, lower too (a table re-created)."""
+        self._seen[(table, pk)] = seq
 
 
 def advance(table: str, scope: TenantScope, pk: str, taken: int) -> dict[str, Any]:

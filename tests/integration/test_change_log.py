@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -152,3 +153,14 @@ def _in_commit_order(delivered: list[tuple[str, int, Op]]) -> None:
         else:
             assert version == before[0] + 1, (id, before, version)
         last[id] = (version, op)
+
+
+async def test_a_rewind_moves_before_the_entries_stamped_since(repos: Repos) -> None:
+    reader = ChangeReader(repos.journal.dynamo, repos.scope)
+    before = await reader.heads()
+    started = time.time() - 0.001
+    for n in range(3):
+        await repos.customers.create(customer(f"cus_rw{n}"))
+    after = await reader.heads()
+    assert await reader.rewound(after, started) == before
+    assert await reader.rewound(after, time.time() + 1) == after
