@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -25,10 +26,14 @@ from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
 from dal.store import Repos
+from dal.sync.journal import Rider
+from dal.sync.receipts import Receipts
 from edge import ide as graphiql
 from edge.body import BodyLimit
 from edge.errors import Errors
 from edge.gate import Gate, principal
+from edge.idempotency import SCOPE_KEY as IDEMPOTENCY
+from edge.idempotency import Claim, Idempotency
 from edge.metrics import MetricsEndpoint
 from edge.observe import Observe
 from edge.persisted import PersistedQueries
@@ -64,6 +69,21 @@ class Runtime:
         return self.services
 
 
+def _claimed(request: Request, repos: Repos) -> None:
+    """An Idempotency-Key's claim rides the request's first write (edge.idempotency)."""
+    claim = request.scope.get(IDEMPOTENCY)
+    if isinstance(claim, Claim):
+        journal = repos.journal
+        journal.rider = Rider(lambda _: claim.operation())
+        claim.committed = lambda: journal.rider is None
+
+
+async def _keeper(runtime: Runtime, caller: Principal) -> Receipts:
+    store = runtime.get().store
+    repos = await store.open(caller.tenant_id)
+    return Receipts(store.dynamo, repos.scope, store.change_retention_s)
+
+
 class Contexts:
     """Builds each request's Context: the caller's tenant-bound repositories, and
     its User record just in time (one conditional write per user per process)."""
@@ -75,6 +95,7 @@ class Contexts:
     async def __call__(self, request: Request) -> Context:
         services = self.runtime.get()
         caller, repos = await self._admitted(request)
+        _claimed(request, repos)
         session = _session(services, caller, request)
         if session is not None:
             request.scope[DRAIN] = session.drain
@@ -160,6 +181,7 @@ def graphql_endpoint(
         caching=caching,
         admit=contexts.admit,
         ide_headers=ide_headers,
+        idempotency=Idempotency(partial(_keeper, runtime)),
     )
     limiter = _limiter(settings)
     if limiter is not None:

@@ -34,6 +34,7 @@ from edge import operation, responses
 from edge.envelope import STATUS, UNAVAILABLE, bad_request
 from edge.gate import principal, query_params
 from edge.ide import page_response
+from edge.idempotency import Idempotency
 from edge.operation import Operation
 from edge.persisted import PersistedQueries
 from edge.responses import Lookup, Responses
@@ -61,12 +62,14 @@ class GraphQLView(GraphQL[ContextT, None]):
         caching: Callable[[], Caching | None] = lambda: None,
         admit: Callable[[Request], Awaitable[None]] | None = None,
         ide_headers: dict[str, str] | None = None,
+        idempotency: Idempotency | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if ide else None)
         self._context = context
         self._caching = caching
         self._admit = admit
         self._ide_headers = ide_headers  # prefilled in GraphiQL's headers editor (a demo token)
+        self._idempotency = idempotency
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -84,8 +87,13 @@ class GraphQLView(GraphQL[ContextT, None]):
             return bad_request(exc.reason, exc.status_code)
 
     async def _answer(self, request: Request) -> Response:
-        caching, who = self._caching(), _who(request)
         op = await operation.read(request, query_params(request.scope))
+        if self._idempotency is None:
+            return await self._answer_op(request, op)
+        return await self._idempotency.run(request, op, lambda: self._answer_op(request, op))
+
+    async def _answer_op(self, request: Request, op: Operation | None) -> Response:
+        caching, who = self._caching(), _who(request)
         if caching is None or who is None or op is None:
             return await self.run(request)
         if self._admit is not None:  # a known tenant and its user, before any answer

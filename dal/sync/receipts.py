@@ -71,3 +71,18 @@ class Receipts:
         except TransactionCancelled:
             return False
         return True
+
+    async def finish(self, client_id: str, mutation_id: str, result: dict[str, Any]) -> None:
+        """The answer of a request whose claim rode its write (``edge.idempotency``)."""
+        op = {
+            "Update": {
+                "TableName": self._table,
+                "Key": {KEY: {"S": self._pk(client_id)}, SORT: {"S": mutation_id}},
+                "UpdateExpression": "SET #r = :r",
+                "ExpressionAttributeNames": {"#r": "result"},
+                "ExpressionAttributeValues": {
+                    ":r": {"S": json.dumps(result, separators=(",", ":"), default=str)}
+                },
+            }
+        }
+        await self._dynamo.write([op])
