@@ -22,6 +22,7 @@ from dal.errors import AlreadyExists, TenantHasData
 from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.models import Role
 from dal.storage.buckets import create_buckets
+from dal.sync.merge import Strategy
 from dal.tenancy.scope import InvalidTenant, Model
 from deploy import cli as iac
 from observe import logs
@@ -63,6 +64,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="IANA zone reports bucket days in; fixed once set (default: the tenancy default, UTC)",
     )
+    create.add_argument(
+        "--sync-strategy",
+        default=None,
+        choices=[s.value for s in Strategy],
+        help="conflict strategy of its sync pushes that name none (default: ZEBROS_SYNC__STRATEGY)",
+    )
     iac.add_arguments(
         sub.add_parser("iac", help="print the CloudFormation template (JSON or YAML)")
     )
@@ -92,16 +99,19 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
         return 2
     if args.command == "tenant":
         zone = args.time_zone or settings.tenancy.default_time_zone
-        return asyncio.run(_tenant_create(settings, args.tenant_id, Model(args.model), zone))
+        new = _tenant_create(settings, args.tenant_id, Model(args.model), zone, args.sync_strategy)
+        return asyncio.run(new)
     job = _init(settings) if args.command == "init" else _seed(settings, args.customers)
     asyncio.run(job)
     return 0
 
 
-async def _tenant_create(settings: Settings, tenant_id: str, model: Model, zone: str) -> int:
+async def _tenant_create(
+    settings: Settings, tenant_id: str, model: Model, zone: str, strategy: str | None = None
+) -> int:
     async with open_services(settings) as services:
         try:
-            await services.store.tenants.create(tenant_id, model, zone)
+            await services.store.tenants.create(tenant_id, model, zone, strategy)
         except (AlreadyExists, InvalidTenant, TenantHasData) as exc:
             why = "already exists" if isinstance(exc, AlreadyExists) else str(exc)
             print(f"zebros tenant create: {tenant_id}: {why}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -119,7 +119,10 @@ class Store:
         return self.bind(tenant, actor, request_id)
 
     def bind(self, tenant: Tenant, actor: str = "system", request_id: str = "") -> Repos:
-        return self.for_tenant(tenant.id, tenant.model, tenant.time_zone, actor, request_id)
+        repos = self.for_tenant(tenant.id, tenant.model, tenant.time_zone, actor, request_id)
+        if tenant.sync_strategy is None:
+            return repos
+        return replace(repos, sync_strategy=Strategy(tenant.sync_strategy))
 
     def for_tenant(
         self,

@@ -42,6 +42,8 @@ class Tenant:
     id: str
     model: Model
     time_zone: str = "UTC"
+    # A sync push's strategy when it names none; None: the server's (ZEBROS_SYNC__STRATEGY).
+    sync_strategy: str | None = None
 
 
 def check_zone(name: str) -> str:
@@ -70,7 +72,11 @@ class TenantRegistry:
         if item is None:
             return None
         zone = str(item.get("timeZone", "UTC"))
-        return self._remember(Tenant(tenant_id, Model(str(item["model"])), zone))
+        strategy = item.get("syncStrategy")
+        model = Model(str(item["model"]))
+        return self._remember(
+            Tenant(tenant_id, model, zone, None if strategy is None else str(strategy))
+        )
 
     def _remember(self, tenant: Tenant) -> Tenant:
         if len(self._cache) >= CACHE_MAX:
@@ -78,7 +84,13 @@ class TenantRegistry:
         self._cache[tenant.id] = (time.monotonic() + CACHE_SECONDS, tenant)
         return tenant
 
-    async def create(self, tenant_id: str, model: Model, time_zone: str = "UTC") -> Tenant:
+    async def create(
+        self,
+        tenant_id: str,
+        model: Model,
+        time_zone: str = "UTC",
+        sync_strategy: str | None = None,
+    ) -> Tenant:
         """Register a tenant: its own tables first for a silo, then the registry entry.
         AlreadyExists if registered; TenantHasData if its records use another model."""
         check_tenant_id(tenant_id)
@@ -89,12 +101,14 @@ class TenantRegistry:
         if model is Model.SILO:
             await create_silo_tables(self._dynamo.client, self._prefix, tenant_id)
         item = {KEY: tenant_id, "model": model.value, "timeZone": time_zone}
+        if sync_strategy is not None:
+            item["syncStrategy"] = sync_strategy
         try:
             put = writes.put(self._table, item | {"createdAt": dump_dt(utcnow())}, absent())
             await self._dynamo.write([put])
         except TransactionCancelled as exc:
             raise AlreadyExists(tenant_id) from exc
-        return self._remember(Tenant(tenant_id, model, time_zone))
+        return self._remember(Tenant(tenant_id, model, time_zone, sync_strategy))
 
     async def ensure(self, tenant_id: str, model: Model, time_zone: str) -> Tenant:
         """The tenant, registered now if it was not (with the model its records already

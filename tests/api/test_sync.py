@@ -10,7 +10,7 @@ from dal.sync import sequence
 from services import Services
 from tests.api.test_documents import CONFIRM, ticket, upload
 from tests.api.test_documents import DELETE as DELETE_DOCUMENT
-from tests.conftest import Gql, Tenants
+from tests.conftest import DEFAULT_MODEL, Gql, Tenants, fresh_tenant
 from tests.support import codes
 
 SYNC = """
@@ -262,3 +262,15 @@ async def test_a_document_enters_the_log_when_confirmed_and_leaves_as_a_delete(g
     await gql(DELETE_DOCUMENT, {"c": owner, "k": confirmed["key"]})
     gone, _ = await pull(gql, cursor, entities=["DOCUMENT"])
     assert [(c["id"], c["op"]) for c in gone] == [(confirmed["id"], "DELETE")]
+
+
+async def test_a_tenant_may_have_its_own_default_strategy(gql: Gql, db: Services) -> None:
+    strict = fresh_tenant("strict")
+    await db.store.tenants.create(strict, DEFAULT_MODEL, sync_strategy="OPTIMISTIC")
+    made = await gql(CREATE, {"input": {"companyName": "Strict"}}, tenant=strict)
+    id = made["data"]["createCustomer"]["id"]
+    await gql(UPDATE, {"id": id, "input": {"industry": "Server"}}, tenant=strict)
+    variables = {"input": {"clientId": "p", "mutations": [_edit("s1", id, 1, tier="FREE")]}}
+    body = await gql(PUSH, variables, tenant=strict)
+    [result] = body["data"]["syncPush"]["results"]
+    assert result["outcome"] == "CONFLICT"  # AUTOMERGE, the server's default, would merge
