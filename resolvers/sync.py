@@ -14,7 +14,7 @@ from typing import Any
 
 from dal import ids
 from dal.errors import InvalidCursor
-from dal.models import Entity, Role
+from dal.models import Entity
 from dal.sync import merge
 from dal.sync.changes import Change, Op
 from dal.sync.history import History
@@ -22,13 +22,18 @@ from dal.sync.journal import Rider
 from dal.sync.merge import Strategy
 from dal.sync.pull import Puller, SyncPage
 from dal.sync.receipts import Receipts, digest
+from resolvers import policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.sync_ops import Kind, Outcome, execute
 
 PUSHABLE = (Entity.CUSTOMER, Entity.CONTACT, Entity.OPPORTUNITY, Entity.ACTIVITY)
 MAX_PUSH = 100  # mutations per push (README, "Limits")
-PRIVATE_USER_FIELDS = ("permissions", "preferences")  # ADMIN-only on other users
+# Another user's fields that need a permission, and the action that grants each.
+PRIVATE_USER_FIELDS = {
+    "permissions": "user.read.permissions",
+    "preferences": "user.read.preferences",
+}
 APPLY_ATTEMPTS = 3  # another writer got in between the read and the write
 # Codes of failures that say nothing about the mutation: no receipt, the device retries.
 TRANSIENT = frozenset({"UNAVAILABLE", "INTERNAL_SERVER_ERROR"})
@@ -106,19 +111,28 @@ async def pull(
         raise BadUserInput(
             f"invalid cursor: {exc} (same entities as when it was issued?)", "since"
         ) from exc
-    changes = [_visible(info, c) for c in page.changes]
-    return SyncPage(changes, page.cursor, page.has_more, page.full, page.requests)
+    hidden = await _hidden_user_fields(info)
+    changes = [_visible(info, c, hidden) for c in page.changes]
+    return SyncPage(changes, page.cursor, page.has_more, page.full)
 
 
-def _visible(info: Info, change: Change) -> Change:
-    """Another user's permissions and preferences are for ADMINs only, here as in
-    the ``User`` type."""
-    caller = info.context.principal
-    if change.entity is not Entity.USER or change.record is None:
+async def _hidden_user_fields(info: Info) -> frozenset[str]:
+    """Another user's fields the caller may not read: the ``User`` type's rules."""
+    hidden = [
+        name
+        for name, action in PRIVATE_USER_FIELDS.items()
+        if await policy.scope(info, action) is not policy.Scope.ANY
+    ]
+    return frozenset(hidden)
+
+
+def _visible(info: Info, change: Change, hidden: frozenset[str]) -> Change:
+    """A USER record without the fields the caller may not see on another user."""
+    if change.entity is not Entity.USER or change.record is None or not hidden:
         return change
-    if caller.role is Role.ADMIN or change.id == caller.user_id:
+    if change.id == info.context.principal.user_id:
         return change
-    kept = {k: v for k, v in change.record.items() if k not in PRIVATE_USER_FIELDS}
+    kept = {k: v for k, v in change.record.items() if k not in hidden}
     return Change(change.entity, change.id, change.op, change.version, change.changed_at, kept)
 
 

@@ -42,7 +42,6 @@ class SyncPage:
     cursor: str
     has_more: bool
     full: bool
-    requests: int  # DynamoDB requests behind the page (heads and queries; full pages: 1+)
 
 
 class Puller:
@@ -56,13 +55,13 @@ class Puller:
             taken_at = time.time()
             mark = await self._reader.heads()
             start = SyncCursor(mark, wanted, 0, mark_at=taken_at).moved()
-            return await self._full(start, first, 1)
+            return await self._full(start, first)
         at = cursors.decode(self._repos.cursors, self._tenant, since, wanted, self._retention_s)
         if at.full:
-            return await self._full(at, first, 0)
+            return await self._full(at, first)
         delta = await self._reader.delta(at.positions, first, frozenset(wanted))
         nxt = at.moved(positions=delta.positions)
-        return SyncPage(delta.changes, self._encode(nxt), delta.has_more, False, delta.requests)
+        return SyncPage(delta.changes, self._encode(nxt), delta.has_more, False)
 
     @property
     def _tenant(self) -> str:
@@ -71,7 +70,7 @@ class Puller:
     def _encode(self, at: SyncCursor) -> str:
         return cursors.encode(self._repos.cursors, self._tenant, at)
 
-    async def _full(self, at: SyncCursor, first: int, requests: int) -> SyncPage:
+    async def _full(self, at: SyncCursor, first: int) -> SyncPage:
         index = _next_wanted(at.full_entity or 0, at.entities)
         if index == len(FULL_ORDER):  # nothing (more) to read in full: over to the delta
             # From a little before the mark: the tenant indexes the full sync read are
@@ -81,7 +80,7 @@ class Puller:
             heads = await self._reader.heads()
             done = at.moved(full_entity=None, full_after=None, positions=back)
             more = any(h > p for h, p in zip(heads, back, strict=True))
-            return SyncPage([], self._encode(done), more, True, requests + 2 + len(back))
+            return SyncPage([], self._encode(done), more, True)
         entity = FULL_ORDER[index]
         page = await self._records(entity, first, at.full_after)
         changes = [_upsert(self._repos, entity, r) for r in page.items]
@@ -89,7 +88,7 @@ class Puller:
             nxt = at.moved(full_entity=index, full_after=page.cursors[-1])
         else:
             nxt = at.moved(full_entity=index + 1, full_after=None)
-        return SyncPage(changes, self._encode(nxt), True, True, requests + 1)
+        return SyncPage(changes, self._encode(nxt), True, True)
 
     async def _records(self, entity: Entity, first: int, after: str | None) -> Page[Any]:
         repo = self._repos.of(entity)
