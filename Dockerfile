@@ -11,6 +11,7 @@ COPY dal ./dal
 COPY edge ./edge
 COPY observe ./observe
 COPY deploy ./deploy
+COPY jobs ./jobs
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 --home-dir /app zebros
 USER zebros

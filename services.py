@@ -21,20 +21,25 @@ from dal.cache.breaker import Breaker
 from dal.cache.client import Cache, Client
 from dal.cache.flight import Flight
 from dal.dynamodb.client import Dynamo
+from dal.jobs.files import JobFiles
+from dal.jobs.queue import Queue
 from dal.models import DocumentKind, Entity
 from dal.storage.buckets import BucketSettings
-from dal.storage.objects import Objects
+from dal.storage.objects import Blobs, Objects
 from dal.storage.uploads import UploadLimits
 from dal.store import FileStore, Store
+from jobs.handlers import HANDLERS
+from jobs.worker import Tuning, Worker
 from resolvers.context import PageLimits
 from resolvers.loaders import RecordHints
-from schema import record_hints
+from schema import build_schema, record_hints
 from schema import release as schema_release
 from settings import Settings
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
     from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_sqs import SQSClient
 
 log = logging.getLogger("zebros")
 
@@ -51,6 +56,8 @@ class Services:
     cache: Cache
     flight: Flight
     records: RecordHints
+    sqs_client: SQSClient
+    queue: Queue
 
 
 def _boto_config(settings: Settings, **extra: Any) -> AioConfig:
@@ -123,6 +130,35 @@ def file_store(settings: Settings, s3: S3Client) -> FileStore:
     return FileStore(Objects(s3), buckets, limits)
 
 
+def job_files(settings: Settings, s3: S3Client, objects: Objects) -> JobFiles:
+    given = settings.jobs
+    return JobFiles(
+        Blobs(s3, objects),
+        bucket_settings(settings).names(),
+        url_seconds=given.result_url_seconds,
+        upload_seconds=settings.uploads.ticket_seconds,
+        import_max_bytes=given.import_max_bytes,
+    )
+
+
+async def job_queue(settings: Settings, sqs: SQSClient) -> Queue:
+    given = settings.jobs
+    if given.queue_url:
+        return Queue(sqs, given.queue_url)
+    name = f"{settings.dynamo.table_prefix}jobs"
+    return await Queue.named(sqs, name, given.visibility_seconds)
+
+
+def job_worker(services: Services) -> Worker:
+    """The job worker over these clients (in-process, ``zebros worker``, the Lambda)."""
+    given, files = services.settings.jobs, services.store.job_files
+    if files is None:
+        raise RuntimeError("the store has no S3: jobs cannot run")
+    tuning = Tuning(given.lease_seconds, given.chunk_rows, given.concurrency, given.import_max_rows)
+    schema = build_schema()
+    return Worker(services.store, services.queue, files, schema, HANDLERS, tuning, services.limits)
+
+
 def verifier(settings: Settings) -> Verifier:
     auth = settings.auth
     return Verifier(
@@ -173,6 +209,10 @@ async def open_services(
         s3 = await stack.enter_async_context(
             session.client("s3", endpoint_url=aws.s3_endpoint, config=s3_config)
         )
+        sqs = await stack.enter_async_context(
+            session.client("sqs", endpoint_url=aws.sqs_endpoint, config=_boto_config(settings))
+        )
+        queue = await job_queue(settings, sqs)
         client = redis or redis_client(settings)
         stack.push_async_callback(client.aclose)
         await _warm(client)
@@ -183,6 +223,7 @@ async def open_services(
         stack.push_async_callback(flight.aclose)
         hints = record_hints()
         tenancy = settings.tenancy
+        files = file_store(settings, s3)
         store = Store(
             Dynamo(dynamo),
             table_prefix=settings.dynamo.table_prefix,
@@ -192,9 +233,11 @@ async def open_services(
             register_unknown=tenancy.registers_unknown(settings.env),
             cache=cached if cached.enabled else None,
             record_ttl_s=hints[Entity.CUSTOMER.value][1],
-            files=file_store(settings, s3),
+            files=files,
             change_retention_s=settings.sync.retention_days * 86400,
             sync_strategy=settings.sync.strategy,
+            job_files=job_files(settings, s3, files.objects),
+            queue=queue,
         )
         limits = PageLimits(settings.limits.default_page_size, settings.limits.max_page_size)
         yield Services(
@@ -208,4 +251,6 @@ async def open_services(
             cached,
             flight,
             hints,
+            sqs,
+            queue,
         )

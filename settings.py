@@ -27,6 +27,7 @@ class AwsSettings(BaseModel):
     endpoint_url: str | None = None
     dynamodb_endpoint_url: str | None = None
     s3_endpoint_url: str | None = None
+    sqs_endpoint_url: str | None = None
     region: str = "us-east-1"
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
@@ -41,6 +42,10 @@ class AwsSettings(BaseModel):
     @property
     def s3_endpoint(self) -> str | None:
         return self.s3_endpoint_url or self.endpoint_url
+
+    @property
+    def sqs_endpoint(self) -> str | None:
+        return self.sqs_endpoint_url or self.endpoint_url
 
 
 class DynamoSettings(BaseModel):
@@ -202,6 +207,27 @@ class SyncSettings(BaseModel):
     retention_days: float = Field(90, gt=0)
 
 
+class JobsSettings(BaseModel):
+    # The queue: ``queue_url`` as given (production: made by the IaC), else the queue
+    # named ``{table prefix}jobs``, created on start if missing (dev, embedded, tests).
+    queue_url: str | None = None
+    # Run a worker inside the API process. None: yes in dev, no in prod (there
+    # `zebros worker` or the SQS-triggered Lambda consumes the queue).
+    in_process: bool | None = None
+    # A message not acknowledged within this comes back (a crashed worker's job).
+    visibility_seconds: int = Field(300, ge=10, le=43_200)
+    # A worker holds a job this long past each checkpoint; then another may take it.
+    lease_seconds: int = Field(120, ge=5)
+    chunk_rows: int = Field(100, ge=1, le=1000)  # rows between two checkpoints
+    concurrency: int = Field(8, ge=1, le=64)  # rows of a chunk written at once
+    import_max_bytes: int = Field(50 * MIB, ge=1, le=5 * 1024 * MIB)
+    import_max_rows: int = Field(100_000, ge=1)
+    result_url_seconds: int = Field(900, ge=10, le=7 * 86_400)
+
+    def runs_in_process(self, env: str) -> bool:
+        return self.in_process if self.in_process is not None else env == "dev"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ZEBROS_", env_nested_delimiter="__", extra="ignore"
@@ -226,6 +252,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
 
     @model_validator(mode="after")
     def _prod_is_safe(self) -> Settings:

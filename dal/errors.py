@@ -99,3 +99,7 @@ class DuplicateMutation(DalError):
 class ResyncRequired(DalError):
     """A sync cursor points before what the change log still keeps (entries expired),
     or at shards it no longer has: the device must sync in full again."""
+
+
+class DryRun(DalError):
+    """A write reached its commit in a dry run: every check passed, nothing was written."""

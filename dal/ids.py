@@ -14,6 +14,7 @@ API without an id gets ``usr_{ulid}``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -52,6 +53,13 @@ def ulid(now_ms: int | None = None) -> str:
 
 def new_id(entity: Entity) -> str:
     return f"{PREFIXES[entity]}_{ulid()}"
+
+
+def derived(entity: Entity, seed: str, at_ms: int) -> str:
+    """An id that ``seed`` always gives: an import's row without an id gets the
+    same one on every run of the job, so a resumed chunk cannot create it twice."""
+    digest = int.from_bytes(hashlib.blake2b(seed.encode(), digest_size=10).digest(), "big")
+    return f"{PREFIXES[entity]}_{_base32(at_ms, 10)}{_base32(digest, 16)}"
 
 
 def well_formed(id: str) -> bool:

@@ -11,6 +11,9 @@ from dal.cache.invalidation import Invalidator
 from dal.derived.aggregates import Aggregates
 from dal.dynamodb.client import Dynamo
 from dal.errors import UnknownTenant
+from dal.jobs.files import JobFiles
+from dal.jobs.queue import Queue
+from dal.jobs.records import JobStore
 from dal.models import DocumentKind, Entity
 from dal.records import activities, contacts, customers, documents, opportunities, users
 from dal.records.activities import ActivityRepo
@@ -47,6 +50,9 @@ class Repos:
     journal: Journal  # the change log of every write through these repositories
     cursors: CursorCodec  # signs sync cursors too
     sync_strategy: Strategy  # the tenant's default for pushes that name none
+    jobs: JobStore
+    job_files: JobFiles | None  # None: this store was built without S3
+    queue: Queue | None  # None: no job queue (jobs can be made but nothing runs them)
 
     def of(self, entity: Entity) -> Repo[Any]:
         """The repository of ``entity`` (sync reads and applies every kind)."""
@@ -88,6 +94,8 @@ class Store:
         files: FileStore | None = None,
         change_retention_s: float = RETENTION_S,
         sync_strategy: Strategy = Strategy.AUTOMERGE,
+        job_files: JobFiles | None = None,
+        queue: Queue | None = None,
     ) -> None:
         """``register_unknown``: serve a tenant seen for the first time by registering
         it (dev), rather than refusing it with UnknownTenant (prod). ``cache``: told
@@ -105,6 +113,7 @@ class Store:
         self.register_unknown = register_unknown
         self.change_retention_s = change_retention_s
         self.sync_strategy = sync_strategy
+        self.job_files, self.queue = job_files, queue
         self.heads = Heads()  # per process: every request's first guess of a log number
 
     async def open(self, tenant_id: str, actor: str = "system", request_id: str = "") -> Repos:
@@ -158,4 +167,7 @@ class Store:
             journal=j,
             cursors=c,
             sync_strategy=self.sync_strategy,
+            jobs=JobStore(d, scope, c),
+            job_files=self.job_files,
+            queue=self.queue,
         )

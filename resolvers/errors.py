@@ -75,6 +75,12 @@ class Replayed(ApiError):
     code = "CONFLICT"
 
 
+class WouldWrite(ApiError):
+    """A dry run's write passed every check (an import's dry run reads the code)."""
+
+    code = "DRY_RUN"
+
+
 def translate(exc: BaseException) -> ApiError | None:
     """The client-facing form of an expected DAL error; ``None`` for anything else."""
     match exc:
@@ -105,6 +111,8 @@ def translate(exc: BaseException) -> ApiError | None:
             return ResyncRequired(f"{exc}; sync again with since: null")
         case dal.DuplicateMutation():
             return Replayed("this mutation was applied by another push of it", replayed=True)
+        case dal.DryRun():
+            return WouldWrite("dry run: the write would be made")
         case dal.UnknownTenant():
             return Unauthenticated("unknown tenant")
     return None

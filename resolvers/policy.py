@@ -78,6 +78,12 @@ RULES: dict[str, Rule] = {
     "user.read.permissions": Rule("see another user's permissions", ADMIN_ONLY),
     "user.read.preferences": Rule("see another user's preferences", ADMIN_ONLY),
     "tenant.settings": Rule("change the tenant's settings (no API yet)", ADMIN_ONLY),
+    "job.import": Rule("import a file of records (each row is also checked as its write)", STAFF),
+    "job.export": Rule("export every record of an entity", STAFF),
+    "job.report": Rule("generate a report file", EVERYONE),
+    "job.read.any": Rule("see another user's jobs", ADMIN_ONLY),
+    "job.cancel.any": Rule("cancel another user's job", ADMIN_ONLY),
+    "template.write": Rule("create, change or delete an e-mail template", STAFF),
 }
 RECORD_ACTIONS = frozenset(a for a, rule in RULES.items() if rule.scopes is RECORD_WRITE)
 GRANTS: dict[str, Grant] = {

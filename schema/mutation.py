@@ -23,6 +23,7 @@ from schema.inputs import (
     UpdateUserInput,
     given,
 )
+from schema.jobs import JobMutation
 from schema.sync import SyncPushInput, SyncPushPayload, sync_push
 from schema.types import Activity, Contact, Customer, Opportunity, User
 
@@ -30,7 +31,7 @@ ID = strawberry.ID
 
 
 @strawberry.type
-class Mutation:
+class Mutation(JobMutation):
     @strawberry.mutation
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> Customer:
         return Customer.of(await customers.create_customer(info, given(input)))

@@ -10,6 +10,7 @@ from resolvers import activities, contacts, customers, opportunities, users
 from resolvers.context import Info
 from schema.caching import Hint, cached_field
 from schema.inputs import ActivityFilter, CustomerFilter, OpportunityFilter
+from schema.jobs import JobQuery
 from schema.relay import Connection, Nodes, connection
 from schema.reports import ReportQuery
 from schema.sync import SyncPage, sync_page
@@ -27,7 +28,7 @@ CUSTOMER_LIST = Hint(
 
 
 @strawberry.type
-class Query(ReportQuery):
+class Query(ReportQuery, JobQuery):
     @strawberry.field
     async def me(self, info: Info) -> User:
         return User.of(await users.me(info))

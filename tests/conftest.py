@@ -30,8 +30,9 @@ from dal.storage.buckets import BucketSettings, create_buckets
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from embedded import EmbeddedAws
+from jobs.worker import Worker
 from server import create_app
-from services import Services, open_services
+from services import Services, job_worker, open_services
 from settings import MIB, Settings
 from tests.dynamodb_local import DynamoDBLocal, Unavailable
 from tests.support import RequestLog
@@ -82,6 +83,7 @@ def store_settings(dynamodb: str, s3: str) -> Settings:
         aws={
             "dynamodb_endpoint_url": dynamodb,
             "s3_endpoint_url": s3,
+            "sqs_endpoint_url": s3,  # the moto server serves SQS too
             "access_key_id": "test",
             "secret_access_key": SecretStr("test"),
         },
@@ -220,6 +222,12 @@ def gql(client: httpx.AsyncClient, tenants: Tenants) -> Gql:
         return body
 
     return run
+
+
+@pytest.fixture
+def worker(db: Services) -> Worker:
+    """The job worker over the suite's clients; a test drives it (``drain``)."""
+    return job_worker(db)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -259,6 +259,14 @@ class Dynamo:
                     await self._sleep(attempt)
         raise Throttled("write: transaction conflicts persisted after retries")
 
+    async def update(self, operation: dict[str, Any]) -> Item:
+        """One Update (``writes``' shape) that returns the item as it now is: a job's
+        checkpoint reads back whether it was cancelled meanwhile, in the same call."""
+        args = {**operation["Update"], "ReturnValues": "ALL_NEW"}
+        async with translated("UpdateItem"):
+            out = await self._client.update_item(**args)
+        return deserialize(out.get("Attributes", {}))
+
     async def _write_once(self, operations: Sequence[dict[str, Any]]) -> None:
         if len(operations) == 1:
             await self._write_one(operations[0])

@@ -170,8 +170,21 @@ CHANGES = Table(
     ttl="expiresAt",
 )
 
+# Jobs (dal/jobs/): pk "{t}#jobs", sk the job id (a ULID: newest last). Records of
+# system work, so they expire with the system logs (``expiresAt``, 90 days).
+JOBS = Table(
+    "Jobs",
+    (Index("byKind", "kindKey", SORT, "a tenant's jobs of one kind, newest first"),),
+    sort_key=SORT,
+    ttl="expiresAt",
+)
+
+# E-mail templates' metadata (dal/templates/): pk "{t}#templates", sk the template id;
+# the body is in the templates bucket, one object per version.
+EMAIL_TEMPLATES = Table("EmailTemplates", (), sort_key=SORT)
+
 # What every tenant has: shared for bridge and pool, its own for a silo.
-TENANT_TABLES = (*TABLES.values(), AGGREGATES, SEARCH_TERMS, CHANGES)
+TENANT_TABLES = (*TABLES.values(), AGGREGATES, SEARCH_TERMS, CHANGES, JOBS, EMAIL_TEMPLATES)
 
 
 def create_table_request(table: Table, name: str) -> dict[str, Any]:

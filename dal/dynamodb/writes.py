@@ -65,6 +65,20 @@ def add(table: str, pk: str, sk: str, amounts: dict[str, Any], tenant: str) -> d
     return _update(table, pk, f"SET #tid = :tid ADD {adds}", names, values, mine, sk)
 
 
+def set_attrs(
+    table: str, pk: str, sk: str | None, attrs: dict[str, Any], condition: Condition
+) -> dict[str, Any]:
+    """SET the given attributes (REMOVE those given as None) of one item, under ``condition``."""
+    sets = {k: v for k, v in attrs.items() if v is not None}
+    removes = [k for k, v in attrs.items() if v is None]
+    names = {f"#s{i}": k for i, k in enumerate(sets)} | {f"#x{i}": k for i, k in enumerate(removes)}
+    values = {f":s{i}": v for i, v in enumerate(sets.values())}
+    expression = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
+    if removes:
+        expression += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(removes)))
+    return _update(table, pk, expression, names, values, condition, sk)
+
+
 def _key(pk: str, sk: str | None) -> dict[str, Any]:
     return {KEY: {"S": pk}} | ({SORT: {"S": sk}} if sk is not None else {})
 

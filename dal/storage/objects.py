@@ -213,6 +213,40 @@ class Objects:
             await self._client.delete_object(Bucket=bucket, Key=key, **_version(version))
 
 
+class Blobs:
+    """Whole objects the server writes and reads itself (job files, template bodies,
+    backups): put, get, list and delete by prefix, and a presigned GET."""
+
+    def __init__(self, client: S3Client, objects: Objects) -> None:
+        self._client, self.objects = client, objects
+
+    async def put(self, bucket: str, key: str, body: bytes, content_type: str) -> str | None:
+        """Store ``body``; the version S3 gave it (None on an unversioned bucket)."""
+        async with translated("PutObject"):
+            out = await self._client.put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type
+            )
+        return out.get("VersionId")
+
+    async def get(self, bucket: str, key: str, version: str | None = None) -> bytes:
+        async with translated("GetObject"):
+            out = await self._client.get_object(Bucket=bucket, Key=key, **_version(version))
+            async with out["Body"] as stream:
+                return await stream.read()
+
+    async def keys(self, bucket: str, prefix: str) -> list[str]:
+        found: list[str] = []
+        async with translated("ListObjectsV2"):
+            pages = self._client.get_paginator("list_objects_v2")
+            async for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+                found += [str(o["Key"]) for o in page.get("Contents", [])]
+        return sorted(found)
+
+    async def url(self, bucket: str, key: str, name: str, content_type: str, seconds: int) -> str:
+        get = Download(None, f'attachment; filename="{name}"', content_type)
+        return await self.objects.download_url(bucket, key, get, seconds)
+
+
 def _version(version: str | None) -> Any:
     """The VersionId argument, when there is one ("null": an unversioned bucket's)."""
     return {"VersionId": version} if version and version != "null" else {}

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from dal.dynamodb.client import FAILED_CONDITION, Dynamo
 from dal.dynamodb.items import Item
 from dal.dynamodb.tables import CHANGES
-from dal.errors import DuplicateMutation, Throttled, TransactionCancelled
+from dal.errors import DryRun, DuplicateMutation, Throttled, TransactionCancelled
 from dal.models import Entity, Record
 from dal.sync import sequence
 from dal.sync.changes import Change, Op, attributes, between
@@ -70,6 +70,8 @@ class Journal:
         self.table = scope.table(CHANGES.entity)
         self.rider: Rider | None = None  # set around one write (sync pushes)
         self.last: Change | None = None  # the change of the last write committed
+        # A dry run (an import's): every check up to the write runs, then DryRun.
+        self.dry_run = False
         # Tests: awaited between taking a number and committing (a slow writer).
         self.stamped: Callable[[], Awaitable[None]] | None = None
 
@@ -94,6 +96,8 @@ class Journal:
 
     async def commit(self, build: Callable[[], Ops], change: Change | None) -> None:
         """``build()``'s operations, with the change's entry and a rider's receipt."""
+        if self.dry_run:
+            raise DryRun()
         riding = [] if self.rider is None else [self.rider.receipt(change)]
         if change is None:
             await self._plain(build, riding)

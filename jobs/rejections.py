@@ -1,0 +1,59 @@
+"""The rejected rows of an import: one part per chunk in S3 (so a resumed job keeps
+the rejections of chunks it does not run again), joined at the end into one CSV
+(``errorUrl``): the row number, the field to blame, the reason, then the row as given.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from dal.jobs import files
+from jobs.rows import Spec
+from jobs.run import Run
+
+if TYPE_CHECKING:
+    from jobs.imports import Result
+
+BUCKET = "imports-exports"
+
+
+async def keep(run: Run, chunk: int, rejected: Sequence[Result]) -> None:
+    if not rejected:
+        return
+    lines = [_line(r) for r in rejected]
+    key = files.rejected_part(run.repos.scope.tenant_id, run.job.id, chunk)
+    body = "".join(lines).encode()
+    await run.files.blobs.put(run.files.bucket(BUCKET), key, body, "application/x-ndjson")
+
+
+def _line(result: Result) -> str:
+    given = {"row": result.row.number, "field": result.field, "reason": result.reason}
+    return json.dumps({**given, "values": result.row.values}, default=str) + "\n"
+
+
+async def combine(run: Run, spec: Spec) -> str:
+    tenant, bucket = run.repos.scope.tenant_id, run.files.bucket(BUCKET)
+    prefix = files.rejected_part(tenant, run.job.id, 0).rsplit("/", 1)[0] + "/"
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["row", "field", "reason", *spec.columns])
+    for key in await run.files.blobs.keys(bucket, prefix):
+        for line in (await run.files.blobs.get(bucket, key)).decode().splitlines():
+            writer.writerow(_cells(spec, json.loads(line)))
+    final = files.rejected_key(tenant, run.job.id)
+    await run.files.blobs.put(bucket, final, out.getvalue().encode(), "text/csv")
+    return final
+
+
+def _cells(spec: Spec, given: dict[str, Any]) -> list[Any]:
+    values = given["values"]
+    shown = [_cell(values.get(c)) for c in spec.columns]
+    return [given["row"], given["field"] or "", given["reason"], *shown]
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, dict | list) else ("" if value is None else value)

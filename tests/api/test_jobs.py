@@ -1,0 +1,257 @@
+"""Jobs end to end: a CSV goes up through its presigned POST, the worker imports it
+through the API's own mutations, rejected rows come back with their reasons,
+exports import back to the same records, and a crashed or cancelled run behaves."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+
+from dal.jobs.queue import Message
+from dal.models import Entity, Role
+from dal.sync.reader import ChangeReader
+from dal.sync.sequence import SHARDS
+from jobs.run import Run
+from jobs.worker import Worker
+from services import Services
+from tests.conftest import Gql, Tenants
+
+UPLOAD = """
+mutation($entity: DataEntity!, $name: String!, $size: Int!) {
+  requestImportUpload(entity: $entity, fileName: $name, size: $size) { key url fields }
+}"""
+START = """
+mutation($entity: DataEntity!, $key: String!, $dry: Boolean) {
+  startImport(entity: $entity, key: $key, dryRun: $dry) { id status kind }
+}"""
+EXPORT = """
+mutation($entity: DataEntity!, $format: FileFormat) {
+  startExport(entity: $entity, format: $format) { id status }
+}"""
+JOB = """
+query($id: ID!) {
+  job(id: $id) { id kind status total processed failed progress message resultUrl errorUrl
+                 startedAt finishedAt }
+}"""
+JOBS = "query($kind: JobKind) { jobs(kind: $kind) { edges { node { id kind } } } }"
+CANCEL = "mutation($id: ID!) { cancelJob(id: $id) { id status } }"
+CREATE = "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }"
+CUSTOMERS = """
+{ customers(first: 100) { edges { node { id companyName industry tier contactInfo owner { id }
+  version } } } }"""
+
+GOOD = [
+    ["companyName", "industry", "tier", "contactInfo"],
+    ["Acme Rockets", "Aerospace", "PREMIUM", '{"phone": "+1 555 0100"}'],
+    ["Globex", "", "", ""],
+    ["  ", "Nothing", "FREE", ""],  # rejected: the name is required
+    ["Initech", "Software", "PLATINUM", ""],  # rejected: no such tier
+    ["Umbrella", "Pharma", "STANDARD", "{not json"],  # rejected: the cell is not JSON
+]
+
+
+def data(body: dict[str, Any]) -> Any:
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def csv_of(rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode()
+
+
+async def upload(gql: Gql, body: bytes, name: str = "customers.csv", **who: Any) -> str:
+    variables = {"entity": "CUSTOMER", "name": name, "size": len(body)}
+    t = data(await gql(UPLOAD, variables, **who))["requestImportUpload"]
+    async with httpx.AsyncClient() as http:  # the browser's (or curl's) form POST
+        sent = await http.post(t["url"], data=t["fields"], files={"file": (name, body)})
+    assert sent.status_code in (200, 204), sent.text
+    return str(t["key"])
+
+
+async def start(gql: Gql, key: str, dry: bool = False, entity: str = "CUSTOMER") -> str:
+    job = data(await gql(START, {"entity": entity, "key": key, "dry": dry}))["startImport"]
+    assert job["status"] == "QUEUED"
+    return str(job["id"])
+
+
+async def job(gql: Gql, id: str) -> dict[str, Any]:
+    found: dict[str, Any] = data(await gql(JOB, {"id": id}))["job"]
+    return found
+
+
+async def fetch(url: str) -> str:
+    async with httpx.AsyncClient() as http:
+        got = await http.get(url)
+    assert got.status_code == 200, got.text
+    return got.text
+
+
+async def logged(db: Services, tenant: str, entity: Entity) -> set[str]:
+    """The ids the change log has entries of (every shard, from the start)."""
+    reader = ChangeReader(db.store.dynamo, db.store.for_tenant(tenant).scope)
+    delta = await reader.delta((0,) * SHARDS, 1000, frozenset({entity}))
+    return {c.id for c in delta.changes}
+
+
+async def test_a_csv_import_writes_good_rows_and_returns_the_rest_with_reasons(
+    gql: Gql, worker: Worker, db: Services, tenants: Tenants
+) -> None:
+    key = await upload(gql, csv_of(GOOD))
+    id = await start(gql, key)
+    await worker.drain()
+    done = await job(gql, id)
+    assert (done["status"], done["total"], done["processed"], done["failed"]) == (
+        "SUCCEEDED", 5, 5, 3,
+    )  # fmt: skip
+    assert done["progress"] == 1.0
+    assert done["resultUrl"] is None
+    assert done["message"] == "2 created, 0 updated, 0 unchanged, 3 rejected"
+    rejected = list(csv.DictReader(io.StringIO(await fetch(done["errorUrl"]))))
+    assert [(r["row"], r["field"]) for r in rejected] == [
+        ("3", "companyName"), ("4", "tier"), ("5", "contactInfo"),
+    ]  # fmt: skip
+    # The mutation's own message, word for word.
+    direct = await gql(CREATE, {"input": {"companyName": " "}})
+    assert rejected[0]["reason"] == direct["errors"][0]["message"]
+    assert rejected[1]["reason"] == "tier: Value 'PLATINUM' does not exist in 'CustomerTier' enum."
+    assert rejected[1]["industry"] == "Software"  # the row as given, to fix and send again
+    assert rejected[2]["reason"] == "contactInfo is not valid JSON"
+    stored = [e["node"] for e in data(await gql(CUSTOMERS))["customers"]["edges"]]
+    by_name = {c["companyName"]: c for c in stored}
+    assert set(by_name) == {"Acme Rockets", "Globex"}
+    assert by_name["Acme Rockets"]["contactInfo"] == {"phone": "+1 555 0100"}
+    assert by_name["Globex"]["tier"] == "STANDARD"
+    assert by_name["Globex"]["owner"]["id"] == "u-admin"
+    # Through the one write path: the change log has both (a device's delta sees them).
+    assert await logged(db, tenants.acme, Entity.CUSTOMER) == {c["id"] for c in stored}
+
+
+async def test_a_dry_run_writes_nothing_and_reports_the_same(gql: Gql, worker: Worker) -> None:
+    rows = [*GOOD, ["Hooli", "Tech", "FREE", ""]]
+    contacts = csv_of([["customerId", "firstName", "lastName"], ["cus_nothere", "Ann", "Lee"]])
+    dry = await start(gql, await upload(gql, csv_of(rows)), dry=True)
+    dangling = await start(gql, await upload(gql, contacts, "c.csv"), dry=True, entity="CONTACT")
+    await worker.drain()
+    done = await job(gql, dry)
+    assert (done["status"], done["failed"]) == ("SUCCEEDED", 3)
+    assert done["message"].startswith("dry run, nothing written: would be 3 created")
+    assert data(await gql(CUSTOMERS))["customers"]["edges"] == []
+    refused = await job(gql, dangling)
+    rejected = list(csv.DictReader(io.StringIO(await fetch(refused["errorUrl"]))))
+    assert [(r["field"], r["reason"]) for r in rejected] == [
+        ("customerId", "customerId does not name an existing record")
+    ]
+
+
+async def test_an_export_imports_back_to_the_same_records(
+    gql: Gql, worker: Worker, tenants: Tenants
+) -> None:
+    for name in ("Alpha", 'Beta, Gamma & "Sons"', "Delta"):
+        info = {"site": name, "tags": ["a", "b"]}
+        data(await gql(CREATE, {"input": {"companyName": name, "contactInfo": info}}))
+    exported: dict[str, str] = {}
+    for fmt in ("CSV", "JSON"):
+        started = data(await gql(EXPORT, {"entity": "CUSTOMER", "format": fmt}))["startExport"]
+        await worker.drain()
+        done = await job(gql, started["id"])
+        assert (done["status"], done["processed"]) == ("SUCCEEDED", 3)
+        exported[fmt] = await fetch(done["resultUrl"])
+    before = data(await gql(CUSTOMERS))["customers"]["edges"]
+    # Into the same tenant: every row is what is stored, nothing is written.
+    again = await start(gql, await upload(gql, exported["CSV"].encode()))
+    # Into another tenant (as JSON lines): the same records, ids and all.
+    other = {"tenant": tenants.globex}
+    key = await upload(gql, exported["JSON"].encode(), "customers.jsonl", **other)
+    moved = data(await gql(START, {"entity": "CUSTOMER", "key": key}, **other))["startImport"]
+    await worker.drain()
+    assert (await job(gql, again))["message"] == "0 created, 0 updated, 3 unchanged, 0 rejected"
+    assert data(await gql(CUSTOMERS))["customers"]["edges"] == before
+    assert data(await gql(JOB, {"id": moved["id"]}, **other))["job"]["failed"] == 0
+    copied = data(await gql(CUSTOMERS, **other))["customers"]["edges"]
+    assert copied == before
+
+
+class Crash(BaseException):
+    """A worker dying mid-job (not an error the worker would record)."""
+
+
+async def test_a_crashed_import_resumes_from_its_checkpoint_and_writes_each_row_once(
+    gql: Gql, worker: Worker, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [["companyName"], *([f"Company {n}"] for n in range(7))]
+    id = await start(gql, await upload(gql, csv_of(rows)))
+    worker.tuning = type(worker.tuning)(lease_s=1, chunk_rows=3, concurrency=2, max_rows=100)
+    real, seen = Run.checkpoint, []
+
+    async def crashing(self: Run, made: Any) -> None:
+        await real(self, made)
+        seen.append(made.processed)
+        if len(seen) == 1:
+            raise Crash()  # after the first chunk's checkpoint, before the second chunk
+
+    monkeypatch.setattr(Run, "checkpoint", crashing)
+    with pytest.raises(Crash):
+        await worker.drain()
+    half = await job(gql, id)
+    assert (half["status"], half["processed"]) == ("RUNNING", 3)
+    # Redelivered before the lease ran out: another worker leaves it alone.
+    message = Message(tenants.acme, id, "")
+    assert await worker.handle(message) is False
+    await _lease_runs_out()
+    assert await worker.handle(message) is True
+    done = await job(gql, id)
+    assert (done["status"], done["processed"]) == ("SUCCEEDED", 7)
+    assert seen == [3, 6, 7]  # the second run started at the checkpoint
+    names = [e["node"]["companyName"] for e in data(await gql(CUSTOMERS))["customers"]["edges"]]
+    assert sorted(names) == sorted(f"Company {n}" for n in range(7))
+    assert await worker.handle(message) is True  # a late duplicate: finished, nothing done
+
+
+async def _lease_runs_out() -> None:
+    await asyncio.sleep(1.05)  # the lease was 1 s
+
+
+async def test_cancel_stops_a_job_at_its_next_checkpoint(
+    gql: Gql, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [["companyName"], *([f"Firm {n}"] for n in range(6))]
+    id = await start(gql, await upload(gql, csv_of(rows)))
+    queued = await start(gql, await upload(gql, csv_of(rows)))
+    assert data(await gql(CANCEL, {"id": queued}))["cancelJob"]["status"] == "CANCELLED"
+    worker.tuning = type(worker.tuning)(chunk_rows=2)
+    real = Run.checkpoint
+
+    async def cancelling(self: Run, made: Any) -> None:
+        data(await gql(CANCEL, {"id": self.job.id}))  # asked while it runs
+        await real(self, made)
+
+    monkeypatch.setattr(Run, "checkpoint", cancelling)
+    await worker.drain()
+    done = await job(gql, id)
+    assert (done["status"], done["processed"]) == ("CANCELLED", 2)
+    assert (await job(gql, queued))["processed"] == 0
+    late = await gql(CANCEL, {"id": id})
+    assert late["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_jobs_are_their_starters_and_exports_need_staff(gql: Gql, worker: Worker) -> None:
+    mine = data(await gql(EXPORT, {"entity": "CONTACT"}, user="u-boss", role=Role.MANAGER))
+    id = mine["startExport"]["id"]
+    rep = {"user": "u-rep", "role": Role.SALES_REP}
+    refused = await gql(EXPORT, {"entity": "CONTACT"}, **rep)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert data(await gql(JOB, {"id": id}, **rep))["job"] is None
+    assert data(await gql(JOB, {"id": id}))["job"]["id"] == id  # ADMIN sees every job
+    listed = data(await gql(JOBS, {"kind": "EXPORT"}, user="u-boss", role=Role.MANAGER))
+    assert [e["node"]["id"] for e in listed["jobs"]["edges"]] == [id]
+    assert data(await gql(JOBS, {"kind": "IMPORT"}))["jobs"]["edges"] == []
+    bad = await gql(START, {"entity": "CUSTOMER", "key": "someone-else/imports/x/a.csv"})
+    assert bad["errors"][0]["extensions"]["field"] == "key"
+    await worker.drain()
