@@ -1,7 +1,8 @@
 """The app behind API Gateway (HTTP API payload 2.0, REST API 1.0), through Mangum.
 
-``server.lambda_handler`` is a ``LambdaApp``. Job handlers will run as Lambdas
-too, so nothing here starts what only a server needs (uvicorn, embedded stores).
+``server.lambda_handler`` is a ``LambdaApp``; ``server.jobs_handler``, a
+``JobsLambda``, runs the job worker on SQS events. Nothing here starts what only
+a server needs (uvicorn, embedded stores).
 """
 
 from __future__ import annotations
@@ -80,3 +81,60 @@ async def _cancel_pending() -> None:
     for task in others:
         task.cancel()
     await asyncio.gather(*others, return_exceptions=True)
+
+
+class JobsLambda:
+    """``server.jobs_handler``: the job worker as an SQS-triggered Lambda.
+
+    Each record of the event is one job message, handled by the same ``Worker``
+    as in-process and ``zebros worker``. A message that may not be acknowledged
+    yet (its job is another worker's, under a live lease) is reported as a batch
+    item failure (``ReportBatchItemFailures`` on the event source mapping), so
+    SQS delivers it again and deletes the rest."""
+
+    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
+        self._settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stack: AsyncExitStack | None = None
+        self._worker: Any = None
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if self._worker is None:
+            self._worker = self._loop.run_until_complete(self._start())
+        failed = self._loop.run_until_complete(self._handle(event.get("Records", [])))
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+
+    async def _start(self) -> Any:
+        from services import job_worker  # the worker needs the schema: only here
+
+        settings = self._settings()
+        logs.configure(settings.log_level, settings.logs_as())
+        stack = AsyncExitStack()
+        try:
+            opened = await stack.enter_async_context(open_services(settings))
+            worker = job_worker(opened)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return worker
+
+    async def _handle(self, records: list[dict[str, Any]]) -> list[str]:
+        from dal.jobs.queue import parse
+
+        failed = []
+        for record in records:
+            message = parse(record.get("body", ""), record.get("receiptHandle", ""))
+            if message is not None and not await self._worker.handle(message):
+                failed.append(str(record.get("messageId", "")))
+        return failed
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._stack is not None:
+            self._loop.run_until_complete(self._stack.aclose())
+        self._loop.close()
+        self._loop, self._stack, self._worker = None, None, None

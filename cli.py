@@ -1,4 +1,5 @@
-"""The ``zebros`` commands: serve, init, seed, token, schema, tenant, iac.
+"""The ``zebros`` commands: serve, init, seed, token, schema, tenant, iac; worker,
+backup and restore (``jobs/commands.py``).
 
 Settings come from server.py.
 """
@@ -25,8 +26,9 @@ from dal.storage.buckets import create_buckets
 from dal.sync.merge import Strategy
 from dal.tenancy.scope import InvalidTenant, Model
 from deploy import cli as iac
+from jobs import commands
 from observe import logs
-from server import create_app
+from server import create_app, in_process_worker
 from services import Services, bucket_settings, open_services, redis_client
 from settings import Settings
 
@@ -73,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     iac.add_arguments(
         sub.add_parser("iac", help="print the CloudFormation template (JSON or YAML)")
     )
+    commands.add_arguments(sub)
     return p
 
 
@@ -97,6 +100,8 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command in ("worker", "backup", "restore"):
+        return commands.run(settings, args)
     if args.command == "tenant":
         zone = args.time_zone or settings.tenancy.default_time_zone
         new = _tenant_create(settings, args.tenant_id, Model(args.model), zone, args.sync_strategy)
@@ -198,7 +203,8 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             access_log=False,
             timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
         )
-        await uvicorn.Server(config).serve()
+        async with in_process_worker(services.settings, services):
+            await uvicorn.Server(config).serve()
     return 0
 
 

@@ -8,9 +8,10 @@ their own moto server and Redis). This is the one module that reads Settings.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any
 
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from auth import Principal
-from aws_lambda import LambdaApp
+from aws_lambda import JobsLambda, LambdaApp
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
@@ -51,7 +52,7 @@ from resolvers.errors import translate
 from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
 from schema.limits import Limits
-from services import Services, open_services
+from services import Services, job_worker, open_services
 from settings import LimitsSettings, Settings
 
 log = logging.getLogger("zebros")
@@ -287,7 +288,8 @@ def create_app(
             return
         async with open_services(settings) as opened:
             runtime.services = _observed(opened, metrics)
-            yield
+            async with in_process_worker(settings, opened):
+                yield
 
     if services is not None:  # usable without running the lifespan (ASGI tests, Lambda)
         runtime.services = _observed(services, metrics)
@@ -305,6 +307,21 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     return app
+
+
+@asynccontextmanager
+async def in_process_worker(settings: Settings, services: Services) -> AsyncIterator[None]:
+    """The job worker as a task of this process, when the settings say so (dev)."""
+    if not settings.jobs.runs_in_process(settings.env):
+        yield
+        return
+    task = asyncio.create_task(job_worker(services).run_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 def _tracing(settings: Settings) -> Tracing | None:
@@ -331,6 +348,8 @@ def app() -> Starlette:
 
 # The Lambda handler (handler string ``server.lambda_handler``): no GraphiQL there.
 lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened, ide=False))
+# The job worker on SQS events (handler string ``server.jobs_handler``).
+jobs_handler = JobsLambda()
 
 
 def main(argv: list[str] | None = None) -> None:

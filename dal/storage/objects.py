@@ -234,6 +234,13 @@ class Blobs:
             async with out["Body"] as stream:
                 return await stream.read()
 
+    async def copy(self, bucket: str, key: str, version: str | None, to: str) -> str | None:
+        """A server-side copy of ``key`` (that version) to ``to``; the copy's version."""
+        source: Any = {"Bucket": bucket, "Key": key, **_version(version)}
+        async with translated("CopyObject"):
+            out = await self._client.copy_object(Bucket=bucket, Key=to, CopySource=source)
+        return out.get("VersionId")
+
     async def keys(self, bucket: str, prefix: str) -> list[str]:
         found: list[str] = []
         async with translated("ListObjectsV2"):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -255,3 +257,37 @@ async def test_jobs_are_their_starters_and_exports_need_staff(gql: Gql, worker: 
     bad = await gql(START, {"entity": "CUSTOMER", "key": "someone-else/imports/x/a.csv"})
     assert bad["errors"][0]["extensions"]["field"] == "key"
     await worker.drain()
+
+
+REPORT = """
+mutation($kind: ReportKind!, $format: FileFormat) {
+  generateReport(kind: $kind, from: "2026-01-01", to: "2026-12-31", period: QUARTER,
+                 format: $format) { id }
+}"""
+SALES = """
+{ salesByPeriod(from: "2026-01-01", to: "2026-12-31", period: QUARTER)
+  { period dealsWon revenue } }"""
+DEAL = """
+mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }"""
+
+
+async def test_a_generated_report_has_the_figures_of_the_report_query(
+    gql: Gql, worker: Worker
+) -> None:
+    customer = data(await gql(CREATE, {"input": {"companyName": "Buyer"}}))["createCustomer"]
+    for value in ("1200.50", "99.99"):
+        deal = {"customerId": customer["id"], "title": "Deal", "value": value}
+        data(await gql(DEAL, {"input": {**deal, "stage": "CLOSED_WON"}}))
+    ids = {}
+    for fmt in ("JSON", "CSV"):
+        made = data(await gql(REPORT, {"kind": "SALES", "format": fmt}))["generateReport"]
+        ids[fmt] = made["id"]
+    await worker.drain()
+    answer = data(await gql(SALES))["salesByPeriod"]
+    as_json = json.loads(await fetch((await job(gql, ids["JSON"]))["resultUrl"]))
+    assert as_json == answer
+    assert sum(Decimal(b["revenue"]) for b in answer) == Decimal("1300.49")
+    rows = list(csv.DictReader(io.StringIO(await fetch((await job(gql, ids["CSV"]))["resultUrl"]))))
+    assert [{k: str(v) for k, v in b.items()} for b in answer] == rows
+    bad = await gql(REPORT.replace("2026-12-31", "2025-01-01"), {"kind": "SALES"})
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
