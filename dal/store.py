@@ -26,6 +26,7 @@ from dal.records.repo import Repo
 from dal.records.users import UserRepo
 from dal.storage.files import Files
 from dal.storage.objects import Objects
+from dal.storage.templates import Templates
 from dal.storage.uploads import UploadLimits
 from dal.sync.journal import RETENTION_S, Journal
 from dal.sync.merge import Strategy
@@ -53,6 +54,7 @@ class Repos:
     jobs: JobStore
     job_files: JobFiles | None  # None: this store was built without S3
     queue: Queue | None  # None: no job queue (jobs can be made but nothing runs them)
+    templates: Templates
 
     def of(self, entity: Entity) -> Repo[Any]:
         """The repository of ``entity`` (sync reads and applies every kind)."""
@@ -170,4 +172,5 @@ class Store:
             jobs=JobStore(d, scope, c),
             job_files=self.job_files,
             queue=self.queue,
+            templates=Templates(d, scope, self.job_files),
         )

@@ -25,13 +25,14 @@ from schema.inputs import (
 )
 from schema.jobs import JobMutation
 from schema.sync import SyncPushInput, SyncPushPayload, sync_push
+from schema.templates import TemplateMutation
 from schema.types import Activity, Contact, Customer, Opportunity, User
 
 ID = strawberry.ID
 
 
 @strawberry.type
-class Mutation(JobMutation):
+class Mutation(JobMutation, TemplateMutation):
     @strawberry.mutation
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> Customer:
         return Customer.of(await customers.create_customer(info, given(input)))

@@ -14,6 +14,7 @@ from schema.jobs import JobQuery
 from schema.relay import Connection, Nodes, connection
 from schema.reports import ReportQuery
 from schema.sync import SyncPage, sync_page
+from schema.templates import TemplateQuery
 from schema.types import Activity, Contact, Customer, Opportunity, User
 
 # customer(id) reads the record layer through its loader (Customer's @cacheControl);
@@ -28,7 +29,7 @@ CUSTOMER_LIST = Hint(
 
 
 @strawberry.type
-class Query(ReportQuery, JobQuery):
+class Query(ReportQuery, JobQuery, TemplateQuery):
     @strawberry.field
     async def me(self, info: Info) -> User:
         return User.of(await users.me(info))
