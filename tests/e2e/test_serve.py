@@ -94,3 +94,32 @@ def test_a_file_goes_up_with_curl_as_the_readme_shows(server: str, tmp_path: Pat
     _curl("-o", str(saved), mine[0]["url"])
     assert saved.read_bytes() == report.read_bytes()
     assert _graphql(server, DELETE, {"c": customer, "k": key})["deleteDocument"] is True
+
+
+def _readme_block(marker: str) -> str:
+    """The ```bash block of the README that contains ``marker``."""
+    blocks = (ROOT / "README.md").read_text().split("```bash\n")[1:]
+    found = [b.split("```", 1)[0] for b in blocks if marker in b]
+    assert len(found) == 1, f"one README block with {marker!r}"
+    return found[0]
+
+
+@pytest.mark.e2e
+def test_a_csv_import_runs_as_the_readme_shows(server: str, tmp_path: Path) -> None:
+    """README "Jobs": upload, start, watch the in-process worker run it, download the
+    rejected rows; the README's block run by bash against `zebros serve`."""
+    env = {**os.environ, "TOKEN": demo_token(), "API": f"{server}/graphql"}
+    block = _readme_block("requestImportUpload")
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=tmp_path, env=env, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    job = json.loads(lines[-3])
+    assert job["status"] == "SUCCEEDED"
+    assert job["message"] == "1 created, 0 updated, 0 unchanged, 1 rejected"
+    assert lines[-2:] == [
+        "row,field,reason,id,companyName,industry,tier,contactInfo,ownerId",
+        "2,companyName,companyName must not be empty,,  ,Nothing,FREE,,",
+    ]
