@@ -8,7 +8,9 @@ cache runs). Every figure is measured by this run:
 
 - baseline: ``--baseline`` createCustomer mutations through the app, one per
   request, ``settings.jobs.concurrency`` senders at a time (the worker's own
-  concurrency), in a tenant of its own;
+  concurrency), in a tenant of its own, after an untimed warm-up (a cold JVM
+  would flatter the import); measured again, in another fresh tenant, after the
+  jobs, to show how far DynamoDB Local drifted as its tables grew;
 - import: a ``--rows``-row CSV (companyName, industry, tier) through
   requestImportUpload, the presigned POST and startImport, run by the job
   worker in a fresh tenant; rows/s from startImport to the worker's end, the
@@ -53,6 +55,7 @@ DYNAMODB_LOCAL_DIR = Path.home() / ".cache" / "zebros" / "dynamodb-local-10.3.0"
 REDIS_URL = "redis://127.0.0.1:6379/14"  # the suite uses db 15
 PREFIX = "bench-jobs-"
 USER = "u-bench"
+WARM_UP = 100  # untimed creates before the baseline
 POLL_S = 5.0  # between two reads of a running job's progress
 
 CREATE = "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }"
@@ -163,9 +166,11 @@ class Client:
         return data(answer.json())
 
 
-async def baseline(http: httpx.AsyncClient, count: int, concurrency: int) -> float:
+async def baseline(
+    http: httpx.AsyncClient, count: int, concurrency: int, name: str = "baseline"
+) -> float:
     """createCustomer per second: ``concurrency`` senders, each one request at a time."""
-    client = Client(http, fresh_tenant("baseline"))
+    client = Client(http, fresh_tenant(name))
     await client.gql(CREATE, {"input": create_input(count)})  # provisions the user; not timed
     todo = iter(range(count))
 
@@ -253,6 +258,7 @@ async def main(rows: int, count: int) -> None:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
             print(f"baseline: {count} createCustomer, {concurrency} at a time ...", file=sys.stderr)
+            await baseline(http, WARM_UP, concurrency, "warm-up")  # untimed: JIT, connections
             base = await baseline(http, count, concurrency)
 
             client = Client(http, fresh_tenant("import"))
@@ -264,21 +270,27 @@ async def main(rows: int, count: int) -> None:
             exported = await run_job(client, worker, EXPORT, {"entity": "CUSTOMER"})
             file = await fetch(exported.job["resultUrl"])
             lines = file.count(b"\n")
+            header = file.split(b"\n", 1)[0].decode()
 
             again_key, _ = await upload(client, file)
             again = await run_job(client, worker, START, {"entity": "CUSTOMER", "key": again_key})
+            print(f"baseline again: {count} createCustomer ...", file=sys.stderr)
+            after = await baseline(http, count, concurrency)
 
     ratio = (imported.rows / imported.wall_s) / base
     print(f"DynamoDB Local; worker chunk_rows={chunk}, concurrency={concurrency}")
     print(f"{'phase':<10} {'rows':>7} {'rows/s':>9} {'wall s':>9} {'job r/s':>9} {'job s':>8}")
     print(f"{'baseline':<10} {count:>7} {base:>9.1f} {count / base:>9.1f}"
           f"  (createCustomer, one per request, {concurrency} at a time)")  # fmt: skip
+    print(f"{'baseline 2':<10} {count:>7} {after:>9.1f} {count / after:>9.1f}"
+          f"  (the same, after the jobs: {after / base:.2f}x the first)")  # fmt: skip
     print(line("import", imported.rows, imported, f"{ratio:.2f}x the baseline"))
     print(line("export", exported.rows, exported,
                f"{len(file):,} bytes, {lines - 1} data lines"))  # fmt: skip
     again_ratio = (again.rows / again.wall_s) / base
     print(line("re-import", again.rows, again, f"{again_ratio:.2f}x the baseline"))
     print(f"upload of the {len(body):,}-byte CSV (requestImportUpload + POST): {upload_s:.2f} s")
+    print(f"export columns: {header}")
     print(f"import message:    {imported.job['message']}")
     print(f"re-import message: {again.job['message']}")
     print(f"export message:    {exported.job['message']}")

@@ -42,6 +42,8 @@ def environment() -> Json:
         "ZEBROS_AUTH__AUDIENCE": if_(HAS_AUDIENCE, ref("JwtAudience")),
         "ZEBROS_AUTH__JWT_SECRET": if_(HAS_JWT_SECRET, _secret("JwtSecretArn")),
         "ZEBROS_AUTH__CURSOR_SECRET": if_(HAS_CURSOR_SECRET, _secret("CursorSecretArn")),
+        # The job queue (deploy/jobs.py): its Ref is the queue's URL.
+        "ZEBROS_JOBS__QUEUE_URL": ref("JobsQueue"),
     }
 
 
@@ -68,7 +70,7 @@ def function_resources() -> Json:
                     ],
                 },
                 "Policies": [
-                    {"PolicyName": "zebros-api", "PolicyDocument": function_policy(LOG_GROUP)}
+                    {"PolicyName": "zebros-api", "PolicyDocument": function_policy(LOG_GROUP)},
                 ],
             },
         },

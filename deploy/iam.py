@@ -97,6 +97,14 @@ def object_arns() -> list[Json]:
     return [sub(f"${{{bucket_id(p)}.Arn}}/*") for p in PURPOSES]
 
 
+QUEUE_ACTIONS = [
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+]
+
+
 def function_policy(log_group: str) -> Json:
     statements: list[Json] = [
         _allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], arn(log_group)),
@@ -110,6 +118,8 @@ def function_policy(log_group: str) -> Json:
         # grant lets the function re-read them (rotation, a secrets extension).
         if_(HAS_JWT_SECRET, _secret("JwtSecret", "JwtSecretArn")),
         if_(HAS_CURSOR_SECRET, _secret("CursorSecret", "CursorSecretArn")),
+        # The job queue (deploy/jobs.py): the API sends, the worker (same role) consumes.
+        _allow("JobQueue", QUEUE_ACTIONS, arn("JobsQueue")),
         _allow("VpcNetworkInterfaces", ENI_ACTIONS, "*"),
     ]
     return {"Version": "2012-10-17", "Statement": statements}

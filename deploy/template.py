@@ -2,8 +2,9 @@
 from the code's own definitions (tables, buckets, settings), never re-typed.
 
 What it holds: the shared DynamoDB tables, the six buckets, the Lambda function
-with its role, and an HTTP API. What it does not: the VPC, the ElastiCache
-cluster, silo tenants' tables (``zebros tenant create``), the secrets themselves.
+with its role, an HTTP API, and the job queue with its worker function. What it
+does not: the VPC, the ElastiCache cluster, silo tenants' tables (``zebros
+tenant create``), the secrets themselves.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from deploy.buckets import bucket_id, bucket_resources
 from deploy.cfn import Json, logical_id, ref
 from deploy.function import FUNCTION, ROLE, function_resources
 from deploy.iam import bridge_policy
+from deploy.jobs import QUEUE, job_resources
 from deploy.options import Options
 from deploy.parameters import conditions, parameters, rules
 from deploy.tables import shared_tables, table_id, table_resources
@@ -39,6 +41,7 @@ def resources(options: Options) -> Json:
         | bucket_resources(options.noncurrent_days)
         | function_resources()
         | api_resources()
+        | job_resources()
         | {BRIDGE_POLICY: _bridge_policy()}
     )
 
@@ -47,6 +50,7 @@ def outputs() -> Json:
     out: Json = {
         "ApiUrl": {"Description": "The HTTP API's base URL", "Value": api_url()},
         "FunctionName": {"Value": ref(FUNCTION)},
+        "JobsQueueUrl": {"Value": ref(QUEUE)},
         "FunctionRoleArn": {"Value": {"Fn::GetAtt": [ROLE, "Arn"]}},
         "TenantBridgePolicyArn": {
             "Description": "For per-tenant roles (jobs, exports), see its description",

@@ -468,6 +468,7 @@ def test_optional_grants_exist_only_when_asked_for() -> None:
     assert set(role_statements()) == {
         "Logs",
         "Tables",
+        "JobQueue",
         "Buckets",
         "Objects",
         "VpcNetworkInterfaces",
@@ -512,7 +513,7 @@ def test_the_bridge_policy_keeps_a_role_in_its_tenants_keys() -> None:
 
 
 def test_the_function_runs_the_app_in_prod() -> None:
-    (function,) = resources("AWS::Lambda::Function").values()
+    function = resources("AWS::Lambda::Function")["ApiFunction"]
     props = function["Properties"]
     assert props["Handler"] == "server.lambda_handler"
     assert props["Runtime"] == "python3.11"
@@ -525,6 +526,20 @@ def test_the_function_runs_the_app_in_prod() -> None:
     assert secret == {"Fn::Sub": "{{resolve:secretsmanager:${JwtSecretArn}:SecretString}}"}
     assert "ZEBROS_AUTH__JWT_SECRET" not in resolved(env, truth(generated()))
     assert set(props["VpcConfig"]) == {"SubnetIds", "SecurityGroupIds"}
+
+
+def test_the_job_worker_runs_on_the_queue_the_api_sends_to() -> None:
+    functions = resources("AWS::Lambda::Function")
+    worker = functions["JobsFunction"]["Properties"]
+    assert worker["Handler"] == "server.jobs_handler"
+    api_env = functions["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert api_env["ZEBROS_JOBS__QUEUE_URL"] == {"Ref": "JobsQueue"}
+    assert worker["Environment"]["Variables"] == api_env
+    (mapping,) = resources("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = resources("AWS::SQS::Queue")["JobsQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= worker["Timeout"]  # a running job's message stays hidden
 
 
 def test_the_api_routes_are_the_apps() -> None:
