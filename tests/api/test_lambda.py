@@ -17,7 +17,13 @@ from urllib.parse import quote
 import pytest
 from starlette.applications import Starlette
 
-from aws_lambda import LambdaApp
+from auth import Principal
+from aws_lambda import JobsLambda, LambdaApp
+from dal.jobs.queue import body
+from dal.jobs.records import Job, JobKind, JobStatus, new_id
+from dal.models import Role
+from dal.timefmt import utcnow
+from resolvers.users import from_principal
 from server import create_app
 from services import Services
 from settings import Settings
@@ -144,3 +150,41 @@ async def test_refusals_and_routes_through_the_gateway(invoke: Invoke) -> None:
     assert (health["statusCode"], _body(health)) == (200, {"status": "ok"})
     ide = await invoke(http_api("GET", "/graphql", accept="text/html"))
     assert ide["statusCode"] == 404  # no GraphiQL in the Lambda, even in dev
+
+
+async def test_the_jobs_handler_runs_a_queued_job_from_an_sqs_event(
+    db: Services, settings: Settings, tenants: Tenants
+) -> None:
+    """`server.jobs_handler` on an SQS event (the record shape Lambda delivers): the job
+    runs; a record for a job another worker holds comes back as a batch item failure."""
+    repos = db.store.for_tenant(tenants.acme)
+    await repos.users.ensure(
+        from_principal(Principal(tenants.acme, "u-admin", Role.ADMIN, "a", "a@b.co"))
+    )
+    made = [
+        Job(id=new_id(), kind=JobKind.EXPORT, status=JobStatus.QUEUED, actor="u-admin",
+            role="ADMIN", created_at=utcnow(), params={"entity": "CUSTOMER", "format": "CSV"})
+        for _ in range(2)
+    ]  # fmt: skip
+    for job in made:
+        await repos.jobs.create(job)
+    await repos.jobs.claim(made[1], "another-worker", 60)  # held elsewhere
+    event = {
+        "Records": [
+            {"messageId": f"m-{n}", "receiptHandle": "r", "body": body(tenants.acme, j.id),
+             "eventSource": "aws:sqs"}
+            for n, j in enumerate(made)
+        ]
+    }  # fmt: skip
+    handler = JobsLambda(lambda: settings)
+    thread = ThreadPoolExecutor(max_workers=1)
+    loop = asyncio.get_running_loop()
+    try:
+        answer = await loop.run_in_executor(thread, handler, event, None)
+    finally:
+        await loop.run_in_executor(thread, handler.close)
+        thread.shutdown()
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    done = await repos.jobs.get(made[0].id)
+    assert done is not None
+    assert (done.status, done.result_key is not None) == (JobStatus.SUCCEEDED, True)
