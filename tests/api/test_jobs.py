@@ -291,3 +291,27 @@ async def test_a_generated_report_has_the_figures_of_the_report_query(
     assert [{k: str(v) for k, v in b.items()} for b in answer] == rows
     bad = await gql(REPORT.replace("2026-12-31", "2025-01-01"), {"kind": "SALES"})
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+TEMPLATE = """
+mutation { saveEmailTemplate(input: {name: "n", subject: "s", body: "b"}) { id } }"""
+TEMPLATE_OF = "query($id: ID!) { emailTemplate(id: $id) { id } }"
+
+
+async def test_another_tenant_reaches_no_job_file_or_template_of_ours(
+    gql: Gql, tenants: Tenants, worker: Worker
+) -> None:
+    key = await upload(gql, csv_of(GOOD))
+    id = await start(gql, key)
+    template = data(await gql(TEMPLATE))["saveEmailTemplate"]["id"]
+    them = {"tenant": tenants.globex}
+    assert data(await gql(JOB, {"id": id}, **them))["job"] is None
+    assert data(await gql(JOBS, {}, **them))["jobs"]["edges"] == []
+    assert (await gql(CANCEL, {"id": id}, **them))["errors"][0]["extensions"]["code"] == (
+        "NOT_FOUND"
+    )
+    taken = await gql(START, {"entity": "CUSTOMER", "key": key}, **them)
+    assert taken["errors"][0]["extensions"]["field"] == "key"
+    assert data(await gql(TEMPLATE_OF, {"id": template}, **them))["emailTemplate"] is None
+    await worker.drain()
+    assert (await job(gql, id))["status"] == "SUCCEEDED"  # ours ran, untouched
