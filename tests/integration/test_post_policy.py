@@ -51,18 +51,20 @@ def localstack() -> Iterator[str]:
     server.stop()
 
 
-def _settings(dynamodb: str, s3: str) -> Settings:
+def _settings(dynamodb: str, s3: str, sqs: str) -> Settings:
     base = store_settings(dynamodb, s3)
-    # LocalStack checks presigned GET signatures against the secret "test".
-    aws = base.aws.model_copy(
-        update={"access_key_id": "test", "secret_access_key": SecretStr("test")}
-    )
+    # LocalStack checks presigned GET signatures against the secret "test"; it runs
+    # S3 alone here, so the job queue stays on the suite's moto server.
+    given = {"access_key_id": "test", "secret_access_key": SecretStr("test")}
+    aws = base.aws.model_copy(update={**given, "sqs_endpoint_url": sqs})
     return base.model_copy(update={"aws": aws})
 
 
 @pytest.fixture(scope="module")
-async def enforced(dynamodb_endpoint: str, localstack: str) -> AsyncIterator[Services]:
-    async with open_services(_settings(dynamodb_endpoint, localstack)) as opened:
+async def enforced(
+    dynamodb_endpoint: str, localstack: str, moto_endpoint: str
+) -> AsyncIterator[Services]:
+    async with open_services(_settings(dynamodb_endpoint, localstack, moto_endpoint)) as opened:
         await create_tables(opened.dynamo_client, PREFIX)
         # Our bucket settings, accepted by a second S3 implementation.
         await create_buckets(
