@@ -55,11 +55,13 @@ async def dynamodb_local_stack(
     dynamodb, s3 = DynamoDBLocal(), EmbeddedAws()
     url = dynamodb.start()
     try:
+        moto = s3.start()  # S3 and the job queue's SQS
         settings = Settings(
             env="dev",
             aws={
                 "dynamodb_endpoint_url": url,
-                "s3_endpoint_url": s3.start(),
+                "s3_endpoint_url": moto,
+                "sqs_endpoint_url": moto,
                 "access_key_id": "bench",
                 "secret_access_key": SecretStr("bench"),
             },
