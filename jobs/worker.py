@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from auth import Principal
-from dal.errors import ConditionFailed, DalError
+from dal.errors import ConditionFailed, DalError, UnknownTenant
 from dal.jobs.files import JobFiles
 from dal.jobs.queue import Message, Queue
 from dal.jobs.records import Job, JobKind, JobStatus, Lost
 from dal.store import Repos, Store
+from dal.tenancy.scope import InvalidTenant
 from jobs.run import Cancelled, Handler, JobError, Outcome, Run
 from resolvers.context import Context, PageLimits, build_context
 from schema import ZebrosSchema
@@ -62,10 +63,23 @@ class Worker:
         """Receive what is waiting and handle it; how many messages came."""
         messages = await self.queue.receive(most)
         for message in messages:
-            if await self.handle(message):
+            if await self._handled(message):
                 await self.queue.delete(message)
                 self.handled += 1
         return len(messages)
+
+    async def _handled(self, message: Message) -> bool:
+        """``handle``, except that a message naming no tenant of ours is dropped, and
+        any other failure leaves the message to come back (a dead-letter queue, on
+        AWS, takes it after its last delivery)."""
+        try:
+            return await self.handle(message)
+        except (UnknownTenant, InvalidTenant):
+            log.warning("job message for unknown tenant %r dropped", message.tenant)
+            return True
+        except DalError as exc:
+            log.warning("job %s: %s; the message comes back", message.job_id, exc)
+            return False
 
     async def drain(self) -> None:
         """Handle messages until the queue has none (tests, ``zebros worker --once``)."""
@@ -79,6 +93,8 @@ class Worker:
                     continue
             except DalError as exc:  # SQS or DynamoDB away: wait, and go on
                 log.warning("job worker: %s", exc)
+            except Exception:  # a bug must not stop the worker of a whole process
+                log.exception("job worker: unexpected failure")
             self.woken.clear()
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.woken.wait(), IDLE_POLL_S)
