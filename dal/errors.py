@@ -103,3 +103,19 @@ class ResyncRequired(DalError):
 
 class DryRun(DalError):
     """A write reached its commit in a dry run: every check passed, nothing was written."""
+
+
+class Erased(DalError):
+    """The record was erased on request: it can no longer be changed."""
+
+
+class Suppressed(DalError):
+    """The e-mail address was erased on request and is on the tenant's suppression list."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+class LegalHold(DalError):
+    """The tenant is under legal hold: nothing of it may be purged."""

@@ -84,6 +84,9 @@ class Contact(Record):
     position: str | None = None
     details: Any = None
     last_contacted_at: datetime | None = None
+    # Set by an erasure (jobs/privacy/erasure.py): the record stays, for the deals and
+    # activities that point at it, with every personal value gone.
+    erased_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,10 @@ from dal.jobs.files import JobFiles
 from dal.jobs.queue import Queue
 from dal.jobs.records import JobStore
 from dal.models import DocumentKind, Entity
+from dal.privacy.archive import Archive
+from dal.privacy.audit import AuditLog
+from dal.privacy.eraser import Eraser
+from dal.privacy.suppression import Suppressions
 from dal.records import activities, contacts, customers, documents, opportunities, users
 from dal.records.activities import ActivityRepo
 from dal.records.contacts import ContactRepo
@@ -55,6 +59,11 @@ class Repos:
     job_files: JobFiles | None  # None: this store was built without S3
     queue: Queue | None  # None: no job queue (jobs can be made but nothing runs them)
     templates: Templates
+    audit: AuditLog
+    archive: Archive
+    suppressions: Suppressions
+    cache: Cache | None  # an erasure forgets the tenant's cached values
+    eraser: Eraser
 
     def of(self, entity: Entity) -> Repo[Any]:
         """The repository of ``entity`` (sync reads and applies every kind)."""
@@ -154,14 +163,15 @@ class Store:
             request_id=request_id,
             retention_s=self.change_retention_s,
         )
+        a = Archive(d, scope)
         docs = DocumentRepo(d, scope, c, documents.CODEC, told, j)
         f = self.files
         return Repos(
             scope=scope,
-            customers=CustomerRepo(d, scope, c, customers.CODEC, told, j),
+            customers=CustomerRepo(d, scope, c, customers.CODEC, told, j, a),
             contacts=ContactRepo(d, scope, c, contacts.CODEC, told, j),
-            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC, told, j),
-            activities=ActivityRepo(d, scope, c, activities.CODEC, told, j),
+            opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC, told, j, a),
+            activities=ActivityRepo(d, scope, c, activities.CODEC, told, j, a),
             users=UserRepo(d, scope, c, users.CODEC, told, j),
             documents=docs,
             aggregates=Aggregates(d, scope),
@@ -173,4 +183,9 @@ class Store:
             job_files=self.job_files,
             queue=self.queue,
             templates=Templates(d, scope, self.job_files),
+            audit=AuditLog(d, scope, c),
+            archive=a,
+            suppressions=Suppressions(d, scope),
+            cache=self.cache,
+            eraser=Eraser(d, scope),
         )

@@ -27,6 +27,7 @@ class Outcome:
     result_key: str | None = None
     error_key: str | None = None
     message: str | None = None
+    receipt: dict[str, Any] | None = None  # an erasure's, per store
 
 
 @dataclass

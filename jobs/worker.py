@@ -159,6 +159,7 @@ class Worker:
             result_key=outcome.result_key,
             error_key=outcome.error_key,
             message=outcome.message,
+            receipt=outcome.receipt,
         )
 
     async def _failed(self, job: Job, repos: Repos, exc: Exception) -> bool:

@@ -10,6 +10,7 @@ from resolvers import policy
 from resolvers.context import Info
 from resolvers.loaders import PageKey
 from resolvers.pagination import page_size
+from resolvers.suppression import unsuppressed
 from resolvers.validation import (
     blob,
     email,
@@ -48,6 +49,7 @@ async def create_contact(info: Info, values: dict[str, Any]) -> Contact:
         id=v.pop("id", None) or new_id(Entity.CONTACT), created_at=ctx.now, updated_at=ctx.now, **v
     )
     await policy.require_write(info, "contact.create", record)
+    await unsuppressed(info, record.email)
     return await ctx.repos.contacts.create(record)
 
 
@@ -56,6 +58,7 @@ async def update_contact(
 ) -> Contact:
     existing_id(Entity.CONTACT, id)
     v = validate(changes, FIELDS)
+    await unsuppressed(info, v.get("email"))
     repo = info.context.repos.contacts
     return await update_record(info, "contact.update", repo, id, v, expected_version)
 

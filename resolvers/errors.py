@@ -113,6 +113,16 @@ def translate(exc: BaseException) -> ApiError | None:
             return Replayed("this mutation was applied by another push of it", replayed=True)
         case dal.DryRun():
             return WouldWrite("dry run: the write would be made")
+        case dal.Erased():
+            return BadUserInput("this record was erased on request and cannot change", "id")
+        case dal.Suppressed():
+            return BadUserInput(
+                "this e-mail address was erased on request and is suppressed in this tenant "
+                "(an admin can lift it: zebros privacy unsuppress)",
+                exc.field,
+            )
+        case dal.LegalHold():
+            return BadUserInput("the tenant is under legal hold: nothing may be purged", "id")
         case dal.UnknownTenant():
             return Unauthenticated("unknown tenant")
     return None

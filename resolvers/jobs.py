@@ -53,7 +53,7 @@ async def jobs(
     return [j for j, _ in shown], [c for _, c in shown], more
 
 
-async def _start(info: Info, kind: JobKind, params: dict[str, Any]) -> Job:
+async def start_job(info: Info, kind: JobKind, params: dict[str, Any]) -> Job:
     ctx = info.context
     queue = ctx.repos.queue
     if queue is None:
@@ -105,13 +105,13 @@ async def start_import(info: Info, entity: Entity, key: str, dry_run: bool) -> J
     if head.size > found.import_max_bytes:
         raise BadUserInput(f"the file is larger than {found.import_max_bytes} bytes", "key")
     params = {"entity": entity.name, "key": key, "dryRun": dry_run, "format": fmt}
-    return await _start(info, JobKind.IMPORT, params)
+    return await start_job(info, JobKind.IMPORT, params)
 
 
 async def start_export(info: Info, entity: Entity, fmt: str) -> Job:
     await policy.require(info, "job.export")
     job_files(info)
-    return await _start(info, JobKind.EXPORT, {"entity": entity.name, "format": fmt})
+    return await start_job(info, JobKind.EXPORT, {"entity": entity.name, "format": fmt})
 
 
 async def generate_report(
@@ -122,7 +122,7 @@ async def generate_report(
     buckets(start, end, period)  # a bad window fails now, as the report query would
     params = {"kind": kind, "from": start.isoformat(), "to": end.isoformat()}
     params |= {"period": period.value, "format": fmt}
-    return await _start(info, JobKind.REPORT, params)
+    return await start_job(info, JobKind.REPORT, params)
 
 
 async def cancel_job(info: Info, id: str) -> Job:

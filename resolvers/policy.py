@@ -84,6 +84,10 @@ RULES: dict[str, Rule] = {
     "job.read.any": Rule("see another user's jobs", ADMIN_ONLY),
     "job.cancel.any": Rule("cancel another user's job", ADMIN_ONLY),
     "template.write": Rule("create, change or delete an e-mail template", STAFF),
+    "privacy.export": Rule("export a contact's or user's personal data", ADMIN_ONLY),
+    "privacy.erase": Rule("erase a contact's or user's personal data", ADMIN_ONLY),
+    "privacy.read": Rule("see the tenant's privacy requests and receipts", ADMIN_ONLY),
+    "audit.read": Rule("read the audit log", ADMIN_ONLY),
 }
 RECORD_ACTIONS = frozenset(a for a, rule in RULES.items() if rule.scopes is RECORD_WRITE)
 GRANTS: dict[str, Grant] = {
@@ -96,6 +100,11 @@ GRANTS: dict[str, Grant] = {
         "create and change other users (not ADMINs), see their permissions",
         frozenset({Role.MANAGER}),
         frozenset({"user.create", "user.update", "user.read.permissions"}),
+    ),
+    "privacy:manage": Grant(
+        "handle privacy requests (exports, erasures) and read the audit log",
+        frozenset({Role.MANAGER}),
+        frozenset({"privacy.export", "privacy.erase", "privacy.read", "audit.read"}),
     ),
 }
 SELF_SERVICE = frozenset({"username", "preferences"})

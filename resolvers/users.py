@@ -12,6 +12,7 @@ from dal.timefmt import utcnow
 from resolvers import policy
 from resolvers.context import Info
 from resolvers.pagination import page_size
+from resolvers.suppression import unsuppressed
 from resolvers.validation import (
     blob,
     existing_id,
@@ -72,6 +73,7 @@ async def create_user(info: Info, values: dict[str, Any]) -> User:
         **v,
     )
     await policy.require_user_create(info, record.role)
+    await unsuppressed(info, record.email)
     return await ctx.repos.users.create(record)
 
 
@@ -82,6 +84,7 @@ async def update_user(
     v = validate(changes, FIELDS)
     repo = info.context.repos.users
     version = await policy.require_user_update(info, repo, id, v, expected_version)
+    await unsuppressed(info, v.get("email"))
     return await repo.update(id, lambda u: replace(u, **v), version)
 
 

@@ -24,6 +24,7 @@ from schema.inputs import (
     given,
 )
 from schema.jobs import JobMutation
+from schema.privacy import PrivacyMutation
 from schema.sync import SyncPushInput, SyncPushPayload, sync_push
 from schema.templates import TemplateMutation
 from schema.types import Activity, Contact, Customer, Opportunity, User
@@ -32,7 +33,7 @@ ID = strawberry.ID
 
 
 @strawberry.type
-class Mutation(JobMutation, TemplateMutation):
+class Mutation(JobMutation, TemplateMutation, PrivacyMutation):
     @strawberry.mutation
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> Customer:
         return Customer.of(await customers.create_customer(info, given(input)))

@@ -11,6 +11,7 @@ from resolvers.context import Info
 from schema.caching import Hint, cached_field
 from schema.inputs import ActivityFilter, CustomerFilter, OpportunityFilter
 from schema.jobs import JobQuery
+from schema.privacy import PrivacyQuery
 from schema.relay import Connection, Nodes, connection
 from schema.reports import ReportQuery
 from schema.sync import SyncPage, sync_page
@@ -29,7 +30,7 @@ CUSTOMER_LIST = Hint(
 
 
 @strawberry.type
-class Query(ReportQuery, JobQuery, TemplateQuery):
+class Query(ReportQuery, JobQuery, TemplateQuery, PrivacyQuery):
     @strawberry.field
     async def me(self, info: Info) -> User:
         return User.of(await users.me(info))

@@ -187,6 +187,7 @@ class Contact:
     position: str | None
     details: JSON | None
     last_contacted_at: datetime | None
+    erased_at: datetime | None  # set by an erasure: the personal values are gone
     version: int
     record: strawberry.Private[models.Contact]
 

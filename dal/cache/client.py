@@ -21,7 +21,7 @@ from redis.exceptions import ConnectionError
 
 from dal.cache.breaker import Breaker
 from dal.cache.generations import FIELDS, Generations, fresh
-from dal.cache.keys import KeySpace
+from dal.cache.keys import EPOCH, KeySpace
 from dal.cache.scripts import GENERATIONS_AND, UNLOCK, VERSIONED_SET, run_script
 from dal.cache.sealed import Sealer
 from dal.cache.stats import Stats
@@ -186,6 +186,21 @@ class Cache:
         return True
 
     # -- values --------------------------------------------------------------
+    async def forget(self, tenant: str) -> int:
+        """Delete every key of ``tenant`` but its generation tokens (an erasure: no
+        cached answer may still hold a value), then bump its epoch; how many. Raises
+        on a Redis failure: an erasure must not report a cache it could not reach."""
+        keep = self.keys.generations(tenant)
+        doomed: list[Any] = []
+        async for key in self.redis.scan_iter(match=f"zc.*:{{{tenant}}}:*", count=1000):
+            if (key.decode() if isinstance(key, bytes) else key) != keep:
+                doomed.append(key)
+        for i in range(0, len(doomed), 500):
+            await self.redis.unlink(*doomed[i : i + 500])
+        if not await self._write_tokens(tenant, fresh([EPOCH])):
+            raise ConnectionError("the tenant's cache epoch could not be bumped")
+        return len(doomed)
+
     async def get_many(self, layer: str, keys: Sequence[str], *, count: bool = True) -> list[Any]:
         """One MGET; each value opened, MISSING where absent or not ours."""
         if not keys:

@@ -153,6 +153,7 @@ SEARCH_TERMS = Table("SearchTerms", (), sort_key=SORT)
 # and one head item (sk "~head", after every digit) holding the last seq taken.
 # Also the receipts of pushed mutations: pk "{t}#client#{clientId}", sk the
 # clientMutationId. Everything here expires (``expiresAt``): system-log retention.
+AUDITED = ("tenantId", "entity", "id", "action", "op", "actor", "requestId", "fields", "at")
 CHANGES = Table(
     "Changes",
     (
@@ -165,6 +166,14 @@ CHANGES = Table(
             "a record's changes, by version (merges)",
             ("tenantId", "version", "fields", "madeAt", "op"),
         ),
+        # The audit log (dal/privacy/audit.py): the same entries, by who wrote and by
+        # which record, in time order. They project the facts only, never ``record``
+        # (the values): an audit page cannot show what a field held.
+        Index("byActor", "actorKey", "auditKey", "a user's writes, by time", AUDITED),
+        Index("bySubject", "subjectKey", "auditKey", "a record's writes, by time", AUDITED),
+        # Every receipt of the tenant (pushes, Idempotency-Key answers): an erasure
+        # scrubs the answers they keep. Keys only: the erasure re-reads each one.
+        Index("byReceipt", "receiptKey", SORT, "a tenant's receipts (erasure)", ()),
     ),
     sort_key=SORT,
     ttl="expiresAt",
@@ -183,8 +192,32 @@ JOBS = Table(
 # the body is in the templates bucket, one object per version.
 EMAIL_TEMPLATES = Table("EmailTemplates", (), sort_key=SORT)
 
+# Archive (dal/privacy/archive.py): a deleted customer, opportunity or activity, kept
+# as business record for ARCHIVE_YEARS: pk "{t}#archive", sk "{entity}#{id}#{deletedAt}".
+# ``byRelated`` finds the copies about a contact (its activities and deals), for an
+# erasure. Under a legal hold items have no ``expiresAt``, so TTL purges none.
+ARCHIVE = Table(
+    "Archive",
+    (Index("byRelated", "relatedKey", SORT, "archived records about a contact", ()),),
+    sort_key=SORT,
+    ttl="expiresAt",
+)
+
+# Suppressions (dal/privacy/suppression.py): pk "{t}#suppressed", sk the SHA-256 of
+# an erased e-mail address, so that a create or an import cannot bring it back.
+SUPPRESSIONS = Table("Suppressions", (), sort_key=SORT)
+
 # What every tenant has: shared for bridge and pool, its own for a silo.
-TENANT_TABLES = (*TABLES.values(), AGGREGATES, SEARCH_TERMS, CHANGES, JOBS, EMAIL_TEMPLATES)
+TENANT_TABLES = (
+    *TABLES.values(),
+    AGGREGATES,
+    SEARCH_TERMS,
+    CHANGES,
+    JOBS,
+    EMAIL_TEMPLATES,
+    ARCHIVE,
+    SUPPRESSIONS,
+)
 
 
 def create_table_request(table: Table, name: str) -> dict[str, Any]:

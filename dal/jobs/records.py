@@ -13,6 +13,7 @@ its lease runs out, from the checkpoint the last progress write left.
 from __future__ import annotations
 
 import enum
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,9 @@ from dal.tenancy.scope import TENANT_ATTR, TenantScope
 from dal.timefmt import dump_dt, load_dt, utcnow
 
 JOB_RETENTION_S = 90 * 86_400  # job records are system logs: 90 days (ARCHITECTURE)
+# A privacy request is the record that a subject's request was met (and when): kept
+# as long as business records, 7 years. It holds ids and counts, never values.
+PRIVACY_RETENTION_S = 7 * 366 * 86_400
 
 
 class JobKind(enum.StrEnum):
@@ -73,6 +77,7 @@ class Job:
     error_key: str | None = None
     message: str | None = None
     attempts: int = 0  # runs started (a redelivery after a crash adds one)
+    receipt: dict[str, Any] | None = None  # an erasure's: per store, what went
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +169,11 @@ class JobStore:
 
     async def finish(self, job_id: str, worker: str | None, status: JobStatus, **attrs: Any) -> Job:
         """The terminal state; ``worker`` None: no lease to hold (cancelled while queued)."""
-        done = {"status": status.value, "finishedAt": dump_dt(utcnow()), "leaseOwner": None}
+        # A finished job resumes nowhere: its checkpoint goes (an erasure's holds the
+        # values it searched for, which must not outlive it).
+        done: dict[str, Any] = {"status": status.value, "finishedAt": dump_dt(utcnow())}
+        done["leaseOwner"] = None
+        done["checkpoint"] = {}
         done.update(_attrs(attrs))
         if worker is None:
             queued = Condition("#st = :queued", {"#st": "status"}, {":queued": "QUEUED"})
@@ -206,14 +215,22 @@ class JobStore:
             "failed": 0,
             "checkpoint": {},
             "attempts": 0,
-            "expiresAt": int(time.time() + JOB_RETENTION_S),
+            "expiresAt": int(time.time() + _retention(job.kind)),
         }
+
+
+def _retention(kind: JobKind) -> float:
+    return PRIVACY_RETENTION_S if kind is JobKind.PRIVACY else JOB_RETENTION_S
 
 
 def _attrs(given: dict[str, Any]) -> dict[str, Any]:
     names = {"result_key": "resultKey", "error_key": "errorKey", "message": "message"}
     names |= {"processed": "processed", "failed": "failed", "total": "total"}
-    return {names[k]: v for k, v in given.items()}
+    names |= {"receipt": "receipt", "checkpoint": "checkpoint"}
+    out = {names[k]: v for k, v in given.items()}
+    if out.get("receipt") is not None:  # text: counts come back as ints, not Decimals
+        out["receipt"] = json.dumps(out["receipt"], sort_keys=True)
+    return out
 
 
 def _time(item: Item, name: str) -> datetime | None:
@@ -242,4 +259,5 @@ def _job(item: Item) -> Job:
         error_key=item.get("errorKey"),
         message=item.get("message"),
         attempts=int(item.get("attempts", 0)),
+        receipt=json.loads(item["receipt"]) if item.get("receipt") else None,
     )

@@ -76,6 +76,8 @@ CODEC = Codec(
     _index_keys,
     _refs,
     _derived,
+    archived=True,
+    about=lambda a: a.related_id if a.related_type is Entity.CONTACT else None,
 )
 
 

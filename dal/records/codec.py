@@ -101,6 +101,8 @@ class Codec(Generic[R]):
         referenced: bool = False,
         carried: tuple[str, ...] = (),
         logged: Callable[[R], bool] = lambda _: True,
+        archived: bool = False,
+        about: Callable[[R], str | None] = lambda _: None,
     ) -> None:
         self.record = record
         self.table = table
@@ -116,6 +118,9 @@ class Codec(Generic[R]):
         # Whether the change log (and so a device) sees the record: a PENDING upload
         # is no document yet.
         self.logged = logged
+        # Business records: a delete keeps a copy in the archive (privacy/archive.py);
+        # ``about`` is the contact a copy is about, for an erasure to find it.
+        self.archived, self.about = archived, about
         names = {f.name for f in fields(record)}
         if {a.field for a in self.attrs} != names:  # a definition error, at import
             raise TypeError(f"{record.__name__}: attrs != fields")

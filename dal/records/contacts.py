@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dal.dynamodb.tables import CONTACTS
+from dal.errors import Erased
 from dal.models import Contact, Entity, Page
 from dal.records.codec import Codec, blob, moment, text
 from dal.records.refs import Ref
@@ -12,6 +15,8 @@ from dal.timefmt import dump_dt
 
 
 def _index_keys(scope: TenantScope, c: Contact) -> dict[str, str | None]:
+    if c.erased_at is not None:
+        return {}  # in no list, no full sync: it is only reached by what points at it
     return {
         "customerKey": scope.key(c.customer_id),
         "tenantKey": scope.key("all"),
@@ -36,6 +41,7 @@ CODEC = Codec(
         text("position", "position"),
         blob("details", "details"),
         moment("lastContactedAt", "last_contacted_at"),
+        moment("erasedAt", "erased_at"),
     ),
     _index_keys,
     _refs,
@@ -43,10 +49,22 @@ CODEC = Codec(
     # An opportunity's contact must be of its customer: its create checks this on
     # the contact's refs item, in the same transaction (a contact never moves).
     carried=("customerId",),
+    # An erased contact leaves every device: its erasure is a DELETE in the change log.
+    logged=lambda c: c.erased_at is None,
 )
 
 
 class ContactRepo(Repo[Contact]):
+    async def update(
+        self, id: str, change: Callable[[Contact], Contact], expected_version: int | None = None
+    ) -> Contact:
+        def unless_erased(current: Contact) -> Contact:
+            if current.erased_at is not None:
+                raise Erased(id)
+            return change(current)
+
+        return await super().update(id, unless_erased, expected_version)
+
     async def by_customer(
         self, customer_id: str, first: int, after: str | None = None
     ) -> Page[Contact]:

@@ -59,6 +59,7 @@ CODEC = Codec(
     _refs,
     _derived,
     referenced=True,
+    archived=True,
 )
 
 

@@ -100,6 +100,8 @@ CODEC = Codec(
     _refs,
     _derived,
     referenced=True,
+    archived=True,
+    about=lambda o: o.contact_id,
 )
 
 

@@ -30,6 +30,7 @@ from dal.errors import (
     VersionConflict,
 )
 from dal.models import Entity, Page, Record
+from dal.privacy.archive import Archive
 from dal.records import refs
 from dal.records.codec import Codec
 from dal.records.cursors import CursorCodec
@@ -60,8 +61,10 @@ class Repo(Generic[R]):
         codec: Codec[R],
         listener: WriteListener | None = None,
         journal: Journal | None = None,
+        archive: Archive | None = None,
     ) -> None:
         self.dynamo = dynamo
+        self.archive = archive  # None: deletes keep no copy (bare tests, restores)
         self.listener = listener
         self.journal = journal  # None: no change log (bulk loads, bare tests)
         self.scope = scope
@@ -222,6 +225,7 @@ class Repo(Generic[R]):
             released = [
                 refs.point(self.scope, r, -1, id) for r in self.codec.refs(current) if r.counted
             ]
+            released += await self._archived(current)
             try:
                 await self._commit(
                     self._with_derived([*own, *released], current, None), current, None
@@ -239,6 +243,14 @@ class Repo(Generic[R]):
                     raise HasDependents(refs.count_of(items)) from exc
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
+
+    async def _archived(self, current: R) -> list[dict[str, Any]]:
+        """The archive copy of a business record, written with its delete."""
+        if self.archive is None or not self.codec.archived:
+            return []
+        actor = "system" if self.journal is None else self.journal.actor
+        public, about = self.codec.public(current), self.codec.about(current)
+        return await self.archive.ops(self.codec.entity, public, about, actor)
 
     async def _current(self, id: str, expected_version: int | None) -> R:
         current = await self.get(id)

@@ -51,11 +51,21 @@ TIERS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# Retention by data category (README "Data categories and retention"): uploaded
+# import files, exports and job files are system work, kept as the system logs
+# (90 days); generated reports are business records (7 years); backups hold
+# copies of everything, erased data included, so they go soon (35 days, as
+# PITR's longest window) and an erasure is complete everywhere within that.
+EXPIRES_DAYS: dict[str, int] = {"imports-exports": 90, "reports": 7 * 366, "backups": 35}
+
+
 def rules(purpose: str, noncurrent_days: int) -> list[dict[str, Any]]:
     abort = {"DaysAfterInitiation": ABORT_INCOMPLETE_DAYS}
     out = [_rule("abort-incomplete-multipart", AbortIncompleteMultipartUpload=abort)]
     if purpose in TIERS:
         out.append(_rule(f"{purpose}-tiers", Transitions=TIERS[purpose]))
+    if purpose in EXPIRES_DAYS:
+        out.append(_rule(f"{purpose}-retention", Expiration={"Days": EXPIRES_DAYS[purpose]}))
     if purpose in CONFIRMED:
         out += _confirmed_files(noncurrent_days)
     elif purpose in VERSIONED:

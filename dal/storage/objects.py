@@ -249,6 +249,26 @@ class Blobs:
                 found += [str(o["Key"]) for o in page.get("Contents", [])]
         return sorted(found)
 
+    async def versions(self, bucket: str, prefix: str) -> list[tuple[str, str, bool]]:
+        """Every version and delete marker under ``prefix``: (key, version id, whether
+        it is a marker); the version is "null" on an unversioned bucket."""
+        found: list[tuple[str, str, bool]] = []
+        async with translated("ListObjectVersions"):
+            pages = self._client.get_paginator("list_object_versions")
+            async for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+                for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+                    for v in page.get(kind, []):  # type: ignore[attr-defined]
+                        found.append((str(v["Key"]), str(v.get("VersionId") or "null"), marker))
+        return found
+
+    async def purge(self, bucket: str, key: str) -> int:
+        """Delete ``key`` in every version (and its delete markers) for good; how many."""
+        gone = [v for k, v, _ in await self.versions(bucket, key) if k == key]
+        for version in gone:
+            async with translated("DeleteObject"):
+                await self._client.delete_object(Bucket=bucket, Key=key, **_version(version))
+        return len(gone)
+
     async def url(self, bucket: str, key: str, name: str, content_type: str, seconds: int) -> str:
         get = Download(None, f'attachment; filename="{name}"', content_type)
         return await self.objects.download_url(bucket, key, get, seconds)

@@ -33,6 +33,9 @@ class Change:
     fields: tuple[str, ...] = ()  # the API fields this version changed
     made_at: datetime | None = None  # when the device made it (a push), else changed_at
     born: datetime | None = None  # the record's createdAt: an id created again is another life
+    # The audit log's verb: "create" (no version a device saw before), "update", "delete"
+    # ("erase" for an erasure's anonymising write: the fact stays, the values go).
+    action: str = ""
 
 
 def between(old: dict[str, Any] | None, new: dict[str, Any] | None) -> tuple[str, ...]:
@@ -54,6 +57,8 @@ def attributes(change: Change, actor: str, request_id: str) -> Item:
         "actor": actor,
         "requestId": request_id,
     }
+    if change.action:
+        item["action"] = change.action
     if change.fields:
         item["fields"] = list(change.fields)
     if change.record is not None:

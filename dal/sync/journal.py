@@ -82,10 +82,13 @@ class Journal:
         if new is not None and after is not None:
             fields = between(before, after)
             made = self._made(codec.entity, new.id, Op.UPSERT, new.version, after, fields)
-            return replace(made, born=new.created_at)
+            action = "create" if before is None else "update"
+            return replace(made, born=new.created_at, action=action)
         if old is not None and before is not None:
             made = self._made(codec.entity, old.id, Op.DELETE, old.version + 1, None, ())
-            return replace(made, born=old.created_at)
+            # A record still there but no longer logged was erased (anonymised in place).
+            action = "delete" if new is None else "erase"
+            return replace(made, born=old.created_at, action=action)
         return None
 
     def _made(
@@ -158,12 +161,23 @@ class Journal:
             "versionKey": f"{change.version:010d}",
             "expiresAt": int(time.time() + self.retention_s),
         }
-        return item
+        return item | audit_keys(self.scope, change, self.actor)
 
 
 def _joined(build: Callable[[], Ops], then: Ops) -> Callable[[], Ops]:
     """The write's own operations, built anew for each attempt, then ``then``."""
     return lambda: [*build(), *then]
+
+
+def audit_keys(scope: TenantScope, change: Change, actor: str) -> Item:
+    """The entry's places in the audit log (``audit.py``): by actor and by record, each
+    in time order. ``#{id}#{version}`` makes the sort key unique where times tie."""
+    at = f"{dump_dt(change.changed_at)}#{change.id}#{change.version:010d}"
+    return {
+        "actorKey": scope.key("actor", actor),
+        "subjectKey": scope.key("audit", change.id),
+        "auditKey": at,
+    }
 
 
 def record_key(scope: TenantScope, record_id: str, born: datetime | None) -> str:

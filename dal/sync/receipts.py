@@ -55,6 +55,7 @@ class Receipts:
             KEY: self._pk(client_id),
             SORT: mutation_id,
             TENANT_ATTR: self._scope.tenant_id,
+            "receiptKey": self._scope.key("receipts"),  # byReceipt: found by an erasure
             "digest": payload_digest,
             "result": json.dumps(result, separators=(",", ":"), default=str),
             "expiresAt": int(time.time() + self._retention_s),

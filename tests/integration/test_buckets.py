@@ -56,7 +56,25 @@ async def _check_bucket(services: Services, purpose: str, name: str, kms: str | 
     if purpose in TIERS:
         assert rules[f"{purpose}-tiers"]["Transitions"] == TIERS[purpose]
     _check_expiry(purpose, rules)
+    _check_retention(purpose, rules)
     await _check_cors(services, purpose, name)
+
+
+# README "Data categories and retention": job files and uploads 90 days, generated
+# reports (business records) 7 years, backups 35 days. Spelled out here, not imported.
+RETENTION_DAYS = {"imports-exports": 90, "reports": 2562, "backups": 35}
+
+
+def _check_retention(purpose: str, rules: dict[str, dict[str, Any]]) -> None:
+    kept = {k: r for k, r in rules.items() if k.endswith("-retention")}
+    if purpose not in RETENTION_DAYS:
+        assert kept == {}, (purpose, kept)  # documents, attachments, templates: until deleted
+        return
+    rule = kept.pop(f"{purpose}-retention")
+    assert kept == {}
+    assert rule["Expiration"] == {"Days": RETENTION_DAYS[purpose]}
+    assert rule["Filter"] == {"Prefix": ""}
+    assert rule["Status"] == "Enabled"
 
 
 def _check_expiry(purpose: str, rules: dict[str, dict[str, Any]]) -> None:

@@ -1,0 +1,1 @@
+"""Privacy and retention: the audit log, subject exports and erasures, suppression, archive."""

@@ -1,0 +1,124 @@
+"""The DynamoDB side of an erasure: copies of a subject's values outside its records.
+
+The records themselves are rewritten through their repositories (so the change
+log, the aggregates and the cache hear of it); what is here rewrites the copies
+in place: change-log snapshots, pushed mutations' and Idempotency-Key answers,
+archived records and job records. Each finds its items with a Query (never a
+Scan), re-reads them strongly consistent, and writes back only what changed,
+conditioned on the item being the tenant's. Run twice, the second run finds
+nothing to change: a resumed erasure redoes a step safely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from dal.dynamodb.client import Dynamo
+from dal.dynamodb.conditions import owned_by
+from dal.dynamodb.items import Item
+from dal.dynamodb.tables import ARCHIVE, CHANGES, JOBS, KEY, SORT
+from dal.dynamodb.writes import set_attrs
+from dal.privacy.scrub import Scrubber
+from dal.tenancy.scope import TenantScope
+
+CHUNK = 100  # keys per BatchGetItem
+PAGE = 500
+
+
+class Eraser:
+    def __init__(self, dynamo: Dynamo, scope: TenantScope) -> None:
+        self.dynamo, self.scope = dynamo, scope
+        self.changes = scope.table(CHANGES.entity)
+        self.archive = scope.table(ARCHIVE.entity)
+        self.jobs = scope.table(JOBS.entity)
+
+    async def history(self, record_id: str) -> list[dict[str, Any]]:
+        """Every state of the record the change log still holds (API field names)."""
+        keys = await self._keys(self.changes, "bySubject", ("subjectKey", self._subject(record_id)))
+        items = await self._items(self.changes, keys)
+        return [json.loads(str(i["record"])) for i in items if i.get("record")]
+
+    async def scrub_log(self, record_ids: Sequence[str], scrubber: Scrubber) -> int:
+        """The change-log entries of these records: their snapshots scrubbed."""
+        changed = 0
+        for record_id in record_ids:
+            key = ("subjectKey", self._subject(record_id))
+            keys = await self._keys(self.changes, "bySubject", key)
+            changed += await self._rewrite(self.changes, keys, ("record",), scrubber)
+        return changed
+
+    async def scrub_receipts(self, scrubber: Scrubber) -> int:
+        """Stored answers of pushes and Idempotency-Key requests (they echo records)."""
+        key = ("receiptKey", self.scope.key("receipts"))
+        keys = await self._keys(self.changes, "byReceipt", key)
+        return await self._rewrite(self.changes, keys, ("result",), scrubber)
+
+    async def scrub_archive(self, about: Sequence[str], scrubber: Scrubber) -> int:
+        """Archived copies about the subject (its deleted deals and activities)."""
+        changed = 0
+        for record_id in about:
+            key = ("relatedKey", self.scope.key("archive", record_id))
+            keys = await self._keys(self.archive, "byRelated", key)
+            changed += await self._rewrite(self.archive, keys, ("record",), scrubber)
+        return changed
+
+    async def scrub_jobs(self, scrubber: Scrubber, skip: str) -> int:
+        """Job records: an import's file name or message may name the subject."""
+        keys = await self._keys(self.jobs, None, (KEY, self.scope.key("jobs")))
+        keys = [k for k in keys if k[1] != skip]  # the erasure's own job: it ends clean
+        return await self._rewrite(self.jobs, keys, ("params", "message"), scrubber)
+
+    def _subject(self, record_id: str) -> str:
+        return self.scope.key("audit", record_id)
+
+    async def _keys(
+        self, table: str, index: str | None, key: tuple[str, str]
+    ) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        start: Item | None = None
+        while True:
+            items, start = await self.dynamo.query(
+                table, index, key, limit=PAGE, start=start, projection=(KEY, SORT)
+            )
+            found += [(str(i[KEY]), str(i[SORT])) for i in items]
+            if start is None:
+                return found
+
+    async def _items(self, table: str, keys: list[tuple[str, str]]) -> list[Item]:
+        found: list[Item] = []
+        for i in range(0, len(keys), CHUNK):
+            got = await self.dynamo.get_sorted(table, keys[i : i + CHUNK])
+            found += [item for item in got if item is not None and self.scope.owns(item)]
+        return found
+
+    async def _rewrite(
+        self, table: str, keys: list[tuple[str, str]], attrs: tuple[str, ...], scrubber: Scrubber
+    ) -> int:
+        changed = 0
+        for item in await self._items(table, keys):
+            new = {a: _scrubbed(item[a], scrubber) for a in attrs if item.get(a) is not None}
+            new = {a: v for a, v in new.items() if v != item[a]}
+            if new:
+                mine = owned_by(self.scope.tenant_id)
+                await self.dynamo.update(
+                    set_attrs(table, str(item[KEY]), str(item[SORT]), new, mine)
+                )
+                changed += 1
+        return changed
+
+
+def _scrubbed(value: Any, scrubber: Scrubber) -> Any:
+    """Text that holds JSON stays JSON (rewritten only when a value changed: the
+    text may escape what the needles spell plainly); maps and lists value by value."""
+    if not isinstance(value, str):
+        return scrubber.value(value)
+    if value[:1] in "{[":
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return scrubber.text(value)
+        scrubbed = scrubber.value(parsed)
+        return value if scrubbed == parsed else json.dumps(scrubbed, separators=(",", ":"))
+    return scrubber.text(value)

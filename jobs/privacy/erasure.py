@@ -1,0 +1,221 @@
+"""An erasure (right to be forgotten): the subject's personal data out of every store.
+
+Steps, each safe to run again (a resumed job redoes the step it was in):
+
+1. gather: the subject, what is about it, and every value it held (its record
+   now and each state the change log still has): the needles.
+2. files attached to activities about the subject: every S3 version, and the
+   document records (a DELETE reaches every device).
+3. activities about the subject: subject line and description anonymised.
+4. opportunities on the subject: its names taken out of titles; value, stage
+   and the link to the (now erased) contact stay: business facts.
+5. the record: a contact anonymised in place, out of every list and every
+   device (a DELETE in the change log); a user anonymised (their records keep
+   their owner).
+6. the change log, stored answers (receipts), the archive and job records:
+   the copies scrubbed in place; the audit events keep who, what and when.
+7. job files (imports, exports, earlier privacy exports, rejected rows,
+   reports, templates): every S3 version that holds a needle is deleted.
+8. Redis: every cached value of the tenant deleted, its epoch bumped.
+9. the suppression list: the subject's addresses, hashed.
+
+The needles live in the job's checkpoint while it runs (so a resumed run finds
+what the first run already scrubbed) and go with it when the job finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from dal.errors import NotFound
+from dal.jobs.records import Progress
+from dal.models import Activity, Contact, Opportunity, User
+from dal.privacy.scrub import MARK, Scrubber, needles_of
+from dal.privacy.subject import SubjectKind, record_of
+from dal.timefmt import dump_dt, utcnow
+from jobs.privacy.subject import gather, public
+from jobs.run import JobError, Run
+
+State = dict[str, Any]
+SWEPT = ("imports-exports", "reports", "templates")
+BACKUPS_NOTE = "not rewritten: backups expire by their lifecycle rule (35 days)"
+
+
+def _done(state: State, store: str, action: str, items: int) -> None:
+    state.setdefault("receipt", []).append({"store": store, "action": action, "items": items})
+
+
+async def _gather(run: Run, state: State) -> None:
+    repos, params = run.repos, run.job.params
+    if await repos.archive.on_hold():
+        raise JobError("the tenant is under legal hold: nothing may be erased until it is lifted")
+    kind = SubjectKind(params["subjectKind"])
+    record = await record_of(repos, kind, params["subjectId"])
+    if record is None:
+        raise JobError(f"{kind.value.lower()} {params['subjectId']} does not exist")
+    subject = await gather(repos, kind, record)
+    states = [public(repos, record), *await repos.eraser.history(record.id)]
+    needles = set().union(*(_values(kind, s) for s in states))
+    state["needles"] = sorted(needles)
+    state["emails"] = sorted({str(s["email"]) for s in states if s.get("email")})
+    state["activities"] = [a.id for a in subject.activities]
+    state["opportunities"] = [o.id for o in subject.opportunities]
+    state["documents"] = [d.id for d in subject.documents]
+
+
+def _values(kind: SubjectKind, state: dict[str, Any]) -> set[str]:
+    """The personal values of one state of the record (never ids, times or roles)."""
+    if kind is SubjectKind.USER:
+        return needles_of([state.get("username"), state.get("email"), state.get("preferences")])
+    if state.get("erasedAt"):
+        return set()
+    name = f"{state.get('firstName', '')} {state.get('lastName', '')}".strip()
+    personal = ("firstName", "lastName", "email", "phone", "position", "details")
+    return needles_of([name, *(state.get(f) for f in personal)])
+
+
+async def _files(run: Run, state: State) -> None:
+    repos, deleted, versions = run.repos, 0, 0
+    for id in state["documents"]:
+        doc = await repos.documents.get(id)
+        if doc is None:
+            continue  # deleted by an earlier run of this step
+        versions += await run.files.blobs.purge(run.files.bucket(doc.kind.value), doc.key)
+        await _gone(repos.documents.delete(doc.id))
+        deleted += 1
+    _done(state, "s3:documents+attachments", "deleted in every version", versions)
+    _done(state, "dynamodb:Documents", "deleted (a DELETE reaches every device)", deleted)
+
+
+async def _gone(write: Awaitable[object]) -> None:
+    with contextlib.suppress(NotFound):  # gone meanwhile: what this step wanted
+        await write
+
+
+async def _activities(run: Run, state: State) -> None:
+    def anonymised(a: Activity) -> Activity:
+        return replace(a, subject=MARK, description=None)
+
+    changed = 0
+    for id in state["activities"]:
+        current = await run.repos.activities.get(id)
+        if current is not None and anonymised(current) != current:
+            await _gone(run.repos.activities.update(id, anonymised))
+            changed += 1
+    _done(state, "dynamodb:Activities", "subject and description anonymised", changed)
+
+
+async def _opportunities(run: Run, state: State) -> None:
+    scrub = Scrubber(state["needles"])
+
+    def scrubbed(o: Opportunity) -> Opportunity:
+        return replace(o, title=scrub.text(o.title))
+
+    changed = 0
+    for id in state["opportunities"]:
+        current = await run.repos.opportunities.get(id)
+        if current is not None and scrubbed(current) != current:
+            await _gone(run.repos.opportunities.update(id, scrubbed))
+            changed += 1
+    _done(state, "dynamodb:Opportunities", "names taken out of titles (amounts kept)", changed)
+
+
+async def _record(run: Run, state: State) -> None:
+    repos, id = run.repos, run.job.params["subjectId"]
+    if run.job.params["subjectKind"] == SubjectKind.CONTACT.value:
+        contact = await repos.contacts.get(id)
+        if contact is not None and contact.erased_at is None:
+            await repos.contacts.update(id, _erased_contact)
+        _done(state, "dynamodb:Contacts", "anonymised, out of every list and device", 1)
+        return
+    user = await repos.users.get(id)
+    if user is not None and not user.username.startswith("erased-"):
+        await repos.users.update(id, _erased_user)
+    _done(state, "dynamodb:Users", "username, e-mail and preferences anonymised", 1)
+
+
+def _erased_contact(c: Contact) -> Contact:
+    return replace(
+        c, first_name="Erased", last_name="Contact", email=None, phone=None, position=None,
+        details=None, last_contacted_at=None, erased_at=utcnow(),
+    )  # fmt: skip
+
+
+def _erased_user(u: User) -> User:
+    return replace(
+        u, username=f"erased-{u.id}", email=f"erased-{u.id}@erased.invalid", preferences=None
+    )
+
+
+async def _copies(run: Run, state: State) -> None:
+    eraser, scrub = run.repos.eraser, Scrubber(state["needles"])
+    subject = run.job.params["subjectId"]
+    ids = [subject, *state["activities"], *state["opportunities"], *state["documents"]]
+    _done(
+        state,
+        "dynamodb:Changes (change log)",
+        "snapshots scrubbed; events keep the fact",
+        await eraser.scrub_log(ids, scrub),
+    )
+    _done(
+        state,
+        "dynamodb:Changes (receipts)",
+        "stored answers scrubbed",
+        await eraser.scrub_receipts(scrub),
+    )
+    _done(
+        state,
+        "dynamodb:Archive",
+        "archived copies scrubbed",
+        await eraser.scrub_archive([subject], scrub),
+    )
+    _done(
+        state, "dynamodb:Jobs", "job records scrubbed", await eraser.scrub_jobs(scrub, run.job.id)
+    )
+
+
+async def _job_files(run: Run, state: State) -> None:
+    scrub, tenant = Scrubber(state["needles"]), run.repos.scope.tenant_id
+    for purpose in SWEPT:
+        bucket, deleted = run.files.bucket(purpose), 0
+        for key, version, marker in await run.files.blobs.versions(bucket, f"{tenant}/"):
+            if not marker and scrub.bytes_hold(await run.files.blobs.get(bucket, key, version)):
+                await run.files.blobs.objects.delete(bucket, key, version)
+                deleted += 1
+        _done(state, f"s3:{purpose}", "versions holding the subject's values deleted", deleted)
+    _done(state, "s3:backups", BACKUPS_NOTE, 0)
+
+
+async def _cache(run: Run, state: State) -> None:
+    cache = run.repos.cache
+    forgotten = 0 if cache is None else await cache.forget(run.repos.scope.tenant_id)
+    _done(state, "redis", "every cached value of the tenant deleted, epoch bumped", forgotten)
+
+
+async def _suppress(run: Run, state: State) -> None:
+    for email in state["emails"]:
+        await run.repos.suppressions.add(email, run.job.id)
+    _done(state, "dynamodb:Suppressions", "e-mail addresses added, hashed", len(state["emails"]))
+
+
+STEPS: tuple[Callable[[Run, State], Awaitable[None]], ...] = (
+    _gather, _files, _activities, _opportunities, _record, _copies, _job_files, _cache, _suppress,
+)  # fmt: skip
+
+
+async def run_erasure(run: Run) -> dict[str, Any]:
+    """Every step from the checkpoint on; the receipt."""
+    state: State = dict(run.job.checkpoint)
+    for n in range(int(state.get("step", 0)), len(STEPS)):
+        await STEPS[n](run, state)
+        state["step"] = n + 1
+        await run.checkpoint(Progress(n + 1, 0, state, len(STEPS)))
+    subject = {"kind": run.job.params["subjectKind"], "id": run.job.params["subjectId"]}
+    return {
+        "subject": subject,
+        "stores": state.get("receipt", []),
+        "completedAt": dump_dt(utcnow()),
+    }
