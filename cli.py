@@ -1,5 +1,5 @@
 """The ``zebros`` commands: serve, init, seed, token, schema, tenant, iac; worker,
-backup and restore (``jobs/commands.py``).
+backup and restore (``jobs/commands.py``); privacy (``jobs/privacy/commands.py``).
 
 Settings come from server.py.
 """
@@ -27,6 +27,7 @@ from dal.sync.merge import Strategy
 from dal.tenancy.scope import InvalidTenant, Model
 from deploy import cli as iac
 from jobs import commands
+from jobs.privacy import commands as privacy
 from observe import logs
 from server import create_app, in_process_worker
 from services import Services, bucket_settings, open_services, redis_client
@@ -76,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
         sub.add_parser("iac", help="print the CloudFormation template (JSON or YAML)")
     )
     commands.add_arguments(sub)
+    privacy.add_arguments(sub)
     return p
 
 
@@ -102,6 +104,8 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
         return 2
     if args.command in ("worker", "backup", "restore"):
         return commands.run(settings, args)
+    if args.command == "privacy":
+        return asyncio.run(privacy.run(settings, args))
     if args.command == "tenant":
         zone = args.time_zone or settings.tenancy.default_time_zone
         new = _tenant_create(settings, args.tenant_id, Model(args.model), zone, args.sync_strategy)

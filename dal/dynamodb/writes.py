@@ -73,10 +73,12 @@ def set_attrs(
     removes = [k for k, v in attrs.items() if v is None]
     names = {f"#s{i}": k for i, k in enumerate(sets)} | {f"#x{i}": k for i, k in enumerate(removes)}
     values = {f":s{i}": v for i, v in enumerate(sets.values())}
-    expression = "SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets)))
+    parts = []
+    if sets:
+        parts.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(sets))))
     if removes:
-        expression += " REMOVE " + ", ".join(f"#x{i}" for i in range(len(removes)))
-    return _update(table, pk, expression, names, values, condition, sk)
+        parts.append("REMOVE " + ", ".join(f"#x{i}" for i in range(len(removes))))
+    return _update(table, pk, " ".join(parts), names, values, condition, sk)
 
 
 def _key(pk: str, sk: str | None) -> dict[str, Any]:

@@ -104,6 +104,14 @@ class Archive:
             if start is None:
                 return found
 
+    async def records_about(self, related: str) -> list[tuple[Entity, str]]:
+        """(entity, id) of each archived record about ``related``."""
+        out = []
+        for item in await self.about(related):
+            entity, id, _ = str(item[SORT]).split("#", 2)
+            out.append((Entity(entity), id))
+        return out
+
     async def hold(self, on: bool) -> int:
         """Set the tenant's hold; the copies' expiry off (on) or back (off). How many."""
         attrs = {HOLD: on}

@@ -12,7 +12,7 @@ nothing to change: a resumed erasure redoes a step safely.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dal.dynamodb.client import Dynamo
@@ -40,13 +40,14 @@ class Eraser:
         items = await self._items(self.changes, keys)
         return [json.loads(str(i["record"])) for i in items if i.get("record")]
 
-    async def scrub_log(self, record_ids: Sequence[str], scrubber: Scrubber) -> int:
-        """The change-log entries of these records: their snapshots scrubbed."""
+    async def scrub_log(self, records: Mapping[str, Mapping[str, Any]], scrubber: Scrubber) -> int:
+        """The change-log entries of these records (id -> the fields each snapshot gets
+        instead, None: dropped): their snapshots blanked so, then scrubbed."""
         changed = 0
-        for record_id in record_ids:
+        for record_id, blank in records.items():
             key = ("subjectKey", self._subject(record_id))
             keys = await self._keys(self.changes, "bySubject", key)
-            changed += await self._rewrite(self.changes, keys, ("record",), scrubber)
+            changed += await self._rewrite(self.changes, keys, ("record",), scrubber, blank)
         return changed
 
     async def scrub_receipts(self, scrubber: Scrubber) -> int:
@@ -94,11 +95,17 @@ class Eraser:
         return found
 
     async def _rewrite(
-        self, table: str, keys: list[tuple[str, str]], attrs: tuple[str, ...], scrubber: Scrubber
+        self,
+        table: str,
+        keys: list[tuple[str, str]],
+        attrs: tuple[str, ...],
+        scrubber: Scrubber,
+        blank: Mapping[str, Any] | None = None,
     ) -> int:
         changed = 0
         for item in await self._items(table, keys):
-            new = {a: _scrubbed(item[a], scrubber) for a in attrs if item.get(a) is not None}
+            given = {a: _blanked(item[a], blank) for a in attrs if item.get(a) is not None}
+            new = {a: _scrubbed(v, scrubber) for a, v in given.items()}
             new = {a: v for a, v in new.items() if v != item[a]}
             if new:
                 mine = owned_by(self.scope.tenant_id)
@@ -107,6 +114,19 @@ class Eraser:
                 )
                 changed += 1
         return changed
+
+
+def _blanked(value: Any, blank: Mapping[str, Any] | None) -> Any:
+    """A JSON snapshot with ``blank``'s fields put in (None: taken out)."""
+    if not blank or not isinstance(value, str):
+        return value
+    record = json.loads(value)
+    for name, given in blank.items():
+        if given is None:
+            record.pop(name, None)
+        else:
+            record[name] = given
+    return json.dumps(record, separators=(",", ":"), sort_keys=True)
 
 
 def _scrubbed(value: Any, scrubber: Scrubber) -> Any:

@@ -32,7 +32,7 @@ from typing import Any
 
 from dal.errors import NotFound
 from dal.jobs.records import Progress
-from dal.models import Activity, Contact, Opportunity, User
+from dal.models import Activity, Contact, Entity, Opportunity, User
 from dal.privacy.scrub import MARK, Scrubber, needles_of
 from dal.privacy.subject import SubjectKind, record_of
 from dal.timefmt import dump_dt, utcnow
@@ -40,6 +40,15 @@ from jobs.privacy.subject import gather, public
 from jobs.run import JobError, Run
 
 State = dict[str, Any]
+# What the change log's snapshots of each kind of record get in place of personal
+# fields (None: the field goes), before the needles are scrubbed from the rest.
+GONE = dict.fromkeys(("email", "phone", "position", "details", "lastContactedAt"))
+BLANKS: dict[str, dict[str, Any]] = {
+    "CONTACT": {"firstName": "Erased", "lastName": "Contact", **GONE},
+    "USER": {"preferences": None},
+    "ACTIVITY": {"subject": MARK, "description": None},
+    "DOCUMENT": {"name": MARK, "key": MARK},
+}
 SWEPT = ("imports-exports", "reports", "templates")
 BACKUPS_NOTE = "not rewritten: backups expire by their lifecycle rule (35 days)"
 
@@ -64,6 +73,9 @@ async def _gather(run: Run, state: State) -> None:
     state["activities"] = [a.id for a in subject.activities]
     state["opportunities"] = [o.id for o in subject.opportunities]
     state["documents"] = [d.id for d in subject.documents]
+    # Deleted records about the subject: their archive copies and change-log entries.
+    archived = await repos.archive.records_about(record.id)
+    state["archived"] = [[entity.value, id] for entity, id in archived]
 
 
 def _values(kind: SubjectKind, state: dict[str, Any]) -> set[str]:
@@ -153,12 +165,16 @@ def _erased_user(u: User) -> User:
 async def _copies(run: Run, state: State) -> None:
     eraser, scrub = run.repos.eraser, Scrubber(state["needles"])
     subject = run.job.params["subjectId"]
-    ids = [subject, *state["activities"], *state["opportunities"], *state["documents"]]
+    records = {subject: BLANKS[run.job.params["subjectKind"]]}
+    records |= {id: BLANKS["ACTIVITY"] for id in state["activities"]}
+    records |= {id: {} for id in state["opportunities"]}
+    records |= {id: BLANKS["DOCUMENT"] for id in state["documents"]}
+    records |= {id: BLANKS.get(Entity(entity).name, {}) for entity, id in state["archived"]}
     _done(
         state,
         "dynamodb:Changes (change log)",
         "snapshots scrubbed; events keep the fact",
-        await eraser.scrub_log(ids, scrub),
+        await eraser.scrub_log(records, scrub),
     )
     _done(
         state,

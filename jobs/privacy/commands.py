@@ -1,0 +1,58 @@
+"""``zebros privacy``: an admin's tools around privacy requests.
+
+- ``unsuppress --tenant T --email E``: take an erased address off the tenant's
+  suppression list, so a contact or user with it may be created again (say,
+  the person came back and asked to be a customer);
+- ``hold --tenant T on|off``: the tenant's legal hold. On: erasures are
+  refused, archived records lose their expiry (TTL purges none) and new
+  copies get none; off: every copy expires 7 years after its delete again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dal.errors import UnknownTenant
+from dal.store import Repos
+from services import open_services
+from settings import Settings
+
+
+def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    privacy = sub.add_parser("privacy", help="suppression list and legal hold").add_subparsers(
+        dest="action", required=True
+    )
+    lift = privacy.add_parser("unsuppress", help="take an erased e-mail off the suppression list")
+    lift.add_argument("--tenant", required=True)
+    lift.add_argument("--email", required=True)
+    hold = privacy.add_parser("hold", help="turn a tenant's legal hold on or off")
+    hold.add_argument("--tenant", required=True)
+    hold.add_argument("state", choices=["on", "off"])
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_services(settings) as services:
+        try:
+            repos = await services.store.open(args.tenant)
+        except UnknownTenant:
+            print(f"zebros privacy: unknown tenant {args.tenant}", file=sys.stderr)
+            return 1
+        if args.action == "unsuppress":
+            return await unsuppress(repos, args.email)
+        return await hold(repos, args.state == "on")
+
+
+async def unsuppress(repos: Repos, email: str) -> int:
+    if not await repos.suppressions.lift(email):
+        print(f"zebros privacy unsuppress: {email} is not suppressed", file=sys.stderr)
+        return 1
+    print(f"{email} may be created again in {repos.scope.tenant_id}")
+    return 0
+
+
+async def hold(repos: Repos, on: bool) -> int:
+    changed = await repos.archive.hold(on)
+    state = "on" if on else "off"
+    print(f"legal hold {state} for {repos.scope.tenant_id}: {changed} archived records updated")
+    return 0
