@@ -64,6 +64,7 @@ class Repos:
     suppressions: Suppressions
     cache: Cache | None  # an erasure forgets the tenant's cached values
     eraser: Eraser
+    audit_reads: bool = False  # the tenant audits reads of personal fields
 
     def of(self, entity: Entity) -> Repo[Any]:
         """The repository of ``entity`` (sync reads and applies every kind)."""
@@ -140,6 +141,7 @@ class Store:
 
     def bind(self, tenant: Tenant, actor: str = "system", request_id: str = "") -> Repos:
         repos = self.for_tenant(tenant.id, tenant.model, tenant.time_zone, actor, request_id)
+        repos = replace(repos, audit_reads=tenant.audit_reads)
         if tenant.sync_strategy is None:
             return repos
         return replace(repos, sync_strategy=Strategy(tenant.sync_strategy))
@@ -183,7 +185,7 @@ class Store:
             job_files=self.job_files,
             queue=self.queue,
             templates=Templates(d, scope, self.job_files),
-            audit=AuditLog(d, scope, c),
+            audit=AuditLog(d, scope, c, self.change_retention_s),
             archive=a,
             suppressions=Suppressions(d, scope),
             cache=self.cache,

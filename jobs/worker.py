@@ -129,6 +129,10 @@ class Worker:
             return True
         except (Lost, asyncio.CancelledError):
             raise
+        except DalError as exc:
+            if job.kind is JobKind.PRIVACY:
+                raise  # a store away: the message comes back, the run resumes its checkpoint
+            return await self._failed(job, repos, exc)
         except Exception as exc:  # a job's failure is recorded, never lost
             return await self._failed(job, repos, exc)
         await self._succeeded(run, outcome)

@@ -33,6 +33,8 @@ class Context:
     permissions: tuple[str, ...] | None = None
     # The request's view of the cache; None when caching is off.
     cache: CacheSession | None = None
+    # Personal fields read, per (entity, id), for a tenant that audits reads.
+    reads: dict[tuple[str, str], set[str]] = field(default_factory=dict)
 
 
 def build_context(

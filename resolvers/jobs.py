@@ -133,6 +133,8 @@ async def cancel_job(info: Info, id: str) -> Job:
         await policy.require(info, "job.cancel.any")
     if found.status.finished:
         raise BadUserInput(f"the job has finished ({found.status.value})", "id")
+    if found.kind is JobKind.PRIVACY:  # half an erasure would be worse than none
+        raise BadUserInput("a privacy request cannot be cancelled", "id")
     return await _cancel(info, found)
 
 

@@ -33,9 +33,12 @@ STATUS = {
 }
 
 
-async def _subject(info: Info, kind: SubjectKind, id: str) -> None:
+async def _subject(info: Info, kind: SubjectKind, id: str, erased_too: bool = False) -> None:
+    """BAD_USER_INPUT unless ``id`` names a subject; an erased contact may be erased
+    again (a run that failed half way is finished so), not exported."""
     found = await record_of(info.context.repos, kind, id)
-    if found is None or getattr(found, "erased_at", None) is not None:
+    erased = getattr(found, "erased_at", None) is not None
+    if found is None or (erased and not erased_too):
         what = "an existing contact" if kind is SubjectKind.CONTACT else "an existing user"
         raise BadUserInput(f"subjectId does not name {what}", "subjectId")
 
@@ -53,7 +56,7 @@ async def request_erasure(info: Info, kind: SubjectKind, id: str, reason: str | 
     jobs.job_files(info)
     if reason is not None and len(reason) > REASON_MAX:
         raise BadUserInput(f"reason is longer than {REASON_MAX} characters", "reason")
-    await _subject(info, kind, id)
+    await _subject(info, kind, id, erased_too=True)
     if await info.context.repos.archive.on_hold():
         raise LegalHold()
     params: dict[str, Any] = {"kind": "ERASURE", "subjectKind": kind.value, "subjectId": id}

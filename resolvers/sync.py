@@ -113,7 +113,25 @@ async def pull(
         ) from exc
     hidden = await _hidden_user_fields(info)
     changes = [_visible(info, c, hidden) for c in page.changes]
+    if ctx.repos.audit_reads:
+        _note_reads(info, changes)
     return SyncPage(changes, page.cursor, page.has_more, page.full)
+
+
+PERSONAL = {
+    Entity.CONTACT: frozenset({"firstName", "lastName", "email", "phone", "position", "details"}),
+    Entity.USER: frozenset({"email", "preferences"}),
+}
+
+
+def _note_reads(info: Info, changes: list[Change]) -> None:
+    """A sync page hands out records as JSON: its personal fields are reads too, for a
+    tenant that audits them (the fields the GraphQL types audit, ``read_audit``)."""
+    for change in changes:
+        read = PERSONAL.get(change.entity, frozenset()) & (change.record or {}).keys()
+        if read:
+            key = (change.entity.value, change.id)
+            info.context.reads.setdefault(key, set()).update(read)
 
 
 async def _hidden_user_fields(info: Info) -> frozenset[str]:

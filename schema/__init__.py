@@ -21,6 +21,7 @@ from schema.errors import ErrorPolicy
 from schema.limits import Limits, limits_extension
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.read_audit import ReadAudit
 from schema.scalars import SCALARS
 
 # graphql-core ends every suggestion with it: unknown fields, arguments, types,
@@ -54,7 +55,11 @@ def build_schema(
     """The defaults are development's; server.py passes prod's from the settings."""
     # Extensions are passed as classes: Strawberry builds one per request, so
     # no state is shared between concurrent requests.
-    extensions: list[type[SchemaExtension]] = [ErrorPolicy, limits_extension(limits or Limits())]
+    extensions: list[type[SchemaExtension]] = [
+        ErrorPolicy,
+        limits_extension(limits or Limits()),
+        ReadAudit,
+    ]
     if not introspection:
         extensions.append(DisableIntrospection)
     # No batching config: Strawberry refuses a JSON array body (HTTP 400).

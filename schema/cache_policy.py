@@ -27,6 +27,7 @@ from graphql import (
 )
 
 from schema.caching import Cached, CacheScope, Hint
+from schema.read_audit import AuditedRead
 
 BACKREF = "strawberry-definition"
 WIDTH = {CacheScope.TENANT: 0, CacheScope.ROLE: 1, CacheScope.USER: 2}
@@ -106,6 +107,8 @@ def _field(strawberry_field: object, node: FieldNode, found: Policy, *, covered:
     if hint is not None:
         found.add(hint)
         return
+    if any(isinstance(e, AuditedRead) for e in getattr(strawberry_field, "extensions", ())):
+        raise _Uncovered  # a read a tenant may audit: resolved each time, never replayed
     plain = getattr(strawberry_field, "base_resolver", "none") is None
     if not (covered and plain):
         raise _Uncovered

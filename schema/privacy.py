@@ -18,6 +18,7 @@ from dal.privacy import audit
 from dal.privacy.subject import SubjectKind
 from resolvers import jobs, privacy
 from resolvers.context import Info
+from schema.read_audit import described
 from schema.relay import Connection, Edge, PageInfo
 
 DataSubjectKind = strawberry.enum(SubjectKind, name="DataSubjectKind")
@@ -55,9 +56,8 @@ class PrivacyRequest:
     )
     record: strawberry.Private[records.Job]
 
-    @strawberry.field
+    @described("ACCESS: a short-lived presigned GET of the zip.")
     async def export_url(self, info: Info) -> str | None:
-        """ACCESS: a short-lived presigned GET of the zip."""
         return await jobs.url(info, self.record, self.record.result_key, "application/zip")
 
     @classmethod
@@ -123,7 +123,7 @@ class PrivacyQuery:
         nodes = [PrivacyRequest.of(j) for j in found]
         return cast(Connection[PrivacyRequest], _connection(list(nodes), cursors, more))
 
-    @strawberry.field
+    @described("Writes (and audited reads) by record or by actor, newest first; 90 days.")
     async def audit_log(
         self,
         info: Info,
@@ -134,7 +134,6 @@ class PrivacyQuery:
         first: int | None = 50,
         after: str | None = None,
     ) -> Connection[AuditEvent]:
-        """Writes by record or by actor, newest first (kept 90 days)."""
         window = audit.Window(record_id, actor_id, from_, to)
         found, cursors, more = await privacy.audit_log(info, window, first, after)
         nodes = [AuditEvent.of(e) for e in found]

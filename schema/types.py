@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from dal import models
 from dal.cache.keys import Layer
+from dal.models import Entity
 from resolvers import (
     activities,
     contacts,
@@ -32,6 +33,7 @@ from schema.caching import CacheControl, Hint
 from schema.cost import list_field
 from schema.documents import Document, documents_of
 from schema.enums import ActivityType, CustomerTier, OpportunityStage, Role
+from schema.read_audit import audited, audited_field
 from schema.relay import Connection, connection
 from schema.wrapping import wrap
 
@@ -46,7 +48,7 @@ CUSTOMER_FILES = Hint(Layer.CUSTOMER, 60)
 class User:
     id: strawberry.ID
     username: str
-    email: str
+    email: str = strawberry.field(extensions=audited(Entity.USER))
     version: int
     record: strawberry.Private[models.User]
 
@@ -67,7 +69,7 @@ class User:
         await policy.require_view(info, "user.read.permissions", self.record)
         return list(self.record.permissions)
 
-    @strawberry.field
+    @audited_field(Entity.USER)
     async def preferences(self, info: Info) -> JSON | None:
         await policy.require_view(info, "user.read.preferences", self.record)
         preferences: JSON | None = self.record.preferences
@@ -180,12 +182,12 @@ async def _customer(info: Info, customer_id: str) -> Customer:
 @strawberry.type
 class Contact:
     id: strawberry.ID
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
-    position: str | None
-    details: JSON | None
+    first_name: str = strawberry.field(extensions=audited(Entity.CONTACT))
+    last_name: str = strawberry.field(extensions=audited(Entity.CONTACT))
+    email: str | None = strawberry.field(extensions=audited(Entity.CONTACT))
+    phone: str | None = strawberry.field(extensions=audited(Entity.CONTACT))
+    position: str | None = strawberry.field(extensions=audited(Entity.CONTACT))
+    details: JSON | None = strawberry.field(extensions=audited(Entity.CONTACT))
     last_contacted_at: datetime | None
     erased_at: datetime | None  # set by an erasure: the personal values are gone
     version: int

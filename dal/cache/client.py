@@ -25,6 +25,7 @@ from dal.cache.keys import EPOCH, KeySpace
 from dal.cache.scripts import GENERATIONS_AND, UNLOCK, VERSIONED_SET, run_script
 from dal.cache.sealed import Sealer
 from dal.cache.stats import Stats
+from dal.errors import StoreUnavailable
 
 T = TypeVar("T")
 Client = Redis | RedisCluster
@@ -190,6 +191,12 @@ class Cache:
         """Delete every key of ``tenant`` but its generation tokens (an erasure: no
         cached answer may still hold a value), then bump its epoch; how many. Raises
         on a Redis failure: an erasure must not report a cache it could not reach."""
+        try:
+            return await self._forget(tenant)
+        except Exception as exc:  # unlike a read's, this failure must be told
+            raise StoreUnavailable(f"Redis: the tenant's keys were not deleted ({exc})") from exc
+
+    async def _forget(self, tenant: str) -> int:
         keep = self.keys.generations(tenant)
         doomed: list[Any] = []
         async for key in self.redis.scan_iter(match=f"zc.*:{{{tenant}}}:*", count=1000):
@@ -197,8 +204,11 @@ class Cache:
                 doomed.append(key)
         for i in range(0, len(doomed), 500):
             await self.redis.unlink(*doomed[i : i + 500])
-        if not await self._write_tokens(tenant, fresh([EPOCH])):
-            raise ConnectionError("the tenant's cache epoch could not be bumped")
+        # Straight to Redis, breaker or not: a process still holding a value of the old
+        # epoch in memory (none does: values live in Redis only) would not matter either.
+        epoch: dict[Any, Any] = fresh([EPOCH])
+        await self.redis.hset(keep, mapping=epoch)
+        await self.redis.expire(keep, GENERATIONS_TTL_S)
         return len(doomed)
 
     async def get_many(self, layer: str, keys: Sequence[str], *, count: bool = True) -> list[Any]:

@@ -19,9 +19,28 @@ log = logging.getLogger(__name__)
 
 
 async def create_tables(client: DynamoDBClient, prefix: str) -> list[str]:
-    """The shared tables (bridge and pool tenants) and the tenants registry."""
+    """The shared tables (bridge and pool tenants), the tenants registry, and the
+    tables and indexes a release added to registered silo tenants' own tables."""
     wanted = {f"{prefix}{t.entity}": t for t in (*TENANT_TABLES, TENANTS)}
-    return await _ensure(client, wanted)
+    created = await _ensure(client, wanted)
+    for tenant_id in await _silos(client, f"{prefix}{TENANTS.entity}"):
+        created += await create_silo_tables(client, prefix, tenant_id)
+    return created
+
+
+async def _silos(client: DynamoDBClient, registry: str) -> list[str]:
+    """The registered silo tenants (a Scan of the small registry: `zebros init` only)."""
+    found: list[str] = []
+    args = {
+        "TableName": registry,
+        "FilterExpression": "#m = :silo",
+        "ExpressionAttributeNames": {"#m": "model"},
+        "ExpressionAttributeValues": {":silo": {"S": "silo"}},
+    }
+    async with translated("Scan"):
+        async for page in client.get_paginator("scan").paginate(**args):  # type: ignore[arg-type]
+            found += [str(i["pk"]["S"]) for i in page.get("Items", [])]
+    return found
 
 
 async def create_silo_tables(client: DynamoDBClient, prefix: str, tenant_id: str) -> list[str]:
@@ -40,9 +59,47 @@ async def _ensure(client: DynamoDBClient, wanted: dict[str, Table]) -> list[str]
     for name in wanted:
         await waiter.wait(TableName=name, WaiterConfig={"Delay": 1})
     for name, table in wanted.items():
+        if name in existing:
+            await _add_indexes(client, name, table)
+    for name, table in wanted.items():
         if table.ttl:
             await _ensure_ttl(client, name, table.ttl)
     return [name for name in created if name]
+
+
+async def _add_indexes(client: DynamoDBClient, name: str, table: Table) -> None:
+    """The indexes a release added to a table that exists: one UpdateTable each (one
+    index at a time is all DynamoDB takes), each waited for until ACTIVE."""
+    async with translated("DescribeTable"):
+        described = (await client.describe_table(TableName=name))["Table"]
+    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    request = create_table_request(table, name)
+    for index in request.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        keys = {k["AttributeName"] for k in index["KeySchema"]}
+        attrs = [a for a in request["AttributeDefinitions"] if a["AttributeName"] in keys]
+        async with translated("UpdateTable"):
+            await client.update_table(
+                TableName=name,
+                AttributeDefinitions=attrs,
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+        log.info("adding index %s to %s", index["IndexName"], name)
+        await _active(client, name, index["IndexName"])
+
+
+async def _active(client: DynamoDBClient, name: str, index: str) -> None:
+    while True:
+        async with translated("DescribeTable"):
+            described = (await client.describe_table(TableName=name))["Table"]
+        states = {
+            i["IndexName"]: i.get("IndexStatus")
+            for i in described.get("GlobalSecondaryIndexes", [])
+        }
+        if states.get(index) == "ACTIVE":
+            return
+        await asyncio.sleep(1)
 
 
 async def _ensure_ttl(client: DynamoDBClient, name: str, attribute: str) -> None:

@@ -17,6 +17,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from dal import ids
@@ -219,6 +220,13 @@ class JobStore:
         }
 
 
+def _number(value: Any) -> Any:
+    """A number DynamoDB handed back (a checkpoint's counts are Decimals)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _retention(kind: JobKind) -> float:
     return PRIVACY_RETENTION_S if kind is JobKind.PRIVACY else JOB_RETENTION_S
 
@@ -229,7 +237,7 @@ def _attrs(given: dict[str, Any]) -> dict[str, Any]:
     names |= {"receipt": "receipt", "checkpoint": "checkpoint"}
     out = {names[k]: v for k, v in given.items()}
     if out.get("receipt") is not None:  # text: counts come back as ints, not Decimals
-        out["receipt"] = json.dumps(out["receipt"], sort_keys=True)
+        out["receipt"] = json.dumps(out["receipt"], sort_keys=True, default=_number)
     return out
 
 

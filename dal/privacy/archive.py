@@ -7,9 +7,10 @@ DynamoDB's TTL removes a copy ``ARCHIVE_S`` after the delete, unless the tenant
 is under legal hold: then copies get no expiry, and turning the hold on takes
 the expiry off those already there (``hold``), turning it off puts it back.
 
-The hold is read (strongly consistent) at each delete, and the transaction
-checks it is still what was read: a hold turned on meanwhile fails the write,
-which the repository's next attempt writes without expiry.
+The hold (an item ``{t}#hold`` of the Archive table) is read, strongly
+consistent, at each delete, and the transaction checks it is still what was
+read: a hold turned on meanwhile fails the write, and the repository's next
+attempt writes the copy without expiry.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 from dal.dynamodb.client import Dynamo
 from dal.dynamodb.conditions import Condition, absent
 from dal.dynamodb.items import Item
-from dal.dynamodb.tables import ARCHIVE, KEY, SORT, TENANTS
-from dal.dynamodb.writes import check, put, set_attrs
+from dal.dynamodb.tables import ARCHIVE, KEY, SORT
+from dal.dynamodb.writes import put, set_attrs
 from dal.models import Entity
 from dal.tenancy.scope import TENANT_ATTR, TenantScope
 from dal.timefmt import dump_dt, load_dt, utcnow
@@ -44,7 +45,7 @@ class Archived:
 
 
 def held_now(hold: bool) -> Condition:
-    """The Tenants item's hold is still ``hold``."""
+    """The hold item still says ``hold`` (no item: no hold)."""
     if hold:
         return Condition("#h = :on", {"#h": HOLD}, {":on": True})
     return Condition("attribute_not_exists(#h) OR #h = :on", {"#h": HOLD}, {":on": False})
@@ -54,12 +55,20 @@ class Archive:
     def __init__(self, dynamo: Dynamo, scope: TenantScope) -> None:
         self.dynamo, self.scope = dynamo, scope
         self.table = scope.table(ARCHIVE.entity)
-        self.tenants = f"{scope.table_prefix}{TENANTS.entity}"
         self.pk = scope.key("archive")
+        # The hold lives under the tenant's own key (not in the registry, which is keyed
+        # by bare tenant id): a role limited to the tenant's keys may read and check it.
+        self.hold_key = (scope.key("hold"), "hold")
 
     async def on_hold(self) -> bool:
-        item = await self.dynamo.get(self.tenants, self.scope.tenant_id)
-        return bool(item and item.get(HOLD))
+        item = await self.dynamo.get(self.table, *self.hold_key)
+        return bool(item and self.scope.owns(item) and item.get(HOLD))
+
+    def _still(self, hold: bool) -> dict[str, Any]:
+        pk, sk = self.hold_key
+        args = held_now(hold).arguments()
+        key = {KEY: {"S": pk}, SORT: {"S": sk}}
+        return {"ConditionCheck": {"TableName": self.table, "Key": key, **args}}
 
     async def ops(
         self, entity: Entity, record: dict[str, Any], related: str | None, actor: str
@@ -80,8 +89,7 @@ class Archive:
             item["relatedKey"] = self.scope.key("archive", related)
         if not hold:
             item["expiresAt"] = int(time.time() + ARCHIVE_S)
-        still = check(self.tenants, self.scope.tenant_id, held_now(hold))
-        return [put(self.table, item, absent()), still]
+        return [put(self.table, item, absent()), self._still(hold)]
 
     async def page(
         self, first: int, start: Item | None = None
@@ -114,9 +122,13 @@ class Archive:
 
     async def hold(self, on: bool) -> int:
         """Set the tenant's hold; the copies' expiry off (on) or back (off). How many."""
-        attrs = {HOLD: on}
-        mine = Condition("attribute_exists(#k)", {"#k": KEY}, {})
-        await self.dynamo.update(set_attrs(self.tenants, self.scope.tenant_id, None, attrs, mine))
+        attrs = {HOLD: on, TENANT_ATTR: self.scope.tenant_id}
+        mine = Condition(
+            "attribute_not_exists(#k) OR #tid = :tid",
+            {"#k": KEY, "#tid": TENANT_ATTR},
+            {":tid": self.scope.tenant_id},
+        )
+        await self.dynamo.update(set_attrs(self.table, *self.hold_key, attrs, mine))
         changed, start = 0, None
         while True:
             copies, start = await self.page(500, start)

@@ -3,23 +3,40 @@
 It is the change log read another way. Every logged write's entry (``sync/journal``)
 carries ``actorKey`` and ``subjectKey`` with a time-ordered ``auditKey``, and the
 Changes table's ``byActor`` and ``bySubject`` indexes project the facts only. So an
-audit event costs no write of its own, cannot disagree with the change log, and
-expires with it (90 days, the system-log retention). A page is one Query.
+audit event of a write costs no write of its own, cannot disagree with the change
+log, and expires with it (90 days, the system-log retention). A page is one Query.
+
+Reads of personal fields, for a tenant that audits them (``auditReads`` on its
+Tenants item), are items of their own in the same table and indexes: one per
+record and request (``{t}#reads#{requestId}``, sort key the record), written in
+one BatchWriteItem per 25 records at the end of the request. Nothing reads their
+partition but the indexes: the change log's readers never see them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import random
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from dal.dynamodb.client import Dynamo, SortCondition
-from dal.dynamodb.items import Item
+from dal import ids
+from dal.dynamodb.client import Dynamo, SortCondition, translated
+from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import CHANGES, KEY, SORT
+from dal.errors import Throttled
+from dal.models import Entity
 from dal.records.cursors import CursorCodec
-from dal.tenancy.scope import TenantScope
-from dal.timefmt import dump_dt, load_dt
+from dal.sync.journal import RETENTION_S
+from dal.tenancy.scope import TENANT_ATTR, TenantScope
+from dal.timefmt import dump_dt, load_dt, utcnow
 
 LOW, HIGH = "0", "~"  # below and above every auditKey (they start with a digit)
+BATCH = 25  # BatchWriteItem's most
+ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +62,15 @@ class Window:
 
 
 class AuditLog:
-    def __init__(self, dynamo: Dynamo, scope: TenantScope, cursors: CursorCodec) -> None:
+    def __init__(
+        self,
+        dynamo: Dynamo,
+        scope: TenantScope,
+        cursors: CursorCodec,
+        retention_s: float = RETENTION_S,
+    ) -> None:
         self.dynamo, self.scope, self.cursors = dynamo, scope, cursors
+        self.retention_s = retention_s
         self.table = scope.table(CHANGES.entity)
 
     def _index(self, window: Window) -> tuple[str, tuple[str, str]]:
@@ -59,7 +83,8 @@ class AuditLog:
     ) -> tuple[list[AuditEvent], list[str], bool]:
         """Newest first; each event's cursor, bound to this tenant, index and partition."""
         index, key = self._index(window)
-        start = None if after is None else self._start(key, after)
+        bound = f"{key[1]}|{window.start}|{window.end}"  # a cursor resumes its own list only
+        start = None if after is None else self._start(key, after, bound)
         low = LOW if window.start is None else dump_dt(window.start)
         high = HIGH if window.end is None else dump_dt(window.end) + HIGH
         sort = ("auditKey", SortCondition("between", (low, high)))
@@ -67,27 +92,66 @@ class AuditLog:
             self.table, index, key, sort=sort, limit=first + 1, start=start, forward=False
         )
         kept = [i for i in items[:first] if self.scope.owns(i)]
-        cursors = [self._cursor(key, i) for i in kept]
+        cursors = [self._cursor(bound, i) for i in kept]
         return [_event(i) for i in kept], cursors, len(items) > first
 
-    def _cursor(self, key: tuple[str, str], item: Item) -> str:
-        at = {"pk": str(item[KEY]), "sk": str(item[SORT]), "k": str(item["auditKey"])}
-        return self.cursors.encode(self.scope.tenant_id, "audit", at, bound=key[1])
+    async def record_reads(
+        self, actor: str, request_id: str, reads: dict[tuple[str, str], set[str]]
+    ) -> None:
+        """One "read" event per record read: the fields read, never their values."""
+        at = dump_dt(utcnow())
+        items = [self._read(actor, request_id, at, e, i, f) for (e, i), f in reads.items()]
+        for n in range(0, len(items), BATCH):
+            await self._put_many(items[n : n + BATCH])
 
-    def _start(self, key: tuple[str, str], after: str) -> Item:
-        at = self.cursors.decode(self.scope.tenant_id, "audit", after, bound=key[1]).position
+    def _read(
+        self, actor: str, request_id: str, at: str, entity: str, id: str, fields: set[str]
+    ) -> Item:
+        return {
+            # The server's own id: a client's X-Request-Id must not name (and so overwrite)
+            # another request's events.
+            KEY: self.scope.key("reads", ids.ulid()),
+            SORT: f"{entity}#{id}",
+            TENANT_ATTR: self.scope.tenant_id,
+            "entity": entity, "id": id, "action": "read", "op": "READ", "actor": actor,
+            "requestId": request_id, "fields": sorted(fields), "at": at,
+            "actorKey": self.scope.key("actor", actor),
+            "subjectKey": self.scope.key("audit", id),
+            "auditKey": f"{at}#{id}#read",
+            "expiresAt": int(time.time() + self.retention_s),
+        }  # fmt: skip
+
+    async def _put_many(self, items: list[Item]) -> None:
+        request: dict[str, Any] = {
+            self.table: [{"PutRequest": {"Item": serialize(i)}} for i in items]
+        }
+        for attempt in range(ATTEMPTS):
+            async with translated("BatchWriteItem"):
+                out = await self.dynamo.client.batch_write_item(RequestItems=request)
+            request = dict(out.get("UnprocessedItems") or {})
+            if not request:
+                return
+            await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
+        raise Throttled("audit: read events still unprocessed after retries")
+
+    def _cursor(self, bound: str, item: Item) -> str:
+        at = {"pk": str(item[KEY]), "sk": str(item[SORT]), "k": str(item["auditKey"])}
+        return self.cursors.encode(self.scope.tenant_id, "audit", at, bound=bound)
+
+    def _start(self, key: tuple[str, str], after: str, bound: str) -> Item:
+        at = self.cursors.decode(self.scope.tenant_id, "audit", after, bound=bound).position
         return {KEY: at["pk"], SORT: at["sk"], "auditKey": at["k"], key[0]: key[1]}
 
 
 def _event(item: Item) -> AuditEvent:
-    # The entry's own key is its id: shard partition and sequence number, opaque outside.
-    shard = str(item[KEY]).rsplit("#", 1)[-1]
+    # An opaque id of the item's own key (a change-log entry's, or a read's).
+    digest = hashlib.sha256(f"{item[KEY]}\x00{item[SORT]}".encode()).hexdigest()[:26]
     return AuditEvent(
-        id=f"evt_{shard}_{item[SORT]}",
+        id=f"evt_{digest}",
         at=load_dt(str(item["at"])),
         actor_id=str(item["actor"]),
         action=str(item.get("action") or ("delete" if item.get("op") == "DELETE" else "update")),
-        entity=str(item["entity"]),
+        entity=Entity(str(item["entity"])).name.capitalize(),  # the GraphQL type's name
         record_id=str(item["id"]),
         request_id=str(item["requestId"]) if item.get("requestId") else None,
         fields=tuple(str(f) for f in item.get("fields") or ()),

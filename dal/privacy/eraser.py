@@ -12,7 +12,7 @@ nothing to change: a resumed erasure redoes a step safely.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dal.dynamodb.client import Dynamo
@@ -47,7 +47,7 @@ class Eraser:
         for record_id, blank in records.items():
             key = ("subjectKey", self._subject(record_id))
             keys = await self._keys(self.changes, "bySubject", key)
-            changed += await self._rewrite(self.changes, keys, ("record",), scrubber, blank)
+            changed += await self._rewrite(self.changes, keys, ("record",), scrubber, _const(blank))
         return changed
 
     async def scrub_receipts(self, scrubber: Scrubber) -> int:
@@ -56,19 +56,20 @@ class Eraser:
         keys = await self._keys(self.changes, "byReceipt", key)
         return await self._rewrite(self.changes, keys, ("result",), scrubber)
 
-    async def scrub_archive(self, about: Sequence[str], scrubber: Scrubber) -> int:
-        """Archived copies about the subject (its deleted deals and activities)."""
-        changed = 0
-        for record_id in about:
-            key = ("relatedKey", self.scope.key("archive", record_id))
-            keys = await self._keys(self.archive, "byRelated", key)
-            changed += await self._rewrite(self.archive, keys, ("record",), scrubber)
-        return changed
+    async def scrub_archive(
+        self, about: str, scrubber: Scrubber, blanks: Mapping[str, Mapping[str, Any]]
+    ) -> int:
+        """Archived copies about the subject (its deleted deals and activities), each
+        blanked as its entity says (``blanks``: entity -> fields), then scrubbed."""
+        key = ("relatedKey", self.scope.key("archive", about))
+        keys = await self._keys(self.archive, "byRelated", key)
+        by_entity = lambda item: blanks.get(str(item.get("entity")))  # noqa: E731
+        return await self._rewrite(self.archive, keys, ("record",), scrubber, by_entity)
 
-    async def scrub_jobs(self, scrubber: Scrubber, skip: str) -> int:
-        """Job records: an import's file name or message may name the subject."""
+    async def scrub_jobs(self, scrubber: Scrubber) -> int:
+        """Job records: an import's file name, a message, a request's reason (the
+        erasure's own too: only its params and message, never its checkpoint)."""
         keys = await self._keys(self.jobs, None, (KEY, self.scope.key("jobs")))
-        keys = [k for k in keys if k[1] != skip]  # the erasure's own job: it ends clean
         return await self._rewrite(self.jobs, keys, ("params", "message"), scrubber)
 
     def _subject(self, record_id: str) -> str:
@@ -100,11 +101,11 @@ class Eraser:
         keys: list[tuple[str, str]],
         attrs: tuple[str, ...],
         scrubber: Scrubber,
-        blank: Mapping[str, Any] | None = None,
+        blank: Callable[[Item], Mapping[str, Any] | None] = lambda _: None,
     ) -> int:
         changed = 0
         for item in await self._items(table, keys):
-            given = {a: _blanked(item[a], blank) for a in attrs if item.get(a) is not None}
+            given = {a: _blanked(item[a], blank(item)) for a in attrs if item.get(a) is not None}
             new = {a: _scrubbed(v, scrubber) for a, v in given.items()}
             new = {a: v for a, v in new.items() if v != item[a]}
             if new:
@@ -114,6 +115,10 @@ class Eraser:
                 )
                 changed += 1
         return changed
+
+
+def _const(blank: Mapping[str, Any]) -> Callable[[Item], Mapping[str, Any] | None]:
+    return lambda _: blank
 
 
 def _blanked(value: Any, blank: Mapping[str, Any] | None) -> Any:

@@ -31,9 +31,21 @@ def needles_of(value: Any) -> set[str]:
 
 
 class Scrubber:
-    def __init__(self, needles: Iterable[str]) -> None:
-        wanted = sorted({n for n in needles if len(n) >= SHORTEST}, key=len, reverse=True)
+    """``needles`` out of text; and, in JSON-like values, the ``personal`` fields of
+    any object whose ``id`` is one of ``ids`` (a stored answer that echoes the subject)."""
+
+    def __init__(
+        self,
+        needles: Iterable[str],
+        ids: Iterable[str] = (),
+        personal: Iterable[str] = (),
+    ) -> None:
+        kept = {n for n in needles if len(n) >= SHORTEST}
+        # As JSON text spells them too (a non-ASCII "José" is "Jos\u00e9" in a .jsonl file).
+        kept |= {json.dumps(n)[1:-1] for n in kept}
+        wanted = sorted(kept, key=len, reverse=True)
         self.needles = tuple(wanted)
+        self.ids, self.personal = frozenset(ids), frozenset(personal)
         alternatives = "|".join(re.escape(n) for n in wanted) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
@@ -48,10 +60,16 @@ class Scrubber:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            theirs = value.get("id") in self.ids
+            return {k: self._field(k, v, theirs) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v) for v in value]
         return value
+
+    def _field(self, name: str, value: Any, theirs: bool) -> Any:
+        if theirs and name in self.personal and value is not None:
+            return MARK if isinstance(value, str) else None
+        return self.value(value)
 
     def json_text(self, raw: str) -> str:
         """A JSON document stored as text, scrubbed value by value (its keys kept)."""

@@ -16,7 +16,9 @@ from dal.timefmt import dump_dt
 
 def _index_keys(scope: TenantScope, c: Contact) -> dict[str, str | None]:
     if c.erased_at is not None:
-        return {}  # in no list, no full sync: it is only reached by what points at it
+        # In no list (a full sync skips it as unlogged): reached by what points at it,
+        # and by the tenant index, so a backup keeps it for the deals that point at it.
+        return {"tenantKey": scope.key("all"), "createdKey": f"{dump_dt(c.created_at)}#{c.id}"}
     return {
         "customerKey": scope.key(c.customer_id),
         "tenantKey": scope.key("all"),

@@ -225,7 +225,10 @@ class Repo(Generic[R]):
             released = [
                 refs.point(self.scope, r, -1, id) for r in self.codec.refs(current) if r.counted
             ]
-            released += await self._archived(current)
+            archived = await self._archived(current)
+            # The last archive op checks the legal hold read a moment ago.
+            hold_at = len(own) + len(released) + len(archived) - 1 if archived else None
+            released += archived
             try:
                 await self._commit(
                     self._with_derived([*own, *released], current, None), current, None
@@ -241,6 +244,8 @@ class Repo(Generic[R]):
                 if held:
                     items = [exc.items[n] if n < len(exc.items) else None for n in held]
                     raise HasDependents(refs.count_of(items)) from exc
+                if not lost and hold_at is not None and exc.reasons[hold_at:][:1] == [FAILED]:
+                    continue  # the hold changed since it was read: read it again, go again
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
 

@@ -83,7 +83,9 @@ class Puller:
             return SyncPage([], self._encode(done), more, True)
         entity = FULL_ORDER[index]
         page = await self._records(entity, first, at.full_after)
-        changes = [_upsert(self._repos, entity, r) for r in page.items]
+        # What a device is never told of (an erased contact) is not in a full sync either.
+        codec = self._repos.of(entity).codec
+        changes = [_upsert(self._repos, entity, r) for r in page.items if codec.logged(r)]
         if page.has_next:
             nxt = at.moved(full_entity=index, full_after=page.cursors[-1])
         else:

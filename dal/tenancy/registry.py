@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from dal.dynamodb import writes
 from dal.dynamodb.client import Dynamo
-from dal.dynamodb.conditions import absent
+from dal.dynamodb.conditions import absent, present
 from dal.dynamodb.provision import create_silo_tables
 from dal.dynamodb.tables import CUSTOMERS, KEY, TABLES, TENANTS, USERS
 from dal.errors import AlreadyExists, StoreUnavailable, TenantHasData, TransactionCancelled
@@ -31,6 +31,7 @@ from dal.tenancy.scope import TENANT_ATTR, InvalidTenant, Model, TenantScope, ch
 from dal.timefmt import dump_dt, utcnow
 
 CACHE_SECONDS = 300.0
+AUDIT_READS = "auditReads"
 CACHE_MAX = 10_000
 # Tables whose byTenant index lists every record of a tenant (contacts hang off
 # customers, so a tenant with contacts has customers).
@@ -44,6 +45,8 @@ class Tenant:
     time_zone: str = "UTC"
     # A sync push's strategy when it names none; None: the server's (ZEBROS_SYNC__STRATEGY).
     sync_strategy: str | None = None
+    # Whether reads of personal fields are audited (dal/privacy/audit.py).
+    audit_reads: bool = False
 
 
 def check_zone(name: str) -> str:
@@ -74,8 +77,9 @@ class TenantRegistry:
         zone = str(item.get("timeZone", "UTC"))
         strategy = item.get("syncStrategy")
         model = Model(str(item["model"]))
+        audited = bool(item.get(AUDIT_READS, False))
         return self._remember(
-            Tenant(tenant_id, model, zone, None if strategy is None else str(strategy))
+            Tenant(tenant_id, model, zone, None if strategy is None else str(strategy), audited)
         )
 
     def _remember(self, tenant: Tenant) -> Tenant:
@@ -109,6 +113,12 @@ class TenantRegistry:
         except TransactionCancelled as exc:
             raise AlreadyExists(tenant_id) from exc
         return self._remember(Tenant(tenant_id, model, time_zone, sync_strategy))
+
+    async def set_audit_reads(self, tenant_id: str, on: bool) -> None:
+        """Audit reads of personal fields (other processes see it within CACHE_SECONDS)."""
+        op = writes.set_attrs(self._table, tenant_id, None, {AUDIT_READS: on}, present())
+        await self._dynamo.update(op)
+        self._cache.pop(tenant_id, None)
 
     async def ensure(self, tenant_id: str, model: Model, time_zone: str) -> Tenant:
         """The tenant, registered now if it was not (with the model its records already

@@ -3,6 +3,9 @@
 - ``unsuppress --tenant T --email E``: take an erased address off the tenant's
   suppression list, so a contact or user with it may be created again (say,
   the person came back and asked to be a customer);
+- ``audit-reads --tenant T on|off``: record every read of a personal field
+  (Contact names, e-mail, phone, position, details; User e-mail, preferences)
+  in the audit log; servers see the change within 5 minutes (the registry's cache);
 - ``hold --tenant T on|off``: the tenant's legal hold. On: erasures are
   refused, archived records lose their expiry (TTL purges none) and new
   copies get none; off: every copy expires 7 years after its delete again.
@@ -29,6 +32,9 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     hold = privacy.add_parser("hold", help="turn a tenant's legal hold on or off")
     hold.add_argument("--tenant", required=True)
     hold.add_argument("state", choices=["on", "off"])
+    reads = privacy.add_parser("audit-reads", help="audit reads of personal fields, or stop")
+    reads.add_argument("--tenant", required=True)
+    reads.add_argument("state", choices=["on", "off"])
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -40,6 +46,10 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         if args.action == "unsuppress":
             return await unsuppress(repos, args.email)
+        if args.action == "audit-reads":
+            await services.store.tenants.set_audit_reads(args.tenant, args.state == "on")
+            print(f"reads of personal fields in {args.tenant}: audited {args.state}")
+            return 0
         return await hold(repos, args.state == "on")
 
 

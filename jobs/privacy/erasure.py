@@ -1,23 +1,32 @@
 """An erasure (right to be forgotten): the subject's personal data out of every store.
 
-Steps, each safe to run again (a resumed job redoes the step it was in):
+Steps, each safe to run again (a resumed job redoes the step it was in; a store
+that is away makes the job's message come back, and the run resumes there):
 
 1. gather: the subject, what is about it, and every value it held (its record
    now and each state the change log still has): the needles.
-2. files attached to activities about the subject: every S3 version, and the
+2. the suppression list: the subject's addresses, hashed, first, so that no
+   import brings the person back while the rest runs.
+3. files attached to activities about the subject: every S3 version, and the
    document records (a DELETE reaches every device).
-3. activities about the subject: subject line and description anonymised.
-4. opportunities on the subject: its names taken out of titles; value, stage
+4. activities about the subject: subject line and description anonymised.
+5. opportunities on the subject: its names taken out of titles; value, stage
    and the link to the (now erased) contact stay: business facts.
-5. the record: a contact anonymised in place, out of every list and every
+6. the record: a contact anonymised in place, out of every list and every
    device (a DELETE in the change log); a user anonymised (their records keep
    their owner).
-6. the change log, stored answers (receipts), the archive and job records:
-   the copies scrubbed in place; the audit events keep who, what and when.
-7. job files (imports, exports, earlier privacy exports, rejected rows,
-   reports, templates): every S3 version that holds a needle is deleted.
-8. Redis: every cached value of the tenant deleted, its epoch bumped.
-9. the suppression list: the subject's addresses, hashed.
+7. the change log, stored answers (receipts), the archive and job records:
+   the copies blanked and scrubbed in place; audit events keep who, what, when.
+8. job files (imports, exports, earlier privacy exports, rejected rows): every
+   S3 version that holds the subject's id, address, number or full name.
+9. Redis: every cached value of the tenant deleted, its epoch bumped.
+
+Needles come in two widths. Everything about the subject (its own snapshots,
+its activities, deals, files, archived copies) is scrubbed of every value it
+held; what is the whole tenant's (receipts, job records, job files) only of
+what names the subject alone (id, e-mail, phone, username, full name), and of
+the personal fields of any object whose id is the subject's: a first name on
+its own would hit other people.
 
 The needles live in the job's checkpoint while it runs (so a resumed run finds
 what the first run already scrubbed) and go with it when the job finishes.
@@ -45,11 +54,15 @@ State = dict[str, Any]
 GONE = dict.fromkeys(("email", "phone", "position", "details", "lastContactedAt"))
 BLANKS: dict[str, dict[str, Any]] = {
     "CONTACT": {"firstName": "Erased", "lastName": "Contact", **GONE},
-    "USER": {"preferences": None},
+    "USER": {"username": MARK, "email": MARK, "preferences": None},
     "ACTIVITY": {"subject": MARK, "description": None},
     "DOCUMENT": {"name": MARK, "key": MARK},
 }
-SWEPT = ("imports-exports", "reports", "templates")
+# The fields of the subject's record a stored answer may echo (``Scrubber``'s personal).
+PERSONAL = ("firstName", "lastName", "email", "phone", "position", "details", "username",
+            "preferences")  # fmt: skip
+# Reports hold counts and sums, templates the tenant's own text: only job files are swept.
+SWEPT = ("imports-exports",)
 BACKUPS_NOTE = "not rewritten: backups expire by their lifecycle rule (35 days)"
 
 
@@ -67,8 +80,11 @@ async def _gather(run: Run, state: State) -> None:
         raise JobError(f"{kind.value.lower()} {params['subjectId']} does not exist")
     subject = await gather(repos, kind, record)
     states = [public(repos, record), *await repos.eraser.history(record.id)]
-    needles = set().union(*(_values(kind, s) for s in states))
-    state["needles"] = sorted(needles)
+    # Broad needles (every value) for what is about the subject; narrow ones (the id,
+    # addresses, numbers, the full name) for what is the whole tenant's: a receipt, a
+    # file, a job record, where a first name alone would hit other people.
+    state["needles"] = sorted(set().union(*(_values(kind, s) for s in states)))
+    state["narrow"] = sorted({record.id}.union(*(_distinct(s) for s in states)))
     state["emails"] = sorted({str(s["email"]) for s in states if s.get("email")})
     state["activities"] = [a.id for a in subject.activities]
     state["opportunities"] = [o.id for o in subject.opportunities]
@@ -76,6 +92,14 @@ async def _gather(run: Run, state: State) -> None:
     # Deleted records about the subject: their archive copies and change-log entries.
     archived = await repos.archive.records_about(record.id)
     state["archived"] = [[entity.value, id] for entity, id in archived]
+
+
+def _distinct(state: dict[str, Any]) -> set[str]:
+    """The values that name the subject alone (their full name, not a first name)."""
+    if state.get("erasedAt"):
+        return set()
+    name = f"{state.get('firstName', '')} {state.get('lastName', '')}".strip()
+    return needles_of([state.get("email"), state.get("phone"), state.get("username"), name])
 
 
 def _values(kind: SubjectKind, state: dict[str, Any]) -> set[str]:
@@ -163,8 +187,9 @@ def _erased_user(u: User) -> User:
 
 
 async def _copies(run: Run, state: State) -> None:
-    eraser, scrub = run.repos.eraser, Scrubber(state["needles"])
-    subject = run.job.params["subjectId"]
+    eraser, subject = run.repos.eraser, run.job.params["subjectId"]
+    scrub = Scrubber(state["needles"], [subject], PERSONAL)
+    narrow = Scrubber(state["narrow"], [subject], PERSONAL)
     records = {subject: BLANKS[run.job.params["subjectKind"]]}
     records |= {id: BLANKS["ACTIVITY"] for id in state["activities"]}
     records |= {id: {} for id in state["opportunities"]}
@@ -180,29 +205,36 @@ async def _copies(run: Run, state: State) -> None:
         state,
         "dynamodb:Changes (receipts)",
         "stored answers scrubbed",
-        await eraser.scrub_receipts(scrub),
+        await eraser.scrub_receipts(narrow),
     )
+    by_entity = {e.value: BLANKS.get(e.name, {}) for e in Entity}
     _done(
         state,
         "dynamodb:Archive",
-        "archived copies scrubbed",
-        await eraser.scrub_archive([subject], scrub),
+        "archived copies blanked and scrubbed",
+        await eraser.scrub_archive(subject, scrub, by_entity),
     )
-    _done(
-        state, "dynamodb:Jobs", "job records scrubbed", await eraser.scrub_jobs(scrub, run.job.id)
-    )
+    _done(state, "dynamodb:Jobs", "job records scrubbed", await eraser.scrub_jobs(narrow))
 
 
 async def _job_files(run: Run, state: State) -> None:
-    scrub, tenant = Scrubber(state["needles"]), run.repos.scope.tenant_id
+    scrub, tenant = Scrubber(state["narrow"]), run.repos.scope.tenant_id
     for purpose in SWEPT:
         bucket, deleted = run.files.bucket(purpose), 0
         for key, version, marker in await run.files.blobs.versions(bucket, f"{tenant}/"):
-            if not marker and scrub.bytes_hold(await run.files.blobs.get(bucket, key, version)):
+            if not marker and await _holds(run, scrub, bucket, key, version):
                 await run.files.blobs.objects.delete(bucket, key, version)
                 deleted += 1
         _done(state, f"s3:{purpose}", "versions holding the subject's values deleted", deleted)
     _done(state, "s3:backups", BACKUPS_NOTE, 0)
+
+
+async def _holds(run: Run, scrub: Scrubber, bucket: str, key: str, version: str) -> bool:
+    try:
+        body = await run.files.blobs.get(bucket, key, version)
+    except NotFound:
+        return False  # expired (or deleted) since it was listed: nothing left to hold
+    return scrub.bytes_hold(body)
 
 
 async def _cache(run: Run, state: State) -> None:
@@ -218,7 +250,7 @@ async def _suppress(run: Run, state: State) -> None:
 
 
 STEPS: tuple[Callable[[Run, State], Awaitable[None]], ...] = (
-    _gather, _files, _activities, _opportunities, _record, _copies, _job_files, _cache, _suppress,
+    _gather, _suppress, _files, _activities, _opportunities, _record, _copies, _job_files, _cache,
 )  # fmt: skip
 
 

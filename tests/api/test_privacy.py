@@ -5,6 +5,7 @@ the audit log keeps who, what and when without a value."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -14,11 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from dal.cache.keys import Layer
+from dal.jobs.queue import Message
 from dal.models import Entity
 from dal.sync.reader import ChangeReader
 from dal.sync.sequence import SHARDS
+from jobs.run import Run
 from jobs.worker import Worker
 from services import Services
 from tests import sweep
@@ -295,3 +299,43 @@ async def test_an_erased_user_keeps_their_records_under_an_anonymous_name(
     assert owned["customer"]["owner"]["id"] == "u-leaver"  # the business record keeps its owner
     again = await gql(USER.replace("u-leaver", "u-back"), {"e": email.upper()})
     assert "suppressed" in again["errors"][0]["message"]
+
+
+class Crash(BaseException):
+    """A worker dying mid-job (not an error the worker would record)."""
+
+
+async def test_a_crashed_erasure_resumes_where_it_stopped_and_ends_clean(
+    gql: Gql, worker: Worker, db: Services, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await _one(gql, CUSTOMER, i={"companyName": "Resumed"})
+    person = _person(secrets.token_hex(3), "Ivo", "Crashton")
+    contact = await _one(gql, CONTACT, i={"customerId": customer, **person})
+    await _one(gql, ACTIVITY, i={"relatedId": contact, "type": "CALL", "subject": "Call Ivo"})
+    id = data(await gql(ERASE, {"id": contact}))["requestErasure"]["id"]
+    refused = await gql("mutation($id: ID!) { cancelJob(id: $id) { id } }", {"id": id})
+    assert "cannot be cancelled" in refused["errors"][0]["message"]
+    worker.tuning = type(worker.tuning)(lease_s=1, chunk_rows=3, concurrency=2, max_rows=100)
+    real, seen = Run.checkpoint, []
+
+    async def crashing(self: Run, made: Any) -> None:
+        await real(self, made)
+        seen.append(made.processed)
+        if len(seen) == 4:
+            raise Crash()  # after the activities' step, before the deals'
+
+    monkeypatch.setattr(Run, "checkpoint", crashing)
+    with pytest.raises(Crash):
+        await worker.drain()
+    half = data(await gql(REQUEST, {"id": id}))["privacyRequest"]
+    assert half["status"] == "RUNNING"
+    await asyncio.sleep(1.05)  # the lease runs out
+    assert await worker.handle(Message(tenants.acme, id, "")) is True
+    done = data(await gql(REQUEST, {"id": id}))["privacyRequest"]
+    assert done["status"] == "COMPLETED"
+    assert seen == [1, 2, 3, 4, 5, 6, 7, 8, 9]  # the second run went on from step 5
+    stores = [s["store"] for s in done["receipt"]["stores"]]
+    assert len(stores) == len(set(stores)) == 13  # every store once, the first run's kept
+    stored = await db.store.for_tenant(tenants.acme).jobs.get(id)
+    assert stored is not None
+    assert stored.checkpoint == {}  # the values it searched for went with the run
