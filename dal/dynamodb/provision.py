@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from dal.dynamodb.client import translated
 from dal.dynamodb.tables import TENANT_TABLES, TENANTS, Table, create_table_request
+from dal.errors import StoreUnavailable
 from dal.tenancy.scope import silo_table
 
 if TYPE_CHECKING:
@@ -89,8 +91,12 @@ async def _add_indexes(client: DynamoDBClient, name: str, table: Table) -> None:
         await _active(client, name, index["IndexName"])
 
 
+INDEX_WAIT_S = 3600.0  # a big table's backfill takes a while; a stuck one must not hang init
+
+
 async def _active(client: DynamoDBClient, name: str, index: str) -> None:
-    while True:
+    deadline = time.monotonic() + INDEX_WAIT_S
+    while time.monotonic() < deadline:
         async with translated("DescribeTable"):
             described = (await client.describe_table(TableName=name))["Table"]
         states = {
@@ -100,6 +106,7 @@ async def _active(client: DynamoDBClient, name: str, index: str) -> None:
         if states.get(index) == "ACTIVE":
             return
         await asyncio.sleep(1)
+    raise StoreUnavailable(f"index {index} of {name} is not ACTIVE after {INDEX_WAIT_S:.0f} s")
 
 
 async def _ensure_ttl(client: DynamoDBClient, name: str, attribute: str) -> None:
