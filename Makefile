@@ -84,6 +84,7 @@ bench: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.contention
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.documents
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.lambda_cold
+	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.privacy
 	$(PY) -m bench.observe_cost
 	@command -v wrk >/dev/null || { echo "bench.http needs wrk: apt-get install wrk (or brew install wrk)"; exit 1; }
 	ZEBROS_TEST_DYNAMODB_LOCAL_DIR=$(DYNAMODB_LOCAL_DIR) $(PY) -m bench.http

@@ -8,8 +8,8 @@ log, and expires with it (90 days, the system-log retention). A page is one Quer
 
 Reads of personal fields, for a tenant that audits them (``auditReads`` on its
 Tenants item), are items of their own in the same table and indexes: one per
-record and request (``{t}#reads#{requestId}``, sort key the record), written in
-one BatchWriteItem per 25 records at the end of the request. Nothing reads their
+record and request (``{t}#reads#{ulid}``, sort key the record), written at the
+end of the request, one BatchWriteItem per 25 records, all at once. Nothing reads their
 partition but the indexes: the change log's readers never see them.
 """
 
@@ -101,8 +101,10 @@ class AuditLog:
         """One "read" event per record read: the fields read, never their values."""
         at = dump_dt(utcnow())
         items = [self._read(actor, request_id, at, e, i, f) for (e, i), f in reads.items()]
-        for n in range(0, len(items), BATCH):
-            await self._put_many(items[n : n + BATCH])
+        # The batches at once: a page of 100 contacts is 4 calls, not 4 round trips.
+        await asyncio.gather(
+            *(self._put_many(items[n : n + BATCH]) for n in range(0, len(items), BATCH))
+        )
 
     def _read(
         self, actor: str, request_id: str, at: str, entity: str, id: str, fields: set[str]
