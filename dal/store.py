@@ -171,7 +171,7 @@ class Store:
         return Repos(
             scope=scope,
             customers=CustomerRepo(d, scope, c, customers.CODEC, told, j, a),
-            contacts=ContactRepo(d, scope, c, contacts.CODEC, told, j),
+            contacts=ContactRepo(d, scope, c, contacts.CODEC, told, j, a),
             opportunities=OpportunityRepo(d, scope, c, opportunities.CODEC, told, j, a),
             activities=ActivityRepo(d, scope, c, activities.CODEC, told, j, a),
             users=UserRepo(d, scope, c, users.CODEC, told, j),

@@ -71,10 +71,20 @@ class Archive:
         return {"ConditionCheck": {"TableName": self.table, "Key": key, **args}}
 
     async def ops(
-        self, entity: Entity, record: dict[str, Any], related: str | None, actor: str
+        self,
+        entity: Entity,
+        record: dict[str, Any],
+        related: str | None,
+        actor: str,
+        *,
+        held_only: bool = False,
     ) -> list[dict[str, Any]]:
-        """The copy's put, and the check that the hold read is still the tenant's."""
+        """The copy's put, and the check that the hold read is still the tenant's (the
+        check alone when ``held_only`` and no hold: a hold turned on meanwhile fails the
+        delete, which goes again and keeps a copy)."""
         hold, now = await self.on_hold(), utcnow()
+        if held_only and not hold:
+            return [self._still(False)]
         item: Item = {
             KEY: self.pk,
             SORT: f"{entity.value}#{record['id']}#{dump_dt(now)}",
@@ -133,7 +143,7 @@ class Archive:
         while True:
             copies, start = await self.page(500, start)
             for copy in copies:
-                await self._expire(copy, None if on else _expiry(copy.deleted_at))
+                await self._expire(copy, None if on else _expiry(copy))
                 changed += 1
             if start is None:
                 return changed
@@ -144,8 +154,12 @@ class Archive:
         await self.dynamo.update(set_attrs(self.table, self.pk, sk, {"expiresAt": at}, mine))
 
 
-def _expiry(deleted_at: datetime) -> int:
-    return int(deleted_at.timestamp() + ARCHIVE_S)
+def _expiry(copy: Archived) -> int:
+    """A business record's copy: 7 years after its delete. A contact's, kept only for
+    the hold: now (DynamoDB's TTL removes it within days)."""
+    if copy.entity is Entity.CONTACT:
+        return int(time.time())
+    return int(copy.deleted_at.timestamp() + ARCHIVE_S)
 
 
 def _archived(item: Item) -> Archived:

@@ -102,6 +102,7 @@ class Codec(Generic[R]):
         carried: tuple[str, ...] = (),
         logged: Callable[[R], bool] = lambda _: True,
         archived: bool = False,
+        held_archive: bool = False,
         about: Callable[[R], str | None] = lambda _: None,
     ) -> None:
         self.record = record
@@ -120,7 +121,9 @@ class Codec(Generic[R]):
         self.logged = logged
         # Business records: a delete keeps a copy in the archive (privacy/archive.py);
         # ``about`` is the contact a copy is about, for an erasure to find it.
-        self.archived, self.about = archived, about
+        # Personal records (contacts) are archived only while the tenant is under legal
+        # hold: their delete is then no purge either.
+        self.archived, self.held_archive, self.about = archived, held_archive, about
         names = {f.name for f in fields(record)}
         if {a.field for a in self.attrs} != names:  # a definition error, at import
             raise TypeError(f"{record.__name__}: attrs != fields")

@@ -53,6 +53,8 @@ CODEC = Codec(
     carried=("customerId",),
     # An erased contact leaves every device: its erasure is a DELETE in the change log.
     logged=lambda c: c.erased_at is None,
+    held_archive=True,
+    about=lambda c: c.id,  # its own archived copy is about it: an erasure finds it
 )
 
 

@@ -251,11 +251,13 @@ class Repo(Generic[R]):
 
     async def _archived(self, current: R) -> list[dict[str, Any]]:
         """The archive copy of a business record, written with its delete."""
-        if self.archive is None or not self.codec.archived:
+        codec = self.codec
+        if self.archive is None or not (codec.archived or codec.held_archive):
             return []
         actor = "system" if self.journal is None else self.journal.actor
-        public, about = self.codec.public(current), self.codec.about(current)
-        return await self.archive.ops(self.codec.entity, public, about, actor)
+        public, about = codec.public(current), codec.about(current)
+        held_only = not codec.archived
+        return await self.archive.ops(codec.entity, public, about, actor, held_only=held_only)
 
     async def _current(self, id: str, expected_version: int | None) -> R:
         current = await self.get(id)

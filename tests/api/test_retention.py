@@ -21,6 +21,7 @@ DEAL = """
 mutation($c: ID!) { createOpportunity(input: {customerId: $c, title: "T", value: "10"}) { id } }"""
 DROP_CUSTOMER = "mutation($id: ID!) { deleteCustomer(id: $id) }"
 DROP_DEAL = "mutation($id: ID!) { deleteOpportunity(id: $id) }"
+DROP_CONTACT = "mutation($id: ID!) { deleteContact(id: $id) }"
 ERASE = "mutation($id: ID!) { requestErasure(subjectKind: CONTACT, subjectId: $id) { id } }"
 AUDIT = "query($r: ID, $a: ID) { auditLog(recordId: $r, actorId: $a) { edges { node { id } } } }"
 MANAGER = """
@@ -65,16 +66,25 @@ async def test_a_deleted_business_record_is_archived_for_seven_years_unless_on_h
     contact = _id(await gql(CONTACT, {"c": kept}))
     deal = _id(await gql(DEAL, {"c": kept}))
     _id(await gql(DROP_DEAL, {"id": deal}))
+    leaver = _id(await gql(CONTACT, {"c": kept}))
+    _id(await gql(DROP_CONTACT, {"id": leaver}))  # no purge under hold: kept too
     copies, _ = await repos.archive.page(10)
-    assert [c.expires_at for c in copies] == [None, None]  # no TTL purges anything held
+    assert sorted(c.entity.value for c in copies) == ["Contacts", "Customers", "Opportunities"]
+    assert [c.expires_at for c in copies] == [None, None, None]  # no TTL purges anything
     refused = await gql(ERASE, {"id": contact})
     assert _code(refused) == "BAD_USER_INPUT"
     assert "legal hold" in refused["errors"][0]["message"]
 
-    assert await repos.archive.hold(False) == 2
+    assert await repos.archive.hold(False) == 3
     copies, _ = await repos.archive.page(10)
     for c in copies:
-        assert c.expires_at == int(c.deleted_at.timestamp() + 7 * 366 * DAY)
+        if c.entity.value == "Contacts":  # kept for the hold only: it goes now
+            assert c.expires_at is not None
+            assert abs(c.expires_at - time.time()) < 60
+        else:
+            assert c.expires_at == int(c.deleted_at.timestamp() + 7 * 366 * DAY)
+    _id(await gql(DROP_CONTACT, {"id": _id(await gql(CONTACT, {"c": kept}))}))
+    assert len((await repos.archive.page(10))[0]) == 3  # no hold: a contact's delete purges
     assert "errors" not in await gql(ERASE, {"id": contact})
 
 
