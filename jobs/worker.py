@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from auth import Principal
-from dal.errors import ConditionFailed, DalError, UnknownTenant
+from dal.errors import ConditionFailed, DalError, StoreUnavailable, Throttled, UnknownTenant
 from dal.jobs.files import JobFiles
 from dal.jobs.queue import Message, Queue
 from dal.jobs.records import Job, JobKind, JobStatus, Lost
@@ -130,7 +130,7 @@ class Worker:
         except (Lost, asyncio.CancelledError):
             raise
         except DalError as exc:
-            if job.kind is JobKind.PRIVACY:
+            if _comes_back(job, exc):
                 raise  # a store away: the message comes back, the run resumes its checkpoint
             return await self._failed(job, repos, exc)
         except Exception as exc:  # a job's failure is recorded, never lost
@@ -175,6 +175,17 @@ class Worker:
 
 
 _GONE = "the user who started this job no longer exists"
+# Runs of a privacy request that a store failure may send back to the queue; the
+# queue's dead-letter redrive is at 5 receives (deploy/jobs.py), so the last run
+# records FAILED (and clears the checkpoint) rather than leave a RUNNING job behind.
+PRIVACY_RUNS = 4
+
+
+def _comes_back(job: Job, exc: DalError) -> bool:
+    """Half an erasure is worse than a late one: a privacy request's run that met a
+    store failure (not a bug, not a refusal) goes again, a few times."""
+    away = isinstance(exc, StoreUnavailable | Throttled)
+    return job.kind is JobKind.PRIVACY and away and job.attempts < PRIVACY_RUNS
 
 
 def _context(request_id: str, principal: Principal, repos: Repos, limits: PageLimits) -> Context:

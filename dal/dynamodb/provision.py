@@ -74,10 +74,14 @@ async def _add_indexes(client: DynamoDBClient, name: str, table: Table) -> None:
     index at a time is all DynamoDB takes), each waited for until ACTIVE."""
     async with translated("DescribeTable"):
         described = (await client.describe_table(TableName=name))["Table"]
-    have = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
+    have = {
+        i["IndexName"]: i.get("IndexStatus") for i in described.get("GlobalSecondaryIndexes", [])
+    }
     request = create_table_request(table, name)
     for index in request.get("GlobalSecondaryIndexes", []):
         if index["IndexName"] in have:
+            if have[index["IndexName"]] != "ACTIVE":  # an earlier init's, still building
+                await _active(client, name, index["IndexName"])
             continue
         keys = {k["AttributeName"] for k in index["KeySchema"]}
         attrs = [a for a in request["AttributeDefinitions"] if a["AttributeName"] in keys]

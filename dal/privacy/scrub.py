@@ -39,6 +39,7 @@ class Scrubber:
         needles: Iterable[str],
         ids: Iterable[str] = (),
         personal: Iterable[str] = (),
+        only: Iterable[str] | None = None,
     ) -> None:
         kept = {n for n in needles if len(n) >= SHORTEST}
         # As JSON text spells them too (a non-ASCII "José" is "Jos\u00e9" in a .jsonl file).
@@ -46,25 +47,48 @@ class Scrubber:
         wanted = sorted(kept, key=len, reverse=True)
         self.needles = tuple(wanted)
         self.ids, self.personal = frozenset(ids), frozenset(personal)
+        # The top-level fields of a record whose text is searched (None: all): free text,
+        # never an enum ("LEAD") or an id that a value might happen to spell.
+        self.only = None if only is None else frozenset(only)
         alternatives = "|".join(re.escape(n) for n in wanted) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
     def found_in(self, text: str) -> bool:
+        """Whether ``text`` holds a needle (as a whole word, in any case)."""
         return bool(self.needles) and self._pattern.search(text) is not None
 
     def text(self, text: str) -> str:
         return self._pattern.sub(MARK, text) if self.needles else text
 
+    def record(self, value: Any) -> Any:
+        """A record (a change-log snapshot, an archived copy): its ``only`` fields."""
+        if not isinstance(value, dict) or self.only is None:
+            return self.value(value)
+        theirs = _names_one(value.get("id"), self.ids)
+        return {k: self._field(k, v, theirs) if k in self.only or theirs else v
+                for k, v in value.items()}  # fmt: skip
+
     def value(self, value: Any) -> Any:
-        """``value`` (JSON-like) with every string scrubbed; dict keys are field names."""
+        """``value`` (JSON-like) with every string scrubbed; dict keys are field names.
+        A string that holds JSON (an Idempotency-Key answer's body) is scrubbed inside."""
         if isinstance(value, str):
-            return self.text(value)
+            return self._string(value)
         if isinstance(value, dict):
-            theirs = value.get("id") in self.ids
+            theirs = _names_one(value.get("id"), self.ids)
             return {k: self._field(k, v, theirs) for k, v in value.items()}
         if isinstance(value, list):
             return [self.value(v) for v in value]
         return value
+
+    def _string(self, value: str) -> str:
+        if value[:1] in ("{", "["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return self.text(value)
+            scrubbed = self.value(parsed)
+            return value if scrubbed == parsed else json.dumps(scrubbed, separators=(",", ":"))
+        return self.text(value)
 
     def _field(self, name: str, value: Any, theirs: bool) -> Any:
         if theirs and name in self.personal and value is not None:
@@ -78,3 +102,8 @@ class Scrubber:
 
     def bytes_hold(self, body: bytes) -> bool:
         return self.found_in(body.decode("utf-8", errors="replace"))
+
+
+def _names_one(value: Any, ids: frozenset[str]) -> bool:
+    """Whether an object's ``id`` is one of ``ids`` (an ``id`` may be any JSON)."""
+    return isinstance(value, str) and value in ids

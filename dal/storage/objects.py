@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 SIGNED_KEPT = 10_000  # download URLs kept per process for reuse
-_MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NotFound"}
+_MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound"}
 # Every upload is tagged pending until its confirmation (lifecycle.py says why).
 PENDING_TAGGING = (
     f"<Tagging><TagSet><Tag><Key>{STATE}</Key><Value>{PENDING}</Value></Tag></TagSet></Tagging>"

@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from dal.errors import NotFound
+from dal.errors import Erased, NotFound
 from dal.jobs.records import Progress
 from dal.models import Activity, Contact, Entity, Opportunity, User
 from dal.privacy.scrub import MARK, Scrubber, needles_of
@@ -61,6 +61,9 @@ BLANKS: dict[str, dict[str, Any]] = {
 # The fields of the subject's record a stored answer may echo (``Scrubber``'s personal).
 PERSONAL = ("firstName", "lastName", "email", "phone", "position", "details", "username",
             "preferences")  # fmt: skip
+# The fields of a record (snapshot, archived copy) whose text is searched: free text
+# and personal values, never an enum ("LEAD") or an id.
+FREE_TEXT = frozenset({*PERSONAL, "title", "subject", "description", "name", "key"})
 # Reports hold counts and sums, templates the tenant's own text: only job files are swept.
 SWEPT = ("imports-exports",)
 BACKUPS_NOTE = "not rewritten: backups expire by their lifecycle rule (35 days)"
@@ -84,7 +87,7 @@ async def _gather(run: Run, state: State) -> None:
     # addresses, numbers, the full name) for what is the whole tenant's: a receipt, a
     # file, a job record, where a first name alone would hit other people.
     state["needles"] = sorted(set().union(*(_values(kind, s) for s in states)))
-    state["narrow"] = sorted({record.id}.union(*(_distinct(s) for s in states)))
+    state["narrow"] = sorted(set().union(*(_distinct(s) for s in states)))
     state["emails"] = sorted({str(s["email"]) for s in states if s.get("email")})
     state["activities"] = [a.id for a in subject.activities]
     state["opportunities"] = [o.id for o in subject.opportunities]
@@ -127,7 +130,7 @@ async def _files(run: Run, state: State) -> None:
 
 
 async def _gone(write: Awaitable[object]) -> None:
-    with contextlib.suppress(NotFound):  # gone meanwhile: what this step wanted
+    with contextlib.suppress(NotFound, Erased):  # gone or erased meanwhile: as wanted
         await write
 
 
@@ -164,12 +167,12 @@ async def _record(run: Run, state: State) -> None:
     if run.job.params["subjectKind"] == SubjectKind.CONTACT.value:
         contact = await repos.contacts.get(id)
         if contact is not None and contact.erased_at is None:
-            await repos.contacts.update(id, _erased_contact)
+            await _gone(repos.contacts.update(id, _erased_contact))
         _done(state, "dynamodb:Contacts", "anonymised, out of every list and device", 1)
         return
     user = await repos.users.get(id)
     if user is not None and not user.username.startswith("erased-"):
-        await repos.users.update(id, _erased_user)
+        await _gone(repos.users.update(id, _erased_user))
     _done(state, "dynamodb:Users", "username, e-mail and preferences anonymised", 1)
 
 
@@ -188,7 +191,7 @@ def _erased_user(u: User) -> User:
 
 async def _copies(run: Run, state: State) -> None:
     eraser, subject = run.repos.eraser, run.job.params["subjectId"]
-    scrub = Scrubber(state["needles"], [subject], PERSONAL)
+    scrub = Scrubber(state["needles"], [subject], PERSONAL, only=FREE_TEXT)
     narrow = Scrubber(state["narrow"], [subject], PERSONAL)
     records = {subject: BLANKS[run.job.params["subjectKind"]]}
     records |= {id: BLANKS["ACTIVITY"] for id in state["activities"]}
@@ -218,7 +221,10 @@ async def _copies(run: Run, state: State) -> None:
 
 
 async def _job_files(run: Run, state: State) -> None:
-    scrub, tenant = Scrubber(state["narrow"]), run.repos.scope.tenant_id
+    # A file is searched for the subject's id too (an export's row holds it): no
+    # business link can break there, the file goes.
+    needles = [*state["narrow"], run.job.params["subjectId"]]
+    scrub, tenant = Scrubber(needles), run.repos.scope.tenant_id
     for purpose in SWEPT:
         bucket, deleted = run.files.bucket(purpose), 0
         for key, version, marker in await run.files.blobs.versions(bucket, f"{tenant}/"):
