@@ -135,16 +135,7 @@ def _blanked(value: Any, blank: Mapping[str, Any] | None) -> Any:
 
 
 def _scrubbed(value: Any, scrubber: Scrubber) -> Any:
-    """Text that holds JSON stays JSON (rewritten only when a value changed: the
-    text may escape what the needles spell plainly); a record's text is scrubbed
-    where the scrubber says (``Scrubber.record``); maps and lists value by value."""
-    if not isinstance(value, str):
-        return scrubber.value(value)
-    if value[:1] in "{[":
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return scrubber.text(value)
-        scrubbed = scrubber.record(parsed)
-        return value if scrubbed == parsed else json.dumps(scrubbed, separators=(",", ":"))
-    return scrubber.text(value)
+    """A stored snapshot or answer (text) as a record; maps and lists value by value."""
+    if isinstance(value, str):
+        return scrubber.stored(value, record=True)
+    return scrubber.value(value)

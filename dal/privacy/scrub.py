@@ -72,7 +72,7 @@ class Scrubber:
         """``value`` (JSON-like) with every string scrubbed; dict keys are field names.
         A string that holds JSON (an Idempotency-Key answer's body) is scrubbed inside."""
         if isinstance(value, str):
-            return self._string(value)
+            return self.stored(value)
         if isinstance(value, dict):
             theirs = _names_one(value.get("id"), self.ids)
             return {k: self._field(k, v, theirs) for k, v in value.items()}
@@ -80,13 +80,16 @@ class Scrubber:
             return [self.value(v) for v in value]
         return value
 
-    def _string(self, value: str) -> str:
+    def stored(self, value: str, *, record: bool = False) -> str:
+        """Text as stored: JSON stays JSON, rewritten only when a value changed (the
+        text may escape what the needles spell plainly); ``record``: a record's JSON,
+        scrubbed where ``only`` says."""
         if value[:1] in ("{", "["):
             try:
                 parsed = json.loads(value)
             except ValueError:
                 return self.text(value)
-            scrubbed = self.value(parsed)
+            scrubbed = self.record(parsed) if record else self.value(parsed)
             return value if scrubbed == parsed else json.dumps(scrubbed, separators=(",", ":"))
         return self.text(value)
 
