@@ -98,11 +98,6 @@ class Scrubber:
             return MARK if isinstance(value, str) else None
         return self.value(value)
 
-    def json_text(self, raw: str) -> str:
-        """A JSON document stored as text, scrubbed value by value (its keys kept)."""
-        scrubbed = self.value(json.loads(raw))
-        return json.dumps(scrubbed, separators=(",", ":"), sort_keys=True, default=str)
-
     def bytes_hold(self, body: bytes) -> bool:
         return self.found_in(body.decode("utf-8", errors="replace"))
 

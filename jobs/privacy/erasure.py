@@ -37,18 +37,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from dal.errors import Erased, NotFound
 from dal.jobs.records import Progress
-from dal.models import Activity, Contact, Entity, Opportunity, User
+from dal.models import Activity, Contact, Entity, Opportunity, Record, User
 from dal.privacy.scrub import MARK, Scrubber, needles_of
 from dal.privacy.subject import SubjectKind, record_of
+from dal.records.repo import Repo
 from dal.timefmt import dump_dt, utcnow
 from jobs.privacy.subject import gather, public
 from jobs.run import JobError, Run
 
 State = dict[str, Any]
+R = TypeVar("R", bound=Record)
 # What the change log's snapshots of each kind of record get in place of personal
 # fields (None: the field goes), before the needles are scrubbed from the rest.
 GONE = dict.fromkeys(("email", "phone", "position", "details", "lastContactedAt"))
@@ -134,16 +136,22 @@ async def _gone(write: Awaitable[object]) -> None:
         await write
 
 
+async def _rewritten(repo: Repo[R], ids: list[str], change: Callable[[R], R]) -> int:
+    """Each record through ``change``, written where it changes anything; how many."""
+    changed = 0
+    for id in ids:
+        current = await repo.get(id)
+        if current is not None and change(current) != current:
+            await _gone(repo.update(id, change))
+            changed += 1
+    return changed
+
+
 async def _activities(run: Run, state: State) -> None:
     def anonymised(a: Activity) -> Activity:
         return replace(a, subject=MARK, description=None)
 
-    changed = 0
-    for id in state["activities"]:
-        current = await run.repos.activities.get(id)
-        if current is not None and anonymised(current) != current:
-            await _gone(run.repos.activities.update(id, anonymised))
-            changed += 1
+    changed = await _rewritten(run.repos.activities, state["activities"], anonymised)
     _done(state, "dynamodb:Activities", "subject and description anonymised", changed)
 
 
@@ -153,12 +161,7 @@ async def _opportunities(run: Run, state: State) -> None:
     def scrubbed(o: Opportunity) -> Opportunity:
         return replace(o, title=scrub.text(o.title))
 
-    changed = 0
-    for id in state["opportunities"]:
-        current = await run.repos.opportunities.get(id)
-        if current is not None and scrubbed(current) != current:
-            await _gone(run.repos.opportunities.update(id, scrubbed))
-            changed += 1
+    changed = await _rewritten(run.repos.opportunities, state["opportunities"], scrubbed)
     _done(state, "dynamodb:Opportunities", "names taken out of titles (amounts kept)", changed)
 
 

@@ -8,10 +8,11 @@ all of these. For a user: their record and the audit events of their writes
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from dal.models import Activity, Contact, Document, Entity, Opportunity, Record, User
+from dal.models import Activity, Contact, Document, Entity, Opportunity, Page, Record, User
 from dal.privacy.audit import AuditEvent, Window
 from dal.privacy.subject import SubjectKind
 from dal.records.activity_query import Window as Scheduled
@@ -19,6 +20,7 @@ from dal.store import Repos
 from dal.timefmt import dump_dt, utcnow
 
 PAGE = 500
+T = TypeVar("T")
 
 
 @dataclass
@@ -51,26 +53,27 @@ async def gather(repos: Repos, kind: SubjectKind, record: Contact | User) -> Sub
     return subject
 
 
-async def _activities(repos: Repos, contact_id: str) -> list[Activity]:
-    found: list[Activity] = []
-    after, now = None, dump_dt(utcnow())
+async def _every(read: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
+    """Every page of a listing, ``read(after)`` a page at a time."""
+    found: list[T] = []
+    after = None
     while True:
-        page = await repos.activities.by_related(contact_id, now, PAGE, after, Scheduled())
+        page = await read(after)
         found += page.items
         if not page.has_next:
             return found
         after = page.end_cursor
+
+
+async def _activities(repos: Repos, contact_id: str) -> list[Activity]:
+    now = dump_dt(utcnow())
+    return await _every(
+        lambda after: repos.activities.by_related(contact_id, now, PAGE, after, Scheduled())
+    )
 
 
 async def _opportunities(repos: Repos, contact_id: str) -> list[Opportunity]:
-    found: list[Opportunity] = []
-    after = None
-    while True:
-        page = await repos.opportunities.by_contact(contact_id, PAGE, after)
-        found += page.items
-        if not page.has_next:
-            return found
-        after = page.end_cursor
+    return await _every(lambda after: repos.opportunities.by_contact(contact_id, PAGE, after))
 
 
 async def audit_of(repos: Repos, window: Window) -> list[AuditEvent]:
