@@ -21,9 +21,11 @@ CHROMIUM ?= /usr/bin/chromium
 # Every install (make run, make test, CI, the Docker image, the Lambda zip) takes its
 # versions from requirements.lock: a clean clone on a new machine installs what CI proved.
 LOCK := requirements.lock
+# Where `make lock` writes (the lock test writes to a copy).
+LOCK_OUT ?= $(LOCK)
 LOCK_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet
 
-$(VENV)/.stamp-run: pyproject.toml $(LOCK)
+$(VENV)/.stamp-run: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -83,10 +85,10 @@ graphiql:  # rebuild edge/static/graphiql/ from graphiql/ (commit the result)
 test: lint typecheck pytest
 
 lock: $(VENV)/.stamp-dev  # re-resolve requirements.lock after a change to pyproject.toml (keeps the other pins)
-	$(LOCK_COMPILE) -o $(LOCK)
+	$(LOCK_COMPILE) -o $(LOCK_OUT)
 
 lock-upgrade: $(VENV)/.stamp-dev  # move every pin to the newest release pyproject.toml allows
-	$(LOCK_COMPILE) --upgrade -o $(LOCK)
+	$(LOCK_COMPILE) --upgrade -o $(LOCK_OUT)
 
 bench: $(VENV)/.stamp-dev $(DYNAMODB_LOCAL_DIR)/.stamp
 	$(PY) -m bench.nested_query
