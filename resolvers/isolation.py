@@ -20,9 +20,14 @@ import os
 import resource
 import signal
 import warnings
+import weakref
 from collections.abc import Callable
 
 CHUNK = 1 << 16
+CHILDREN = 4  # children at once, per process: each may take ``memory`` and a core
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Overrun(Exception):
@@ -30,7 +35,18 @@ class Overrun(Exception):
 
 
 async def isolated(work: Callable[[], bytes], seconds: float, memory: int) -> bytes:
-    """What ``work()`` returned in a child, or Overrun."""
+    """What ``work()`` returned in a child, or Overrun. At most ``CHILDREN`` children
+    at once: more wait their turn (the time limit counts from the fork)."""
+    async with _gate():
+        return await _forked(work, seconds, memory)
+
+
+def _gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()  # a semaphore belongs to one loop (tests run many)
+    return _gates.setdefault(loop, asyncio.Semaphore(CHILDREN))
+
+
+async def _forked(work: Callable[[], bytes], seconds: float, memory: int) -> bytes:
     read, write = os.pipe()
     with warnings.catch_warnings():
         # 3.12+ warns of fork with threads: the child runs only ``work`` and _exits.
@@ -62,9 +78,13 @@ def _child(read: int, write: int, work: Callable[[], bytes], memory: int) -> Non
 
 
 def _limit(memory: int) -> None:
-    """Address space: what the child maps now (the parent's copy) plus ``memory``."""
-    with open("/proc/self/statm", "rb") as statm:
-        mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    """Address space: what the child maps now (the parent's copy) plus ``memory``.
+    Without /proc (macOS, where RLIMIT_AS is not enforced anyway) only time is limited."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            mapped = int(statm.read().split()[0]) * resource.getpagesize()
+    except OSError:
+        return
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     soft = mapped + memory
     resource.setrlimit(resource.RLIMIT_AS, (soft if hard < 0 else min(soft, hard), hard))

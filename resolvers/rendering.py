@@ -14,7 +14,7 @@ Limits (README "E-mail templates"), in three layers:
 - at save (``check``): a body of at most ``MAX_BODY`` characters, parsed, then
   its syntax tree refused if it formats with ``%`` or ``**``, names a filter
   not in ``FILTERS``, or gives a width-taking filter anything but a number up
-  to ``MAX_WIDTH`` (``limits.py``);
+  to ``MAX_WIDTH`` (``template_limits.py``);
 - while rendering: every value an operator, a ``~`` or a filter makes is at most
   ``MAX_VALUE`` characters (or items), checked before the work where its size
   can be foreseen; the answer at most ``MAX_OUTPUT``; ``RENDER_S`` of rendering,
@@ -38,10 +38,10 @@ from typing import Any
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from resolvers import limits
+from resolvers import template_limits as limits
 from resolvers.errors import BadUserInput
 from resolvers.isolation import Overrun, isolated
-from resolvers.limits import MAX_VALUE, TooMuch
+from resolvers.template_limits import MAX_VALUE, TooMuch
 
 MAX_BODY = 20_000
 MAX_SUBJECT = 300

@@ -4,8 +4,10 @@ and templates that try to reach further, run long or grow huge are refused."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from dal.models import Role
 from dal.storage.templates import MAX_TEMPLATES, Template, new_id
 from dal.store import Repos
 from resolvers.isolation import Overrun, isolated
+from resolvers.template_limits import FILTERS
 from services import Services
 from tests.conftest import Gql, Tenants
 
@@ -299,3 +302,9 @@ async def test_at_most_200_templates_and_a_list_shows_every_one(gql: Gql, repos:
     for t in made[:2]:
         data(await gql(DELETE, {"id": t.id}))
     assert data(await gql(SAVE, {"input": new}))["saveEmailTemplate"]["version"] == 1
+
+
+def test_the_readme_lists_the_filters_a_template_has() -> None:
+    readme = Path(__file__).parents[2].joinpath("README.md").read_text()
+    listed = readme.split("a filter other than", 1)[1].split("(so no", 1)[0]
+    assert set(re.findall(r"`(\w+)`", listed)) == FILTERS
