@@ -6,33 +6,49 @@ and ``{{ today }}``, each a string (or empty). Every other name or attribute is
 an error, not an empty string, and no attribute of anything else is looked up
 at all (``getattr`` and ``getitem`` are ours), so no method, no dunder and no
 object graph is reachable; the globals are empty (no ``range``, ``cycler``,
-``namespace``), and the sandbox refuses what it refuses anyway.
+``namespace``), only the filters of ``FILTERS`` exist, and the sandbox refuses
+what it refuses anyway.
 
-Limits (README "E-mail templates"): a body of at most ``MAX_BODY`` characters,
-an answer of at most ``MAX_OUTPUT``, and ``RENDER_S`` of rendering, checked at
-every call, every ``*``, every piece of output, and every line the compiled
-template runs (a trace function on the template's own frames: nested loops over
-a literal that print nothing and call nothing are stopped too).
+Limits (README "E-mail templates"), in three layers:
+
+- at save (``check``): a body of at most ``MAX_BODY`` characters, parsed, then
+  its syntax tree refused if it formats with ``%`` or ``**``, names a filter
+  not in ``FILTERS``, or gives a width-taking filter anything but a number up
+  to ``MAX_WIDTH`` (``template_limits.py``);
+- while rendering: every value an operator, a ``~`` or a filter makes is at most
+  ``MAX_VALUE`` characters (or items), checked before the work where its size
+  can be foreseen; the answer at most ``MAX_OUTPUT``; ``RENDER_S`` of rendering,
+  checked at every call, operator, piece of output and line the template runs;
+- the render runs in a child process (``isolation.py``) killed after
+  ``HARD_S`` or past ``MEMORY`` bytes: a template saved before these checks, or
+  one they missed, can hold only its own child, never the event loop.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
-from jinja2.exceptions import SecurityError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
+from resolvers import template_limits as limits
 from resolvers.errors import BadUserInput
+from resolvers.isolation import Overrun, isolated
+from resolvers.template_limits import MAX_VALUE, TooMuch
 
 MAX_BODY = 20_000
 MAX_SUBJECT = 300
-MAX_OUTPUT = 100_000
+MAX_OUTPUT = MAX_VALUE
 RENDER_S = 0.1
+HARD_S = 1.0  # the child's end: RENDER_S, plus the fork and compiling the template
+MEMORY = 128 << 20  # the child's allowance above what it inherits
 FIELDS: dict[str, tuple[str, ...]] = {
     "contact": ("firstName", "lastName", "email", "phone", "position"),
     "customer": ("companyName", "industry", "tier"),
@@ -43,30 +59,35 @@ PLAIN = ("today",)
 
 
 class Fields:
-    """One group of fields (``contact``): the names it has, and nothing else."""
+    """One group of fields (``contact``): the names it has, and nothing else. The
+    names a render looks up are kept (``read``): they are what the audit records."""
 
-    def __init__(self, group: str, values: Mapping[str, str]) -> None:
-        self.group, self.values = group, dict(values)
+    def __init__(self, group: str, values: Mapping[str, str], present: bool = True) -> None:
+        self.group, self.values, self.present = group, dict(values), present
+        self.read: set[str] = set()
 
     def lookup(self, name: Any) -> str:
         if name not in FIELDS[self.group]:
             raise UndefinedError(f"{self.group}.{name} is not a template field")
+        if self.present:
+            self.read.add(name)
         return self.values.get(name, "")
 
     def __str__(self) -> str:
         raise UndefinedError(f"{self.group} is a group of fields: name one ({self.group}.x)")
 
-
-class TooMuch(SecurityError):
-    pass
+    def __repr__(self) -> str:  # never the object's address (``|pprint`` of old templates)
+        return f"<{self.group}>"
 
 
 class Environment(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    code_generator_class = limits.Generator
 
     def __init__(self) -> None:
         super().__init__(undefined=StrictUndefined, autoescape=False)
         self.globals.clear()
+        self.filters = limits.filters(self.filters, self.check)
         self.deadline = 0.0
 
     def check(self) -> None:
@@ -92,32 +113,80 @@ class Environment(SandboxedEnvironment):
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         self.check()
-        if operator == "**":
-            raise TooMuch("** is not allowed in templates")
-        texts = [len(x) for x in (left, right) if isinstance(x, str | list)]
-        counts = [x for x in (left, right) if isinstance(x, int)]
-        if texts and counts and texts[0] * counts[0] > MAX_OUTPUT:
-            raise TooMuch(f"the text would be longer than {MAX_OUTPUT} characters")
-        return super().call_binop(context, operator, left, right)
+        limits.binop(operator, left, right)
+        return limits.bounded(super().call_binop(context, operator, left, right))
+
+    def joined(self, parts: tuple[Any, ...]) -> str:
+        """``a ~ b``: each part bounded before it is made text, and the whole after."""
+        self.check()
+        for part in parts:
+            limits.bounded(part)
+        text = "".join(str(p) for p in parts)
+        limits.bounded(text)
+        return text
 
 
-# One environment for the process: a render runs start to end without awaiting, so
-# no two renders interleave on the event loop and ``deadline`` is always its own.
+# One environment for the process: a render runs start to end without awaiting (in
+# its own child), so no two renders interleave and ``deadline`` is always its own.
 _ENV = Environment()
 
 
 def check(body: str, field: str, limit: int = MAX_BODY) -> None:
-    """BAD_USER_INPUT naming ``field`` for a template that could never render."""
+    """BAD_USER_INPUT naming ``field`` for a template that could never render, or that
+    uses what ``limits.refused`` refuses. The size is checked before the parse, and
+    the parse bounds the tree the walk goes through."""
     if len(body) > limit:
         raise BadUserInput(f"{field} is longer than {limit} characters", field)
+    if field == "subject" and ("\r" in body or "\n" in body):
+        raise BadUserInput("subject must be one line (no CR or LF)", field)
     try:
-        names = meta.find_undeclared_variables(_ENV.parse(body))
+        tree = _ENV.parse(body)
+        problem = limits.refused(tree) or _unknown(meta.find_undeclared_variables(tree))
     except TemplateSyntaxError as exc:
         raise BadUserInput(f"{field}: line {exc.lineno}: {exc.message}", field) from exc
+    except (RecursionError, ValueError, MemoryError) as exc:
+        raise BadUserInput(f"{field}: the template is nested too deep or too large", field) from exc
+    if problem:
+        raise BadUserInput(f"{field}: {problem}", field)
+
+
+def _unknown(names: set[str]) -> str | None:
     unknown = sorted(n for n in names if n not in FIELDS and n not in PLAIN)
-    if unknown:
-        known = ", ".join([*FIELDS, *PLAIN])
-        raise BadUserInput(f"{field}: unknown name(s) {', '.join(unknown)}; known: {known}", field)
+    if not unknown:
+        return None
+    return f"unknown name(s) {', '.join(unknown)}; known: {', '.join([*FIELDS, *PLAIN])}"
+
+
+@dataclass
+class Rendered:
+    subject: str
+    body: str
+    read: dict[str, list[str]] = field(default_factory=dict)  # group: field names looked up
+
+
+async def render(subject: str, body: str, values: Mapping[str, Any]) -> Rendered:
+    """Both texts, rendered in a child process; BAD_USER_INPUT naming the failing one."""
+    try:
+        out = json.loads(await isolated(partial(_rendered, subject, body, values), HARD_S, MEMORY))
+    except Overrun as exc:
+        message = f"body: rendering stopped: it {exc} or used more than {MEMORY >> 20} MiB"
+        raise BadUserInput(message, "body") from exc
+    if "error" in out:
+        raise BadUserInput(out["error"], out["field"])
+    return Rendered(out["subject"], out["body"], out["read"])
+
+
+def _rendered(subject: str, body: str, values: Mapping[str, Any]) -> bytes:
+    """In the child: the answer as JSON (the texts and the fields read, or the error)."""
+    try:
+        texts = {"subject": render_here(subject, values, "subject")}
+        if "\r" in texts["subject"] or "\n" in texts["subject"]:
+            raise BadUserInput("subject: the rendered subject has a line break", "subject")
+        texts["body"] = render_here(body, values, "body")
+    except BadUserInput as exc:
+        return json.dumps({"error": str(exc), "field": exc.extensions["field"]}).encode()
+    read = {k: sorted(v.read) for k, v in values.items() if isinstance(v, Fields) and v.read}
+    return json.dumps({**texts, "read": read}).encode()
 
 
 def _traced(frame: FrameType, event: str, arg: Any) -> Any:
@@ -128,29 +197,32 @@ def _traced(frame: FrameType, event: str, arg: Any) -> Any:
     return _traced
 
 
-def render(body: str, values: Mapping[str, Any], field: str) -> str:
-    """The text, or BAD_USER_INPUT naming the template's ``field`` (subject, body)."""
+def render_here(body: str, values: Mapping[str, Any], field: str) -> str:
+    """The text, in this process, or BAD_USER_INPUT naming ``field`` (subject, body)."""
+    try:
+        return _generate(_ENV.from_string(body), values)
+    except RecursionError as exc:
+        raise BadUserInput(f"{field}: the template recursed too deep", field) from exc
+    except MemoryError as exc:
+        raise BadUserInput(f"{field}: the template needs too much memory", field) from exc
+    except Exception as exc:  # whatever a template does wrong is the template's
+        raise BadUserInput(f"{field}: {exc}", field) from exc
+
+
+def _generate(template: Template, values: Mapping[str, Any]) -> str:
+    """``RENDER_S`` from here: compiling (bounded by the body's size) is not counted."""
     _ENV.deadline = time.monotonic() + RENDER_S
     kept = sys.gettrace()
     sys.settrace(_traced)
     try:
-        return _render(body, values, field)
-    finally:
-        sys.settrace(kept)
-
-
-def _render(body: str, values: Mapping[str, Any], field: str) -> str:
-    out: list[str] = []
-    size = 0
-    try:
-        for piece in _ENV.from_string(body).generate(values):
-            size += len(piece)
-            if size > MAX_OUTPUT:
+        out: list[str] = []
+        total = 0
+        for piece in template.generate(values):
+            total += len(piece)
+            if total > MAX_OUTPUT:
                 raise TooMuch(f"the text would be longer than {MAX_OUTPUT} characters")
             _ENV.check()
             out.append(piece)
-    except (UndefinedError, SecurityError, TemplateSyntaxError, TypeError, ValueError) as exc:
-        raise BadUserInput(f"{field}: {exc}", field) from exc
-    except RecursionError as exc:
-        raise BadUserInput(f"{field}: the template recursed too deep", field) from exc
-    return "".join(out)
+        return "".join(out)
+    finally:
+        sys.settrace(kept)

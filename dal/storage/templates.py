@@ -11,6 +11,7 @@ bodies of every version.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,7 +28,9 @@ from dal.tenancy.scope import TENANT_ATTR, TenantScope
 from dal.timefmt import dump_dt, load_dt
 
 TEMPLATE_ID = re.compile(r"^tpl_[A-Za-z0-9_-]{1,60}$")
-MAX_TEMPLATES = 200  # per tenant: ``emailTemplates`` reads them all, bodies included
+MAX_TEMPLATES = 200  # per tenant (checked at save): ``emailTemplates`` reads them all
+PAGE = 100  # items a Query asks for
+BODIES = 16  # bodies read from S3 at once
 BUCKET = "templates"
 
 
@@ -65,8 +68,37 @@ class Templates:
         return await self._with_body(item)
 
     async def all(self) -> list[Template]:
-        items, _ = await self.dynamo.query(self.table, None, ("pk", self.pk), limit=MAX_TEMPLATES)
-        return [await self._with_body(i) for i in items if self.scope.owns(i)]
+        """Every template, by id; the bodies read ``BODIES`` at a time."""
+        items = await self._items()
+        gate = asyncio.Semaphore(BODIES)
+
+        async def one(item: Item) -> Template:
+            async with gate:
+                return await self._with_body(item)
+
+        return list(await asyncio.gather(*(one(i) for i in items)))
+
+    async def room_for(self, id: str) -> bool:
+        """Whether saving ``id`` keeps the tenant within ``MAX_TEMPLATES``: a change of
+        a stored template always does; a new one, while fewer are stored."""
+        if not TEMPLATE_ID.fullmatch(id):
+            return True  # ``save`` refuses it (InvalidId)
+        stored = await self.dynamo.get(self.table, self.pk, id)
+        if stored is not None and self.scope.owns(stored):
+            return True
+        return len(await self._items((SORT, TENANT_ATTR))) < MAX_TEMPLATES
+
+    async def _items(self, projection: tuple[str, ...] = ()) -> list[Item]:
+        """Every page of the tenant's partition (a page is 1 MB at most, whatever the limit)."""
+        out: list[Item] = []
+        start: Item | None = None
+        while True:
+            items, start = await self.dynamo.query(
+                self.table, None, ("pk", self.pk), limit=PAGE, start=start, projection=projection
+            )
+            out += [i for i in items if self.scope.owns(i)]
+            if start is None:
+                return out
 
     async def _with_body(self, item: Item) -> Template:
         files = self._files()
