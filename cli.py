@@ -12,8 +12,10 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 import auth
 import schema
@@ -26,6 +28,7 @@ from dal.storage.buckets import create_buckets
 from dal.sync.merge import Strategy
 from dal.tenancy.scope import InvalidTenant, Model
 from deploy import cli as iac
+from edge.connection import ServeConfig
 from jobs import commands
 from jobs.privacy import commands as privacy
 from observe import logs
@@ -196,20 +199,28 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             # GraphiQL's headers editor comes prefilled with the banner's demo token.
             ide_headers = {"Authorization": f"Bearer {token}"}
         app = create_app(services.settings, services, ide_headers=ide_headers)
-        config = uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            log_config=None,  # our handler (observe.logs), not uvicorn's
-            # Our request line replaces the access log, whose URL would carry a GET
-            # query's variables (personal data) into the logs.
-            access_log=False,
-            timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
-        )
+        config = _config(app, settings, args)
         async with in_process_worker(services.settings, services):
             await uvicorn.Server(config).serve()
     return 0
+
+
+def _config(app: Any, settings: Settings, args: argparse.Namespace, **more: Any) -> ServeConfig:
+    given = settings.server
+    return ServeConfig(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        log_config=None,  # our handler (observe.logs), not uvicorn's
+        # Our request line replaces the access log, whose URL would carry a GET
+        # query's variables (personal data) into the logs.
+        access_log=False,
+        timeout_graceful_shutdown=given.graceful_shutdown_seconds,
+        timeout_keep_alive=given.keep_alive_seconds,
+        header_timeout=given.header_timeout_seconds,
+        **more,
+    )
 
 
 def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
@@ -222,17 +233,10 @@ def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    uvicorn.run(
-        "server:app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=False,  # see _serve
-        log_config=None,  # each worker sets up observe.logs (server.app)
-        timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
-    )
+    # uvicorn.run's way with workers, on our config (each worker sets up observe.logs
+    # in server.app).
+    config = _config("server:app", settings, args, factory=True, workers=args.workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
     return 0
 
 

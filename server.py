@@ -182,7 +182,7 @@ def graphql_endpoint(
         caching=caching,
         admit=contexts.admit,
         ide_headers=ide_headers,
-        idempotency=Idempotency(partial(_keeper, runtime)),
+        idempotency=Idempotency(partial(_keeper, runtime), _limits(settings.limits)),
     )
     limiter = _limiter(settings)
     if limiter is not None:

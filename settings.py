@@ -198,6 +198,11 @@ class TracingSettings(BaseModel):
 class ServerSettings(BaseModel):
     # On SIGTERM: requests in flight get this long to finish (uvicorn's graceful shutdown).
     graceful_shutdown_seconds: int = Field(10, ge=0)
+    # A request's line and headers must arrive within this many seconds of the
+    # connection's opening or the previous response, whatever the pace (slowloris).
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    # An idle keep-alive connection is closed after this many seconds.
+    keep_alive_seconds: int = Field(5, ge=1)
 
 
 class SyncSettings(BaseModel):

@@ -27,6 +27,7 @@ from auth import Principal
 from edge.envelope import error_response
 from edge.gate import principal
 from edge.operation import Operation
+from schema.limits import Limits, source_refusal
 
 HEADER = "idempotency-key"
 SCOPE_KEY = "zebros.idempotency"  # the claim, for the context builder to hand the journal
@@ -73,14 +74,14 @@ class Claim:
 
 
 class Idempotency:
-    def __init__(self, keeper: Callable[[Principal], Awaitable[Keeper]]) -> None:
-        self._keeper = keeper
+    def __init__(self, keeper: Callable[[Principal], Awaitable[Keeper]], limits: Limits) -> None:
+        self._keeper, self._limits = keeper, limits
 
     async def run(
         self, request: Request, op: Operation | None, answer: Callable[[], Awaitable[Response]]
     ) -> Response:
         key, caller = request.headers.get(HEADER), principal(request.scope)
-        if key is None or caller is None or op is None or not _mutation(op):
+        if key is None or caller is None or op is None or not _mutation(op, self._limits):
             return await answer()
         if not KEY.fullmatch(key):
             message = "Idempotency-Key must be 1-64 characters of A-Z a-z 0-9 _ -"
@@ -118,8 +119,10 @@ def _replayed(found: Stored, digest: str) -> Response:
     return Response(body, status, headers=headers, media_type="application/json")
 
 
-def _mutation(op: Operation) -> bool:
-    if op.query is None:
+def _mutation(op: Operation, limits: Limits) -> bool:
+    """A mutation within the size and token limits: parsed only then (one past them
+    is refused unparsed by the limits, and claims no key)."""
+    if op.query is None or source_refusal(op.query, limits) is not None:
         return False
     try:
         document = parse(op.query)

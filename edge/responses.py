@@ -27,7 +27,7 @@ from dal.cache.session import Who
 from edge.operation import Operation
 from schema.cache_policy import Policy, policy_of
 from schema.caching import CacheScope
-from schema.limits import Limits, source_refusal
+from schema.limits import Limits, shape_refused, source_refusal
 
 NO_STORE = "no-store"
 POLICIES_MAX = 2_000
@@ -44,8 +44,9 @@ class Lookup:
 
 class Policies:
     """Document -> policy, computed once per document and operation name. A document
-    past the size or token limits gets none, unparsed (the limits refuse it later,
-    as cheaply as they always did); kept by digest, not by its text."""
+    past the size or token limits gets none, unparsed, and one past the depth, alias,
+    root-field or directive limits none, unwalked (the limits refuse it later, as
+    cheaply as they always did); kept by digest, not by its text."""
 
     def __init__(self, schema: GraphQLSchema, limits: Limits) -> None:
         self.schema, self.limits = schema, limits
@@ -60,7 +61,8 @@ class Policies:
         if source_refusal(query, self.limits) is None:
             with suppress(GraphQLError):  # Strawberry will say what is wrong with it
                 document = parse(query, max_tokens=self.limits.max_tokens)
-                found = policy_of(self.schema, document, operation_name)
+                if not shape_refused(self.schema, document, self.limits):
+                    found = policy_of(self.schema, document, operation_name)
         self._known[key] = found
         if len(self._known) > POLICIES_MAX:
             self._known.popitem(last=False)

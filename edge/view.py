@@ -165,7 +165,7 @@ class GraphQLView(GraphQL[ContextT, None]):
         """The body (or a GET's variables): JSON, an object or an array of objects."""
         try:
             decoded = json.loads(data)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # not JSON, or not UTF-8
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         except RecursionError as exc:
             raise HTTPException(400, "JSON nested too deeply") from exc

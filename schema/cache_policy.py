@@ -62,12 +62,12 @@ def policy_of(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    found = Policy()
+    walk = _Walk(fragments)
     try:
-        _walk(root, operation.selection_set, fragments, found, covered=False)
+        walk.selections(root, operation.selection_set, covered=False)
     except _Uncovered:
         return None
-    return found if found.max_age is not None else None
+    return walk.found if walk.found.max_age is not None else None
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -77,26 +77,48 @@ def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionN
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
-def _walk(
-    parent: GraphQLObjectType,
-    selection: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    found: Policy,
-    *,
-    covered: bool,
-) -> None:
-    for node in _fields(selection, fragments):
+class _Walk:
+    """The selection, each fragment walked once per parent type and coverage: a
+    policy is a union, so a second walk adds nothing, and a fragment bomb (ten
+    spreads of ten spreads of ...) costs one pass over the document, not 10**n."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments, self.found = fragments, Policy()
+        self._walked: set[tuple[str, str, bool]] = set()
+
+    def selections(
+        self, parent: GraphQLObjectType, selection: SelectionSetNode, *, covered: bool
+    ) -> None:
+        for node in selection.selections:
+            if isinstance(node, FieldNode):
+                self.field(parent, node, covered=covered)
+            elif isinstance(node, InlineFragmentNode):
+                self.selections(parent, node.selection_set, covered=covered)
+            elif isinstance(node, FragmentSpreadNode):
+                self.spread(parent, node.name.value, covered=covered)
+
+    def spread(self, parent: GraphQLObjectType, name: str, *, covered: bool) -> None:
+        key = (name, parent.name, covered)
+        if key in self._walked:  # walked already (or a cycle, which validation refuses)
+            return
+        self._walked.add(key)
+        fragment = self.fragments.get(name)
+        if fragment is None:
+            raise _Uncovered
+        self.selections(parent, fragment.selection_set, covered=covered)
+
+    def field(self, parent: GraphQLObjectType, node: FieldNode, *, covered: bool) -> None:
         if node.name.value == "__typename":
-            continue
+            return
         definition = parent.fields.get(node.name.value)
         if definition is None:  # introspection, or invalid: not worth caching
             raise _Uncovered
-        _field(definition.extensions.get(BACKREF), node, found, covered=covered)
+        _field(definition.extensions.get(BACKREF), node, self.found, covered=covered)
         named = get_named_type(definition.type)
         if node.selection_set is not None:
             if not isinstance(named, GraphQLObjectType):
                 raise _Uncovered  # unions and interfaces resolve by code
-            _walk(named, node.selection_set, fragments, found, covered=True)
+            self.selections(named, node.selection_set, covered=True)
 
 
 def _field(strawberry_field: object, node: FieldNode, found: Policy, *, covered: bool) -> None:
@@ -112,20 +134,3 @@ def _field(strawberry_field: object, node: FieldNode, found: Policy, *, covered:
     plain = getattr(strawberry_field, "base_resolver", "none") is None
     if not (covered and plain):
         raise _Uncovered
-
-
-def _fields(
-    selection: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]
-) -> list[FieldNode]:
-    out: list[FieldNode] = []
-    for node in selection.selections:
-        if isinstance(node, FieldNode):
-            out.append(node)
-        elif isinstance(node, InlineFragmentNode):
-            out.extend(_fields(node.selection_set, fragments))
-        elif isinstance(node, FragmentSpreadNode):
-            fragment = fragments.get(node.name.value)
-            if fragment is None:
-                raise _Uncovered
-            out.extend(_fields(fragment.selection_set, fragments))
-    return out

@@ -4,7 +4,9 @@ Size and tokens are checked before parsing, depth, aliases, root fields,
 directives and cost (``schema/cost.py`` measures them) before validation, so
 an abusive document costs neither. A refusal is a GraphQL error with
 ``extensions.code = "QUERY_TOO_COMPLEX"``, the measured value under the
-metric's name and ``extensions.limit``.
+metric's name and ``extensions.limit``. A document of several operations
+without an ``operationName`` is refused there too (BAD_USER_INPUT), as the
+spec requires, not run as its first operation.
 
 Parsing and validation are cached (LRU, by document text and by document):
 a poll of the same query parses and validates once per process. The limits
@@ -17,15 +19,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, Source, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    Source,
+    parse,
+    validate,
+)
 from graphql.language import Lexer, TokenKind
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from schema.cost import Metrics, measure
 
 __all__ = ["JSON_SAFE", "Limits", "Metrics", "count_tokens", "limits_extension", "measure"]
 
 CODE = "QUERY_TOO_COMPLEX"
+UNCHOSEN = "Must provide operation name if query contains multiple operations."
 # Measurements of fragment bombs grow without bound; JavaScript clients read
 # integers exactly only up to 2**53 - 1.
 JSON_SAFE = 2**53 - 1
@@ -79,14 +91,25 @@ def source_refusal(query: str, limits: Limits) -> GraphQLError | None:
 
 
 def document_refusals(metrics: Metrics, limits: Limits) -> list[GraphQLError]:
-    checks = (
+    checks = (*_shape(metrics, limits), ("cost", metrics.cost, limits.max_cost))
+    return [too_complex(name, value, limit) for name, value, limit in checks if value > limit]
+
+
+def shape_refused(schema: GraphQLSchema, document: DocumentNode, limits: Limits) -> bool:
+    """Past a limit the variables cannot change (all but cost): measured in one
+    pass (schema/cost.py), for a walk of the document before the request's own
+    measure (the cache policy's)."""
+    metrics = measure(schema, document, {}, limits)
+    return any(value > limit for _, value, limit in _shape(metrics, limits))
+
+
+def _shape(metrics: Metrics, limits: Limits) -> tuple[tuple[str, int, int], ...]:
+    return (
         ("depth", metrics.depth, limits.max_depth),
         ("aliases", metrics.aliases, limits.max_aliases),
         ("rootFields", metrics.fields, limits.max_root_fields),
         ("directives", metrics.directives, limits.max_directives),
-        ("cost", metrics.cost, limits.max_cost),
     )
-    return [too_complex(name, value, limit) for name, value, limit in checks if value > limit]
 
 
 def _become(error: GraphQLError, refusal: GraphQLError) -> None:
@@ -111,6 +134,19 @@ def _validated(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type, ...]
 ) -> list[GraphQLError]:
     return validate(schema, document, rules)
+
+
+def _unchosen(context: ExecutionContext) -> list[GraphQLError]:
+    """The spec's request error for several operations and no operationName, which
+    Strawberry would answer by running the first (its ``operation_name`` falls back
+    to the first operation's name: only the name the request gave tells)."""
+    given = getattr(context, "_provided_operation_name", None)
+    document = context.graphql_document
+    definitions = document.definitions if document is not None else ()
+    operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+    if given is None and len(operations) > 1:
+        return [GraphQLError(UNCHOSEN)]
+    return []
 
 
 def limits_extension(limits: Limits) -> type[SchemaExtension]:
@@ -139,7 +175,7 @@ def limits_extension(limits: Limits) -> type[SchemaExtension]:
             metrics = measure(
                 context.schema._schema, context.graphql_document, context.variables or {}, limits
             )
-            refusals = document_refusals(metrics, limits)
+            refusals = document_refusals(metrics, limits) or _unchosen(context)
             # Errors set here skip Strawberry's validation: refused, not worth validating;
             # otherwise the (cached) validation's errors, which may be none.
             schema = context.schema._schema

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from graphql import parse
 
 from schema import build_schema
@@ -55,3 +57,15 @@ def test_the_named_operation_is_the_one_judged() -> None:
     document = "query A { pipeline { totalValue } } query B { me { id } }"
     assert _policy(document, "A") is not None
     assert _policy(document, "B") is None
+
+
+def test_a_fragment_bomb_is_walked_once_per_fragment() -> None:
+    """F8 spreads F7 ten times, ..., F1 spreads F0: 10**8 copies of a cacheable field,
+    walked as nine fragments (unmemoised, the process froze for over a minute)."""
+    chain = [f"fragment F{i} on Query {{ {f'...F{i - 1} ' * 10}}}" for i in range(1, 9)]
+    document = "{ ...F8 } fragment F0 on Query { pipeline { totalValue } } " + " ".join(chain)
+    started = time.monotonic()
+    found = _policy(document)
+    assert time.monotonic() - started < 1.0
+    assert found is not None
+    assert (found.layers, found.max_age) == ({"reports"}, 300)
