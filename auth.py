@@ -144,8 +144,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     if not isinstance(subject, str) or not ids.subject_like(subject):
         # The subject is the user's id: stored, keyed and logged as it is.
         raise AuthError(
-            f"invalid sub claim: 1-{ids.SUBJECT_MAX} printable characters without spaces, "
-            "not starting with a record prefix (cus_, con_, opp_, act_)"
+            f"invalid sub claim: 1-{ids.SUBJECT_MAX} printable characters without spaces "
+            "or @ (an e-mail address as the user's id could never be erased), not starting "
+            "with a record prefix (cus_, con_, opp_, act_)"
         )
     username = claims.get("username") or claims.get("cognito:username") or subject
     return Principal(

@@ -82,7 +82,7 @@ def _claimed(request: Request, repos: Repos) -> None:
 async def _keeper(runtime: Runtime, caller: Principal) -> Receipts:
     store = runtime.get().store
     repos = await store.open(caller.tenant_id)
-    return Receipts(store.dynamo, repos.scope, store.change_retention_s)
+    return Receipts(store.dynamo, repos.scope, store.change_retention_s, caller.user_id)
 
 
 class Contexts:

@@ -74,9 +74,11 @@ def entity_of(id: str) -> Entity | None:
 
 def subject_like(id: str) -> bool:
     """A user id as identity providers make them (UUIDs, ``auth0|...``): 1-128
-    printable characters without spaces, and no record prefix."""
+    printable characters without spaces or ``@``, and no record prefix. No ``@``:
+    an id is kept where an erasure cannot rewrite it (records' ownerId, the change
+    log's actor keys), so it must not be an e-mail address, nor hold one."""
     visible = id.isprintable() and not any(c.isspace() for c in id)
-    return 0 < len(id) <= SUBJECT_MAX and visible and entity_of(id) is None
+    return 0 < len(id) <= SUBJECT_MAX and visible and "@" not in id and entity_of(id) is None
 
 
 def names(entity: Entity, id: str) -> bool:
@@ -90,5 +92,8 @@ def expected_form(entity: Entity) -> str:
     """How an id of ``entity`` looks, for error messages."""
     if entity is Entity.USER:
         kinds = ", ".join(f"{p}_" for p in RECORD_PREFIXES)
-        return f"1-64 characters of A-Z a-z 0-9 _ -, not starting with {kinds}"
+        return (
+            f"1-{SUBJECT_MAX} printable characters without spaces or @ (an id is no place "
+            f"for an e-mail address: an erasure cannot rewrite ids), not starting with {kinds}"
+        )
     return f"'{PREFIXES[entity]}_' followed by up to 60 characters of A-Z a-z 0-9 _ -"

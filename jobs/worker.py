@@ -23,6 +23,7 @@ from dal.errors import ConditionFailed, DalError, StoreUnavailable, Throttled, U
 from dal.jobs.files import JobFiles
 from dal.jobs.queue import Message, Queue
 from dal.jobs.records import Job, JobKind, JobStatus, Lost
+from dal.models import Role
 from dal.store import Repos, Store
 from dal.tenancy.scope import InvalidTenant
 from jobs.run import Cancelled, Handler, JobError, Outcome, Run
@@ -139,12 +140,14 @@ class Worker:
         return True
 
     async def _starter(self, job: Job, repos: Repos) -> Principal | None:
-        """Who the job runs as: its starter with their role of now (a demotion since
-        the start counts), or None when their record is gone."""
+        """Who the job runs as: its starter, with the role of the verified token that
+        started it (saved on the job), or None when their record is gone. Not the
+        record's role: that is the one of their first request, never refreshed."""
         user = await repos.users.get(job.actor)
         if user is None:
             return None
-        return Principal(repos.scope.tenant_id, user.id, user.role, user.username, user.email)
+        role = Role(job.role)
+        return Principal(repos.scope.tenant_id, user.id, role, user.username, user.email)
 
     def _new_run(self, job: Job, repos: Repos, principal: Principal) -> Run:
         t = self.tuning

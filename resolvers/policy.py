@@ -75,6 +75,8 @@ RULES: dict[str, Rule] = {
     "user.admin": Rule("give the ADMIN role, or change an ADMIN's record", ADMIN_ONLY),
     "user.update.self": Rule("change one's own username and preferences", EVERYONE),
     "user.update.self.account": Rule("change one's own email, role or permissions", ADMIN_ONLY),
+    "user.grant": Rule("give or take away a permission the caller does not hold", ADMIN_ONLY),
+    "user.grant.self": Rule("give oneself a permission", {}),
     "user.read.permissions": Rule("see another user's permissions", ADMIN_ONLY),
     "user.read.preferences": Rule("see another user's preferences", ADMIN_ONLY),
     "tenant.settings": Rule("change the tenant's settings (no API yet)", ADMIN_ONLY),
@@ -229,28 +231,50 @@ def _pinned(current: int, expected: int | None) -> int:
     return current
 
 
-async def require_user_create(info: Info, role: Role) -> None:
+async def require_user_create(info: Info, new: User) -> None:
     await require(info, "user.create")
-    if role is Role.ADMIN:
+    if new.role is Role.ADMIN:
         await require(info, "user.admin")
+    await _require_grants(info, new.id, (), new.permissions)
 
 
 async def require_user_update(
     info: Info, repo: Repo[User], id: str, changes: Mapping[str, Any], expected: int | None
 ) -> int | None:
     """Own username and preferences: anyone; the rest of one's own record: ADMIN;
-    another's record: user managers, and only ADMINs for ADMINs. The version to write at."""
+    another's record: user managers, and only ADMINs for ADMINs; permissions as
+    ``_require_grants`` says. The version to write at."""
     if id == info.context.principal.user_id:
         own = changes.keys() <= SELF_SERVICE
         await require(info, "user.update.self" if own else "user.update.self.account")
-        return expected
-    await require(info, "user.update")
-    if await scope(info, "user.admin") is Scope.ANY:
-        return expected
+        if "permissions" not in changes:
+            return expected
+    else:
+        await require(info, "user.update")
+        if await scope(info, "user.admin") is Scope.ANY:
+            return expected  # an ADMIN gives another user anything
     current = await _stored(repo, id)
     if Role.ADMIN in (current.role, changes.get("role")):
         await require(info, "user.admin")
+    await _require_grants(info, id, current.permissions, changes.get("permissions"))
     return _pinned(current.version, expected)
+
+
+async def _require_grants(
+    info: Info, user_id: str, old: Collection[str], new: Collection[str] | None
+) -> None:
+    """Permissions from ``old`` to ``new`` on ``user_id``'s record (None: unchanged).
+    Nobody adds one to their own record, ADMINs included: while the token says ADMIN a
+    permission adds nothing, so its only use would be to outlive a demotion. A
+    permission the caller does not hold is given or taken away by ADMINs only."""
+    if new is None or set(new) == set(old):
+        return
+    if user_id == info.context.principal.user_id and set(new) - set(old):
+        await require(info, "user.grant.self")
+    if await scope(info, "user.grant") is Scope.ANY:
+        return
+    if (set(new) ^ set(old)) - set(await _permissions(info)):
+        await require(info, "user.grant")
 
 
 async def require_view(info: Info, action: str, user: User) -> None:

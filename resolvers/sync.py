@@ -169,6 +169,13 @@ class Plan:
 async def push(
     info: Info, client_id: str, mutations: list[Pushed], strategy: Strategy | None
 ) -> list[Result]:
+    if _claimed(info):
+        raise BadUserInput(
+            "send syncPush without an Idempotency-Key: a push is idempotent by clientId "
+            "and clientMutationId, and one answer kept for a key would hide the retryable "
+            "results a device must push again",
+            "Idempotency-Key",
+        )
     if not ids.well_formed(client_id):
         raise BadUserInput("clientId must be 1-64 characters of A-Z a-z 0-9 _ -", "clientId")
     if len(mutations) > MAX_PUSH:
@@ -196,9 +203,16 @@ async def _one(info: Info, client_id: str, m: Pushed, strategy: Strategy) -> Res
     return result if again is None else _replayed(m, again.digest, wanted, again.result)
 
 
+def _claimed(info: Info) -> bool:
+    """Whether an Idempotency-Key's claim waits to ride the request's next write
+    (``edge.idempotency``): the push's own receipts would ride in its place."""
+    return info.context.repos.journal.rider is not None
+
+
 def _receipts(info: Info) -> Receipts:
-    journal = info.context.repos.journal
-    return Receipts(journal.dynamo, journal.scope, journal.retention_s)
+    ctx = info.context
+    journal = ctx.repos.journal
+    return Receipts(journal.dynamo, journal.scope, journal.retention_s, ctx.principal.user_id)
 
 
 def _replayed(m: Pushed, stored: str, wanted: str, result: dict[str, Any]) -> Result:

@@ -72,7 +72,7 @@ async def create_user(info: Info, values: dict[str, Any]) -> User:
         updated_at=ctx.now,
         **v,
     )
-    await policy.require_user_create(info, record.role)
+    await policy.require_user_create(info, record)
     await unsuppressed(info, record.email)
     return await ctx.repos.users.create(record)
 

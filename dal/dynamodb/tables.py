@@ -151,7 +151,7 @@ SEARCH_TERMS = Table("SearchTerms", (), sort_key=SORT)
 # Changes: the change log (dal/sync/). Per tenant, SHARDS partitions
 # pk "{t}#changes#{shard}", each a gap-free sequence: sk "{seq:012d}" per change
 # and one head item (sk "~head", after every digit) holding the last seq taken.
-# Also the receipts of pushed mutations: pk "{t}#client#{clientId}", sk the
+# Also the receipts of pushed mutations: pk "{t}#client#{user hash}#{clientId}", sk the
 # clientMutationId. Everything here expires (``expiresAt``): system-log retention.
 AUDITED = ("tenantId", "entity", "id", "action", "op", "actor", "requestId", "fields", "at")
 CHANGES = Table(

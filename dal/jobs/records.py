@@ -64,8 +64,8 @@ class Job:
     kind: JobKind
     status: JobStatus
     params: dict[str, Any]  # what it was asked (entity, key, format...)
-    actor: str  # the user who started it: it runs with their role
-    role: str
+    actor: str  # the user who started it: it runs as them,
+    role: str  # with the role of the token that started it
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None

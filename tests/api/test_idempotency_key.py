@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from dal.dynamodb.tables import CHANGES, KEY, SORT
 from dal.store import Repos
 from dal.sync.receipts import Receipts
 from edge.idempotency import client_of
@@ -14,6 +15,7 @@ from tests.conftest import Tenants, token
 CREATE = "mutation($n: String!) { createCustomer(input: {companyName: $n}) { id version } }"
 BAD = 'mutation { createCustomer(input: {companyName: " "}) { id } }'
 COUNT = "{ customers(first: 100) { edges { node { id } } } }"
+PUSH = "mutation($i: SyncPushInput!) { syncPush(input: $i) { results { outcome replayed } } }"
 
 
 async def _post(
@@ -66,10 +68,49 @@ async def test_a_key_whose_answer_is_missing_answers_409(
     """The claim committed with the write, the process died before keeping the answer."""
     body = {"query": CREATE, "variables": {"n": "Lost"}}
     first = await _post(client, tenants.acme, body, "k-lost")
-    receipts = Receipts(repos.journal.dynamo, repos.scope, 3600)
+    receipts = Receipts(repos.journal.dynamo, repos.scope, 3600, "u-admin")
     found = await receipts.find(client_of("u-admin"), "k-lost")
     assert found is not None
     await receipts.finish(client_of("u-admin"), "k-lost", {"pending": True})
     again = await _post(client, tenants.acme, body, "k-lost")
     assert (first.status_code, again.status_code) == (200, 409)
     assert again.json()["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+
+async def test_a_sync_push_with_a_key_is_refused_and_the_refusal_kept_where_erasure_looks(
+    client: httpx.AsyncClient, tenants: Tenants, repos: Repos
+) -> None:
+    made = {"clientMutationId": "m1", "entity": "CUSTOMER", "op": "UPSERT", "id": "cus_keyed",
+            "changes": {"companyName": "Keyed"}}  # fmt: skip
+    body = {"query": PUSH, "variables": {"i": {"clientId": "phone-1", "mutations": [made]}}}
+    first = await _post(client, tenants.acme, body, "k-push")
+    again = await _post(client, tenants.acme, body, "k-push")
+    error = first.json()["errors"][0]
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == (
+        "BAD_USER_INPUT", "Idempotency-Key",
+    )  # fmt: skip
+    assert "without an Idempotency-Key" in error["message"]
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    listed = (await _post(client, tenants.acme, {"query": COUNT}, None)).json()
+    assert listed["data"]["customers"]["edges"] == []
+    # Kept as every receipt is: the tenant's, expiring, and listed where an erasure looks.
+    table = repos.scope.table(CHANGES.entity)
+    keys, _ = await repos.journal.dynamo.query(
+        table, "byReceipt", ("receiptKey", repos.scope.key("receipts")), limit=100
+    )
+    [key] = [(k[KEY], k[SORT]) for k in keys if k[SORT] == "k-push"]
+    item = await repos.journal.dynamo.get(table, *key)
+    assert item is not None
+    assert repos.scope.owns(item)
+    assert item["expiresAt"] > 0
+
+
+async def test_an_answer_is_kept_only_onto_its_claim(repos: Repos) -> None:
+    receipts = Receipts(repos.journal.dynamo, repos.scope, 3600, "u-admin")
+    await receipts.finish(client_of("u-admin"), "k-never-claimed", {"status": 200, "body": "{}"})
+    table = repos.scope.table(CHANGES.entity)
+    everything, _ = await repos.journal.dynamo.query(
+        table, None, (KEY, receipts._pk(client_of("u-admin"))), limit=100
+    )
+    assert everything == []

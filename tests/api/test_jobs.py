@@ -315,3 +315,23 @@ async def test_another_tenant_reaches_no_job_file_or_template_of_ours(
     assert data(await gql(TEMPLATE_OF, {"id": template}, **them))["emailTemplate"] is None
     await worker.drain()
     assert (await job(gql, id))["status"] == "SUCCEEDED"  # ours ran, untouched
+
+
+async def test_an_import_runs_with_the_role_of_the_token_that_started_it(
+    gql: Gql, worker: Worker
+) -> None:
+    # First seen as a SALES_REP: the user record keeps that role; the identity
+    # provider then promotes them, and the next token says MANAGER.
+    assert "errors" not in await gql("{ me { id } }", user="u-promoted", role=Role.SALES_REP)
+    assert "errors" not in await gql("{ me { id } }")  # u-admin, the owner to give
+    promoted = {"user": "u-promoted", "role": Role.MANAGER}
+    rows = csv_of([["companyName", "ownerId"], ["Assigned Ltd", "u-admin"]])  # owner.assign
+    key = await upload(gql, rows, **promoted)
+    started = await gql(START, {"entity": "CUSTOMER", "key": key}, **promoted)
+    id = data(started)["startImport"]["id"]
+    await worker.drain()
+    done = await job(gql, id)
+    reasons = await fetch(done["errorUrl"]) if done["errorUrl"] else ""
+    assert (done["status"], done["failed"], done["processed"]) == ("SUCCEEDED", 0, 1), reasons
+    names = [e["node"]["companyName"] for e in data(await gql(CUSTOMERS))["customers"]["edges"]]
+    assert names == ["Assigned Ltd"]

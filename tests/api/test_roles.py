@@ -337,7 +337,7 @@ async def test_a_manager_reassigns_and_the_new_owner_may_then_change_it(
 SELF_SERVICE = _change(ME_ID, username="me-renamed", preferences={"theme": "dark"})
 SELF_ACCOUNT = [
     _change(ME_ID, role="ADMIN"),
-    _change(ME_ID, permissions=["write:any"]),
+    _change(ME_ID, permissions=[]),
     _change(ME_ID, email="me@elsewhere.example"),
     _change(ME_ID, preferences={}, role="MANAGER"),
 ]
@@ -404,7 +404,9 @@ async def test_users_manage_lets_a_manager_manage_users_except_admins(
     gql: Gql, repos: Repos
 ) -> None:
     await _world(repos)
-    mgr = {"user": "u-manager-users"}
+    # A grant it holds (write:any lifts SALES_REPs only): it may pass it on.
+    await _users(repos, ("u-manager-reps", Role.MANAGER, ("users:manage", "write:any")))
+    mgr = {"user": "u-manager-reps"}
     user = _new("u-new", username="new", email="new@acme.example", role="SALES_REP")
     assert "errors" not in await _as(gql, Role.MANAGER, CREATE_USER, user, **mgr)
     grant = _change("u-rep", permissions=["write:any"])
@@ -475,3 +477,46 @@ async def test_preferences_of_others_are_visible_to_admins_only(gql: Gql, repos:
     assert body["data"] == {"user": {"id": "u-other", "preferences": None}}
     error = errors_of(body)[0]
     assert (error["path"], error["extensions"]["code"]) == (["user", "preferences"], "FORBIDDEN")
+
+
+async def test_a_user_manager_grants_only_what_it_holds_and_never_to_itself(
+    gql: Gql, repos: Repos
+) -> None:
+    await _world(repos)
+    await _users(repos, ("u-privacy", Role.MANAGER, ("privacy:manage",)))
+    mgr = {"user": "u-manager-users"}
+    escalations = [
+        # Another manager's identity-provider subject, not provisioned yet.
+        (CREATE_USER, _new("idp-manager-2", username="m2", email="m2@acme.example",
+                           role="MANAGER", permissions=["privacy:manage"]), "user.grant"),
+        (UPDATE_USER, _change("u-manager", permissions=["privacy:manage"]), "user.grant"),
+        (UPDATE_USER, _change("u-rep", permissions=["write:any"]), "user.grant"),
+        (UPDATE_USER, _change("u-privacy", permissions=[]), "user.grant"),  # nor take it away
+        (CREATE_USER, _new("u-manager-users", username="me", email="me@acme.example",
+                           role="MANAGER", permissions=["users:manage"]), "user.grant.self"),
+    ]  # fmt: skip
+    for document, variables, action in escalations:
+        assert _refused(await _as(gql, Role.MANAGER, document, variables, **mgr)) == action
+    for id in ("u-manager", "u-rep", "u-privacy"):
+        assert (await gql(USER, {"id": id}))["data"]["user"]["version"] == 1, id
+    assert (await gql(USER, {"id": "idp-manager-2"}))["data"]["user"] is None
+    # What it holds it may pass on, and take back.
+    for permissions in (["users:manage"], []):
+        change = _change("u-manager", permissions=permissions)
+        assert "errors" not in await _as(gql, Role.MANAGER, UPDATE_USER, change, **mgr)
+
+
+async def test_an_admin_grants_anything_to_others_but_nothing_to_itself(
+    gql: Gql, repos: Repos
+) -> None:
+    await _world(repos)
+    await _users(repos, ("u-admin-2", Role.ADMIN, ("privacy:manage",)))
+    grant = _change("u-manager", permissions=["privacy:manage", "users:manage"])
+    assert "errors" not in await _as(gql, Role.ADMIN, UPDATE_USER, grant)
+    selfish = _change("u-admin", permissions=["privacy:manage"])
+    assert _refused(await _as(gql, Role.ADMIN, UPDATE_USER, selfish)) == "user.grant.self"
+    # Giving up one's own permissions is no escalation.
+    drop = _change("u-admin-2", permissions=[])
+    assert "errors" not in await _as(gql, Role.ADMIN, UPDATE_USER, drop, user="u-admin-2")
+    got = (await gql(USER, {"id": "u-admin"}))["data"]["user"]
+    assert (got["permissions"], got["version"]) == ([], 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dal.dynamodb.tables import CHANGES, KEY, SORT
+from dal.models import Role
 from dal.store import Repos
 from dal.sync import sequence
 from services import Services
@@ -158,6 +159,33 @@ async def test_push_creates_replays_and_rejects_reuse(gql: Gql) -> None:
     reused = {**create, "changes": {"companyName": "Something else"}}
     [refused] = await push(gql, [reused])
     assert (refused["outcome"], refused["errorCode"]) == ("REJECTED", "BAD_USER_INPUT")
+
+
+async def test_receipts_are_each_users_own(gql: Gql) -> None:
+    """A colleague's device that picked the same clientId and clientMutationId gets
+    the answer of its own push, never the first user's result."""
+    create = {
+        "clientMutationId": "m1",
+        "entity": "CUSTOMER",
+        "op": "UPSERT",
+        "id": "cus_first1",
+        "changes": {"companyName": "First", "industry": "Secret plans"},
+    }
+    [mine] = await push(gql, [create])
+    # Another mutation under the same ids: not "used before", it is theirs to use.
+    other = {**create, "id": "cus_second1", "changes": {"companyName": "Second"}}
+    rep = {"user": "u-rep", "role": Role.SALES_REP}
+    again = {"input": {"clientId": "phone-1", "mutations": [other]}}
+    [applied] = (await gql(PUSH, again, **rep))["data"]["syncPush"]["results"]
+    assert (applied["outcome"], applied["record"]["companyName"]) == ("APPLIED", "Second")
+    # The same mutation under the same ids: run as theirs, not the first answer replayed.
+    same = {"input": {"clientId": "phone-1", "mutations": [create]}}
+    rep2 = {"user": "u-rep2", "role": Role.SALES_REP}
+    [theirs] = (await gql(PUSH, same, **rep2))["data"]["syncPush"]["results"]
+    assert (theirs["outcome"], theirs["replayed"], theirs["record"]) == ("REJECTED", False, None)
+    assert theirs["message"] == "a record with this id already exists"
+    [replayed] = await push(gql, [create])
+    assert replayed == {**mine, "replayed": True}
 
 
 async def test_a_failing_mutation_is_rejected_and_the_batch_goes_on(gql: Gql) -> None:

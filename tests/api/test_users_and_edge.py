@@ -31,6 +31,7 @@ query($after: String) {
 }
 """
 CUSTOMER = 'query { customer(id: "cus_bad") { id companyName } }'
+USER = "query($id: ID!) { user(id: $id) { id } }"
 
 
 async def test_create_and_update_user(gql: Gql) -> None:
@@ -63,6 +64,17 @@ async def test_user_input_checks(gql: Gql) -> None:
     for change, field in cases:
         body = await gql(CREATE_USER, {"i": base | change})
         assert errors_of(body)[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
+
+
+async def test_a_user_id_is_never_an_email_address(gql: Gql) -> None:
+    """Ids stay in keys an erasure cannot rewrite (ownerId, the change log's actor):
+    an e-mail address as a user's id is refused where users are made."""
+    user = {"id": "ann@acme.example", "username": "ann", "email": "ann@acme.example",
+            "role": "SALES_REP"}  # fmt: skip
+    body = await gql(CREATE_USER, {"i": user})
+    assert errors_of(body)[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+    assert "@" in errors_of(body)[0]["message"]
+    assert (await gql(USER, {"id": "ann@acme.example"}))["data"]["user"] is None
 
 
 async def test_users_page_through_the_tenant_only(gql: Gql, tenants: Tenants) -> None:

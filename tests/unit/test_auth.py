@@ -238,6 +238,9 @@ async def test_a_sub_is_an_id_stored_as_it_is() -> None:
     verifier = hs_verifier()
     for sub in ("u\x00x", "u\nx", "a b", "u\u200bx", "cus_123", "act_x"):
         await refused(verifier, bearer(hs256(claims(sub=sub))), "invalid sub claim")
+    # An e-mail address would be an id an erasure cannot take back (README "Privacy").
+    for sub in ("ann@acme.example", "samlp|corp|ann@corp.example"):
+        await refused(verifier, bearer(hs256(claims(sub=sub))), "invalid sub claim.*@")
     for sub in ("u" * 128, "auth0|5f1b", "1a2b3c4d-aaaa-bbbb-cccc-1234567890ab", "usr_x"):
         assert (await verifier.verify(bearer(hs256(claims(sub=sub))))).user_id == sub
 

@@ -27,6 +27,9 @@ CASES = [
     (M, ("users:manage",), "user.read.permissions", ANY),
     (M, ("users:manage",), "user.update.self.account", NONE),  # no promoting oneself
     (M, ("users:manage",), "user.admin", NONE),
+    (M, ("users:manage", "privacy:manage"), "user.grant", NONE),  # held: checked by name
+    (A, (), "user.grant", ANY),
+    (A, (), "user.grant.self", NONE),  # no one grants themself
     (M, ("users:manage",), "user.read.preferences", NONE),
     (A, (), "user.admin", ANY),
     (A, (), "tenant.settings", ANY),
