@@ -13,12 +13,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from observe.metrics import Metrics
-from observe.record import current
+from observe.record import StoreMetrics, current
 
 STARTED = "zebros.started"
 SPAN = "zebros.span"
-READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
@@ -38,7 +36,7 @@ def instrument(client: Any) -> None:
     setattr(client, MARK, True)
 
 
-def _metrics() -> Metrics | None:
+def _metrics() -> StoreMetrics | None:
     record = current()
     return None if record is None else record.metrics
 
@@ -63,16 +61,10 @@ def _finished(model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: 
     if span is not None:
         span.set_attribute("zebros.error", str(parsed.get("Error", {}).get("Code", "")))
         span.end()
-    if metrics is None:
-        return
-    operation = model.name
-    metrics.dynamodb.labels(operation).inc()
-    if STARTED in context:
-        metrics.dynamodb_latency.labels(operation).observe(time.perf_counter() - context[STARTED])
-    kind = "read" if operation in READS else "write"
-    for used in _consumed(parsed.get("ConsumedCapacity")):
-        table = str(used.get("TableName", "-")).rsplit("-", 1)[-1]  # the entity, not the tenant
-        metrics.capacity.labels(table, kind).inc(float(used.get("CapacityUnits", 0)))
+    if metrics is not None:
+        started = context.get(STARTED)
+        seconds = None if started is None else time.perf_counter() - started
+        metrics.store_call(model.name, seconds, _consumed(parsed.get("ConsumedCapacity")))
 
 
 def _consumed(value: Any) -> list[dict[str, Any]]:
@@ -93,4 +85,4 @@ def _throttled(response: Any, operation: Any, **_: Any) -> None:
         return
     code = response[1].get("Error", {}).get("Code")
     if code in THROTTLED:
-        metrics.throttles.labels(operation.name).inc()
+        metrics.store_throttled(operation.name)

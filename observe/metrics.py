@@ -8,6 +8,7 @@ per layer (read from ``dal.cache.stats`` at scrape time); rate-limit refusals.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -21,6 +22,7 @@ from observe.record import RequestRecord
 REQUEST_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STORE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 RATE_LIMITED = "RATE_LIMITED"
+READS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"})
 
 
 class Metrics:
@@ -60,6 +62,18 @@ class Metrics:
         self.latency.labels(operation).observe(record.seconds)
         if record.code == RATE_LIMITED:
             self.rate_limited.inc()
+
+    def store_call(self, operation: str, seconds: float | None, consumed: list[Any]) -> None:
+        self.dynamodb.labels(operation).inc()
+        if seconds is not None:
+            self.dynamodb_latency.labels(operation).observe(seconds)
+        kind = "read" if operation in READS else "write"
+        for used in consumed:
+            table = str(used.get("TableName", "-")).rsplit("-", 1)[-1]  # the entity, not the tenant
+            self.capacity.labels(table, kind).inc(float(used.get("CapacityUnits", 0)))
+
+    def store_throttled(self, operation: str) -> None:
+        self.throttles.labels(operation).inc()
 
     def watch_cache(self, stats: Stats) -> None:
         self.registry.register(CacheCollector(stats))

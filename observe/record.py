@@ -10,11 +10,31 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from observe.metrics import Metrics
-    from observe.tracing import Tracing
+
+# What a request's record needs of the app's metrics and tracing, declared here so
+# that observe.metrics and observe.tracing depend on the record and never the reverse.
+class Span(Protocol):
+    def set_attribute(self, key: str, value: str) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class StoreMetrics(Protocol):
+    def store_call(self, operation: str, seconds: float | None, consumed: list[Any]) -> None:
+        """One DynamoDB call: its latency and the capacity DynamoDB said it consumed."""
+
+    def store_throttled(self, operation: str) -> None:
+        """One attempt DynamoDB refused for capacity."""
+
+    def request(self, record: RequestRecord) -> None:
+        """The request, once answered."""
+
+
+class StoreTracing(Protocol):
+    def store_call(self, operation: str) -> Span:
+        """A child span for one DynamoDB call."""
 
 
 @dataclass
@@ -30,8 +50,8 @@ class RequestRecord:
     code: str = "OK"  # the first error's extensions.code, NOT_MODIFIED for a 304
     dynamodb_requests: int = 0
     # The app's metrics, for what the request causes (its DynamoDB calls).
-    metrics: Metrics | None = None
-    tracing: Tracing | None = None
+    metrics: StoreMetrics | None = None
+    tracing: StoreTracing | None = None
 
     @property
     def seconds(self) -> float:
