@@ -13,11 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from cli import parser
+from dal.tenancy.registry import TenantRegistry
+from jobs.privacy import commands as privacy
 from services import Services
 from settings import Settings
 from tests.api.test_edge_envelope import services_at
 from tests.api.test_edge_limits import serve
-from tests.conftest import Tenants, token
+from tests.conftest import PREFIX, Tenants, token
 from tests.integration.proxy import UnprocessingProxy
 from tests.support import errors_of
 
@@ -69,3 +72,17 @@ async def test_unwritten_read_events_are_logged_counted_and_refused_where_requir
     [error] = errors_of(withheld.json())
     assert error["extensions"]["code"] == "UNAVAILABLE"
     assert withheld.headers["retry-after"] == "1"
+
+
+async def test_zebros_privacy_audit_reads_required_sets_both_flags(
+    settings: Settings, db: Services, tenants: Tenants
+) -> None:
+    states = []
+    for state in ("required", "on", "off"):
+        args = parser().parse_args(["privacy", "audit-reads", "--tenant", tenants.acme, state])
+        assert await privacy.run(settings, args) == 0
+        # A registry of its own: the command's change, as another server reads it.
+        found = await TenantRegistry(db.store.dynamo, table_prefix=PREFIX).get(tenants.acme)
+        assert found is not None
+        states.append((found.audit_reads, found.audit_reads_required))
+    assert states == [(True, True), (True, False), (False, False)]
