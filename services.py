@@ -112,7 +112,8 @@ def redis_where(client: Client) -> str:
         node = client.get_default_node()
         return f"Redis Cluster at {node.host}:{node.port}" if node else "Redis Cluster"
     given = client.connection_pool.connection_kwargs
-    return f"Redis at {given.get('host', '?')}:{given.get('port', '?')}/{given.get('db', 0)}"
+    place = given.get("path") or f"{given.get('host', '?')}:{given.get('port', '?')}"
+    return f"Redis at {place}/{given.get('db', 0)}"
 
 
 def bucket_settings(settings: Settings) -> BucketSettings:
@@ -225,10 +226,10 @@ async def open_services(
         )
         queue = await job_queue(settings, sqs)
         client = redis or redis_client(settings)
-        if redis is None:  # the configured one (embedded mode says which it chose)
-            log.info("cache: %s", redis_where(client))
         stack.push_async_callback(client.aclose)
         await _warm(client)
+        if redis is None:  # the configured one (embedded mode says which it chose)
+            log.info("cache: %s", redis_where(client))
         cached = cache(settings, client, release or schema_release())
         flight = Flight(cached)
         # Closed before the client (the stack runs last-in first): their tasks use it.
