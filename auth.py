@@ -17,6 +17,7 @@ from typing import Any
 import jwt
 
 from dal import ids
+from dal.errors import StoreUnavailable
 from dal.models import Role
 from dal.tenancy.scope import InvalidTenant, check_tenant_id
 
@@ -29,6 +30,12 @@ MAX_TOKEN_LENGTH = 8192
 
 class AuthError(Exception):
     """The request did not prove who it is; the message is safe to show."""
+
+
+class KeysUnavailable(StoreUnavailable):
+    """The JWKS could not be fetched: the identity provider's outage, not the token's
+    fault. The edge answers it as any store outage (503 UNAVAILABLE, Retry-After)
+    and logs this message, which names the URL and the cause; the client sees neither."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,10 @@ class Verifier:
             return self._secret
         if algorithm == "RS256" and self._jwks is not None:
             # PyJWKClient is synchronous (urllib): keep it off the event loop.
-            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            try:
+                signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            except jwt.PyJWKClientConnectionError as exc:
+                raise KeysUnavailable(f"JWKS {self._jwks.uri}: {exc}") from exc
             return signing_key.key
         raise AuthError(f"algorithm {algorithm!r} is not accepted")
 

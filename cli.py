@@ -21,6 +21,7 @@ import auth
 import schema
 from dal.cache.generations import FIELDS
 from dal.dynamodb.provision import create_tables
+from dal.dynamodb.tables import TENANT_TABLES, TENANTS
 from dal.errors import AlreadyExists, TenantHasData
 from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.models import Role
@@ -149,9 +150,18 @@ async def _init(settings: Settings) -> None:
 async def _provision(services: Services) -> None:
     s = services.settings
     tables = await create_tables(services.dynamo_client, s.dynamo.table_prefix)
+    names = bucket_settings(s).names()
     buckets = await create_buckets(services.s3_client, bucket_settings(s))
+    # What was made and what was there: a second init says it created nothing.
+    shared = {f"{s.dynamo.table_prefix}{t.entity}" for t in (*TENANT_TABLES, TENANTS)}
+    made = len(shared.intersection(tables))
     log.info(
-        "init: %d table(s) and %d bucket(s) created, the rest existed", len(tables), len(buckets)
+        "init: tables %d created, %d found; buckets %d created, %d found%s",
+        made,
+        len(shared) - made,
+        len(buckets),
+        len(names) - len(buckets),
+        f"; {len(tables) - made} silo table(s) created" if len(tables) > made else "",
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from werkzeug.serving import make_server
 
 from dal.cache.client import Client
+from services import redis_where
 from settings import Settings
 
 log = logging.getLogger("zebros")
@@ -83,6 +84,7 @@ async def reachable_redis(client: Client) -> Client | None:
     except Exception:  # any failure means "not there": embedded mode carries on
         await client.aclose()
         return None
+    log.info("cache: %s answers, the real one is used (embedded mode)", redis_where(client))
     return client
 
 

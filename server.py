@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -53,7 +54,7 @@ from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
 from schema.limits import Limits
 from services import Services, job_worker, open_services
-from settings import LimitsSettings, Settings
+from settings import LimitsSettings, Settings, problem
 
 log = logging.getLogger("zebros")
 SEEN_USERS_MAX = 10_000
@@ -356,7 +357,11 @@ def main(argv: list[str] | None = None) -> None:
     """The ``zebros`` command. The one place that reads the environment."""
     from cli import run  # cli builds apps with create_app: imported late, no cycle
 
-    raise SystemExit(run(Settings(), argv))
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # a configuration error: one line, not a traceback
+        raise SystemExit(f"zebros: invalid settings: {problem(exc)}") from None
+    raise SystemExit(run(settings, argv))
 
 
 if __name__ == "__main__":

@@ -105,6 +105,17 @@ def redis_client(settings: Settings) -> Client:
     )
 
 
+def redis_where(client: Client) -> str:
+    """Where a client's Redis is, for the start-up line: host, port and db, never the
+    URL (it may carry a password)."""
+    if isinstance(client, RedisCluster):
+        node = client.get_default_node()
+        return f"Redis Cluster at {node.host}:{node.port}" if node else "Redis Cluster"
+    given = client.connection_pool.connection_kwargs
+    place = given.get("path") or f"{given.get('host', '?')}:{given.get('port', '?')}"
+    return f"Redis at {place}/{given.get('db', 0)}"
+
+
 def bucket_settings(settings: Settings) -> BucketSettings:
     given = settings.s3
     return BucketSettings(
@@ -217,6 +228,8 @@ async def open_services(
         client = redis or redis_client(settings)
         stack.push_async_callback(client.aclose)
         await _warm(client)
+        if redis is None:  # the configured one (embedded mode says which it chose)
+            log.info("cache: %s", redis_where(client))
         cached = cache(settings, client, release or schema_release())
         flight = Flight(cached)
         # Closed before the client (the stack runs last-in first): their tasks use it.

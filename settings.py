@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dal.sync.merge import Strategy
@@ -296,3 +296,15 @@ class Settings(BaseSettings):
         # A separate key from the JWT one, so a cursor can never pass for a token.
         base = (self.jwt_secret() or "").encode()
         return hmac.new(base, b"zebros-cursor-v1", hashlib.sha256).digest()
+
+
+def problem(exc: ValidationError) -> str:
+    """One line naming the environment variables to set or fix: what a person starting
+    ``zebros`` reads, in place of pydantic's traceback."""
+    parts = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        path = [str(p).upper() for p in error["loc"]]
+        # A field's error names its variable; a check of the whole (prod's) names its own.
+        parts.append(f"ZEBROS_{'__'.join(path)}: {message}" if path else message)
+    return "; ".join(parts)

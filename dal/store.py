@@ -65,6 +65,7 @@ class Repos:
     cache: Cache | None  # an erasure forgets the tenant's cached values
     eraser: Eraser
     audit_reads: bool = False  # the tenant audits reads of personal fields
+    audit_reads_required: bool = False  # and withholds an answer whose reads went unrecorded
 
     def of(self, entity: Entity) -> Repo[Any]:
         """The repository of ``entity`` (sync reads and applies every kind)."""
@@ -141,7 +142,9 @@ class Store:
 
     def bind(self, tenant: Tenant, actor: str = "system", request_id: str = "") -> Repos:
         repos = self.for_tenant(tenant.id, tenant.model, tenant.time_zone, actor, request_id)
-        repos = replace(repos, audit_reads=tenant.audit_reads)
+        repos = replace(
+            repos, audit_reads=tenant.audit_reads, audit_reads_required=tenant.audit_reads_required
+        )
         if tenant.sync_strategy is None:
             return repos
         return replace(repos, sync_strategy=Strategy(tenant.sync_strategy))

@@ -13,11 +13,13 @@ from deploy.cfn import Json, arn, if_, ref, sub
 from deploy.parameters import HAS_CURSOR_SECRET, HAS_JWT_SECRET, SERVES_SILOS, USE_KMS
 from deploy.tables import shared_tables, table_id
 
-# What the API calls (dal/dynamodb, dal/tenancy): no Scan, no BatchWriteItem (the
-# bulk loader runs from `zebros seed`, with the operator's credentials), no
-# CreateTable (`zebros init` and `zebros tenant create` run outside the API).
+# What the API and the job worker call (dal/): no Scan, no CreateTable (`zebros init`
+# and `zebros tenant create` run outside the API, see OPERATOR_ACTIONS).
+# BatchWriteItem: the audit of reads writes its events so (dal/privacy/audit.py).
 # TransactWriteItems is no IAM action: a transaction is authorised item by item
 # as the PutItem, UpdateItem, DeleteItem and ConditionCheckItem it holds.
+# tests/api/test_aws_actions.py checks every call the suite's API and worker make
+# against this role.
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
@@ -25,12 +27,34 @@ TABLE_ACTIONS = [
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 ]
+# What only the operator's commands do, with the operator's credentials, never the
+# function's role: `zebros init` (tables, indexes, TTL, buckets and their settings,
+# and a Scan of the small tenants registry for silo tenants' tables), `zebros tenant
+# create` (a silo's tables). CreateQueue: dev and tests only; a deployed function
+# is given the stack's queue (ZEBROS_JOBS__QUEUE_URL).
+OPERATOR_ACTIONS = {
+    "dynamodb:CreateTable",
+    "dynamodb:ListTables",
+    "dynamodb:UpdateTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:Scan",
+    "s3:CreateBucket",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketCORS",
+    "s3:PutLifecycleConfiguration",
+    "sqs:CreateQueue",
+}
 # Objects: presigned POST/PUT/GET are signed with these; the state tag is set and
 # removed on a given version; HeadObject is GetObject; Complete- and
-# CreateMultipartUpload and UploadPart are PutObject.
+# CreateMultipartUpload and UploadPart are PutObject. A server-side copy of a
+# version (Blobs.copy) reads that version's tags too (CopyObject copies them).
 OBJECT_ACTIONS = [
     "s3:GetObject",
     "s3:GetObjectVersion",
@@ -38,6 +62,7 @@ OBJECT_ACTIONS = [
     "s3:DeleteObject",
     "s3:DeleteObjectVersion",
     "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
     "s3:PutObjectTagging",
     "s3:PutObjectVersionTagging",
     "s3:DeleteObjectTagging",

@@ -40,13 +40,27 @@ def _frames(tb: Any) -> list[str]:
     return [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_tb(tb)]
 
 
+class TextFormatter(logging.Formatter):
+    """A terminal's line: the message, then the line's fields as ``key=value`` (a
+    request line says its method, path, status and time, as the JSON line does)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        fields = getattr(record, FIELDS, None) or {}
+        pairs = "".join(f" {k}={v}" for k, v in fields.items() if v is not None)
+        return super().formatMessage(record) + pairs
+
+
+def formatter(format: str) -> logging.Formatter:
+    return JsonFormatter() if format == "json" else TextFormatter()
+
+
 def configure(level: str, format: str) -> None:
     """The root logger's one handler: JSON lines on stderr, or text for a terminal."""
     handler = logging.StreamHandler(sys.stderr)
-    if format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(formatter(format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

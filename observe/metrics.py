@@ -40,6 +40,10 @@ class Metrics:
         self.rate_limited = Counter(
             "zebros_rate_limited", "requests refused by the rate limits", registry=r
         )
+        self.audit_unwritten = Counter(
+            "zebros_audit_read_events_unwritten",
+            "audit events of reads that could not be written", registry=r,
+        )  # fmt: skip
         self.dynamodb = Counter(
             "zebros_dynamodb_requests", "DynamoDB calls by operation", ["operation"], registry=r
         )

@@ -6,6 +6,11 @@ and costs a flag test when it does not. ``ReadAudit`` writes what a request
 noted once it has executed: one audit event per record, its field names, never
 values (``dal/privacy/audit.py``). A document selecting such a field is never
 served whole from the response cache (``cache_policy.py``), so no read skips this.
+
+Events that could not be written are never silent: a log line and the metric
+``zebros_audit_read_events_unwritten``; and for a tenant that requires its reads
+recorded (``zebros privacy audit-reads --tenant T required``) the answer is
+withheld: 503 UNAVAILABLE, no data.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from strawberry.types import Info as AnyInfo
 
 from dal.errors import DalError
 from dal.models import Entity
+from observe.record import current
 from resolvers.context import Context
+from resolvers.errors import Unavailable
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Callable[..., Any])
@@ -54,8 +61,22 @@ class ReadAudit(SchemaExtension):
         reads, ctx.reads = ctx.reads, {}
         try:
             await ctx.repos.audit.record_reads(ctx.principal.user_id, ctx.request_id, reads)
-        except DalError:  # the answer stands; the failure is the operator's to see
-            log.exception("audit: %d read events not written", len(reads))
+        except DalError as exc:
+            _unwritten(ctx, len(reads), exc)
+            if ctx.repos.audit_reads_required:  # compliance: no answer without its record
+                raise Unavailable() from exc
+
+
+def _unwritten(ctx: Context, count: int, exc: DalError) -> None:
+    """Never silent: a log line and a metric (an operator alerts on either). The answer
+    stands unless the tenant requires its reads recorded (``auditReadsRequired``)."""
+    log.error(
+        "audit: %d read events of tenant %s not written (%s: %s)",
+        count, ctx.repos.scope.tenant_id, type(exc).__name__, exc,
+    )  # fmt: skip
+    record = current()
+    if record is not None and record.metrics is not None:
+        record.metrics.audit_unwritten.inc(count)
 
 
 def audited(entity: Entity) -> list[FieldExtension]:

@@ -34,8 +34,12 @@ from jobs.worker import Worker
 from server import create_app
 from services import Services, job_worker, open_services
 from settings import MIB, Settings
+from tests import aws_actions
 from tests.dynamodb_local import DynamoDBLocal, Unavailable
 from tests.support import RequestLog
+
+# Every AWS call of the session, as IAM actions: hooked before any client exists.
+aws_actions.install()
 
 REDIS_URL = os.environ.get("ZEBROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -47,6 +51,13 @@ Gql = Callable[..., Awaitable[dict[str, Any]]]
 pytest_plugins = ["tests.cache_support"]
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 _numbers = itertools.count(1)
+
+
+LAST = "tests/api/test_aws_actions.py"  # checks the calls of every test before it
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(LAST))  # stable: the rest keep order
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -13,6 +13,13 @@ import logging
 import math
 import time
 
+# What the cache layer counts as Redis being out: any failure of a client call, and
+# not only RedisError, OSError and TimeoutError: redis-py's cluster client has raised
+# AttributeError on a connection another task dropped (seen under 50 concurrent
+# requests). Every caller of Redis behind a Breaker (the cache, the rate limiter)
+# catches exactly this and carries on without Redis.
+OUTAGE: tuple[type[Exception], ...] = (Exception,)
+
 
 class Breaker:
     def __init__(

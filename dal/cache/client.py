@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError
 
-from dal.cache.breaker import Breaker
+from dal.cache.breaker import OUTAGE, Breaker
 from dal.cache.generations import FIELDS, Generations, fresh
 from dal.cache.keys import EPOCH, KeySpace
 from dal.cache.scripts import GENERATIONS_AND, UNLOCK, VERSIONED_SET, run_script
@@ -71,9 +71,7 @@ class Cache:
             return MISSING
         try:
             result = await self._once_more_if_dropped(op)
-        except Exception as exc:  # any failure of the cache is a miss, never an error
-            # Not only RedisError: redis-py's cluster client has raised AttributeError
-            # on a connection another task dropped (seen under 50 concurrent requests).
+        except OUTAGE as exc:  # any failure of the cache is a miss, never an error
             self.breaker.failed(exc)
             self.stats.add(layer, "error")
             return MISSING
@@ -193,7 +191,7 @@ class Cache:
         on a Redis failure: an erasure must not report a cache it could not reach."""
         try:
             return await self._forget(tenant)
-        except Exception as exc:  # unlike a read's, this failure must be told
+        except OUTAGE as exc:  # unlike a read's, this failure must be told
             raise StoreUnavailable(f"Redis: the tenant's keys were not deleted ({exc})") from exc
 
     async def _forget(self, tenant: str) -> int:

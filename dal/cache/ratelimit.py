@@ -19,9 +19,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
-from dal.cache.breaker import Breaker
+from dal.cache.breaker import OUTAGE, Breaker
 from dal.cache.client import Client
 from dal.cache.scripts import Script, run_script
 
@@ -114,7 +112,7 @@ class RateLimiter:
             return None
         try:
             raw = await self._run(redis, keys(tenant_id, user_id))
-        except (RedisError, OSError, TimeoutError) as exc:
+        except OUTAGE as exc:  # the cache's own definition: fail open on all of it
             self.breaker.failed(exc)
             return None
         self.breaker.succeeded()

@@ -32,6 +32,8 @@ from dal.timefmt import dump_dt, utcnow
 
 CACHE_SECONDS = 300.0
 AUDIT_READS = "auditReads"
+# Compliance: a request whose read events could not be written is refused (503).
+AUDIT_READS_REQUIRED = "auditReadsRequired"
 CACHE_MAX = 10_000
 # Tables whose byTenant index lists every record of a tenant (contacts hang off
 # customers, so a tenant with contacts has customers).
@@ -45,8 +47,10 @@ class Tenant:
     time_zone: str = "UTC"
     # A sync push's strategy when it names none; None: the server's (ZEBROS_SYNC__STRATEGY).
     sync_strategy: str | None = None
-    # Whether reads of personal fields are audited (dal/privacy/audit.py).
+    # Whether reads of personal fields are audited (dal/privacy/audit.py), and whether
+    # an answer whose read events could not be written is withheld (compliance).
     audit_reads: bool = False
+    audit_reads_required: bool = False
 
 
 def check_zone(name: str) -> str:
@@ -78,9 +82,9 @@ class TenantRegistry:
         strategy = item.get("syncStrategy")
         model = Model(str(item["model"]))
         audited = bool(item.get(AUDIT_READS, False))
-        return self._remember(
-            Tenant(tenant_id, model, zone, None if strategy is None else str(strategy), audited)
-        )
+        required = audited and bool(item.get(AUDIT_READS_REQUIRED, False))
+        chosen = None if strategy is None else str(strategy)
+        return self._remember(Tenant(tenant_id, model, zone, chosen, audited, required))
 
     def _remember(self, tenant: Tenant) -> Tenant:
         if len(self._cache) >= CACHE_MAX:
@@ -114,9 +118,11 @@ class TenantRegistry:
             raise AlreadyExists(tenant_id) from exc
         return self._remember(Tenant(tenant_id, model, time_zone, sync_strategy))
 
-    async def set_audit_reads(self, tenant_id: str, on: bool) -> None:
-        """Audit reads of personal fields (other processes see it within CACHE_SECONDS)."""
-        op = writes.set_attrs(self._table, tenant_id, None, {AUDIT_READS: on}, present())
+    async def set_audit_reads(self, tenant_id: str, on: bool, required: bool = False) -> None:
+        """Audit reads of personal fields; ``required``: refuse the answer when its events
+        could not be written (other processes see it within CACHE_SECONDS)."""
+        given = {AUDIT_READS: on, AUDIT_READS_REQUIRED: on and required}
+        op = writes.set_attrs(self._table, tenant_id, None, given, present())
         await self._dynamo.update(op)
         self._cache.pop(tenant_id, None)
 

@@ -3,9 +3,11 @@
 - ``unsuppress --tenant T --email E``: take an erased address off the tenant's
   suppression list, so a contact or user with it may be created again (say,
   the person came back and asked to be a customer);
-- ``audit-reads --tenant T on|off``: record every read of a personal field
+- ``audit-reads --tenant T on|required|off``: record every read of a personal field
   (Contact names, e-mail, phone, position, details; User e-mail, preferences)
-  in the audit log; servers see the change within 5 minutes (the registry's cache);
+  in the audit log; ``required``: an answer whose read events could not be
+  written is withheld (503 UNAVAILABLE), not given unrecorded; servers see the
+  change within 5 minutes (the registry's cache);
 - ``hold --tenant T on|off``: the tenant's legal hold. On: erasures are
   refused, archived records lose their expiry (TTL purges none) and new
   copies get none; off: every copy expires 7 years after its delete again.
@@ -34,7 +36,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     hold.add_argument("state", choices=["on", "off"])
     reads = privacy.add_parser("audit-reads", help="audit reads of personal fields, or stop")
     reads.add_argument("--tenant", required=True)
-    reads.add_argument("state", choices=["on", "off"])
+    reads.add_argument("state", choices=["on", "required", "off"])
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -47,7 +49,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "unsuppress":
             return await unsuppress(repos, args.email)
         if args.action == "audit-reads":
-            await services.store.tenants.set_audit_reads(args.tenant, args.state == "on")
+            on, required = args.state != "off", args.state == "required"
+            await services.store.tenants.set_audit_reads(args.tenant, on, required)
             print(f"reads of personal fields in {args.tenant}: audited {args.state}")
             return 0
         return await hold(repos, args.state == "on")

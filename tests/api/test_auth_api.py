@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import re
+import socket
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from auth import Verifier
 from dal.models import Role
+from server import create_app
+from services import Services
+from settings import Settings
 from tests.conftest import Gql, Tenants, token
 from tests.support import errors_of
 
@@ -147,3 +156,33 @@ async def test_me_shows_the_role_this_request_acts_with(gql: Gql) -> None:
     assert promoted["data"]["me"]["role"] == "MANAGER"
     stored = await gql(USER, {"id": "u-promoted"})
     assert stored["data"]["user"]["role"] == "READ_ONLY"
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: bound, then released (connections are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_an_unreachable_jwks_is_503_with_the_cause_only_in_the_log(
+    db: Services, settings: Settings, tenants: Tenants, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}/.well-known/jwks.json"
+    app = create_app(settings, replace(db, verifier=Verifier(secret=None, jwks_url=url)))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = {"sub": "u-1", "tenant_id": tenants.acme, "exp": int(time.time()) + 60}
+    signed = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://zebros.test") as c:
+        response = await c.post("/graphql", json={"query": ME}, headers=bearer(signed))
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "1"
+    [error] = errors_of(response.json())
+    assert error["extensions"]["code"] == "UNAVAILABLE"
+    assert "fetch" not in response.text.lower()
+    assert "127.0.0.1" not in response.text
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert "Fail to fetch data" in logged
+    assert url in logged

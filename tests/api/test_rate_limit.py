@@ -20,7 +20,8 @@ import pytest
 import redis.asyncio as aioredis
 
 import services as services_module
-from dal.cache.client import Client
+from dal.cache.breaker import Breaker
+from dal.cache.client import MISSING, Cache, Client
 from dal.cache.ratelimit import Rate, RateLimiter, keys
 from services import Services
 from settings import RedisSettings, Settings
@@ -193,3 +194,33 @@ async def test_requests_pass_unlimited_when_redis_is_down(
             responses = [await me(client, tenants.acme) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert all("ratelimit-limit" not in r.headers for r in responses)
+
+
+class DroppedConnection:
+    """A Redis client failing as redis-py's cluster client has on a connection another
+    task dropped (dal/cache/breaker.py, OUTAGE): AttributeError, no RedisError. A
+    stand-in for a failure only: it answers nothing, so no success is faked."""
+
+    async def evalsha(self, *args: Any) -> Any:
+        raise AttributeError("'NoneType' object has no attribute 'send_packed_command'")
+
+    async def eval(self, *args: Any) -> Any:
+        return await self.evalsha(*args)
+
+    async def get(self, *args: Any) -> Any:
+        return await self.evalsha(*args)
+
+
+async def test_any_failure_the_cache_counts_as_an_outage_fails_open(
+    settings: Settings, db: Services, tenants: Tenants
+) -> None:
+    broken: Any = DroppedConnection()
+    limiter = RateLimiter(Rate(1, 1), Rate(1, 1), pause=0)
+    assert await limiter.check(broken, tenants.acme, "u-admin") is None
+    # The cache reads through the same client as a miss: one definition of an outage.
+    cache = Cache(broken, secret=b"k" * 32, release="r", breaker=Breaker(pause=0))
+    assert await cache.call("values", lambda: broken.get("k")) is MISSING
+    down = dataclasses.replace(db, redis=broken)
+    async with serve(limited(settings, user_burst=1, user_per_second=0.1), down) as client:
+        responses = [await me(client, tenants.acme) for _ in range(2)]
+    assert [r.status_code for r in responses] == [200, 200], responses[0].text

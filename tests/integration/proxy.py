@@ -1,5 +1,6 @@
 """A real HTTP proxy in front of DynamoDB Local that makes BatchGetItem leave keys
-unprocessed, and cancels transactions on demand.
+unprocessed, cancels transactions on demand, and refuses the operations a role
+was not granted (``denied``) as IAM does, with AccessDeniedException.
 
 DynamoDB answers a BatchGetItem that exceeds its capacity with part of the
 items in ``Responses`` and the rest of the keys in ``UnprocessedKeys``;
@@ -29,6 +30,7 @@ class UnprocessingProxy:
         self.keys_requested: list[int] = []  # keys asked for by each BatchGetItem, in order
         self.conflicts = 0  # TransactWriteItems calls still to refuse with TransactionConflict
         self.transactions = 0  # TransactWriteItems calls seen
+        self.denied: set[str] = set()  # operations refused with AccessDeniedException
         self._held = 0
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -92,6 +94,17 @@ class UnprocessingProxy:
         ).encode()
 
 
+def access_denied(operation: str) -> bytes:
+    """What DynamoDB answers a role that lacks the action."""
+    return json.dumps(
+        {
+            "__type": "com.amazon.coral.service#AccessDeniedException",
+            "Message": f"User: arn:aws:sts::123456789012:assumed-role/zebros-api/fn is not"
+            f" authorized to perform: dynamodb:{operation}",
+        }
+    ).encode()
+
+
 class _Server(QuietServer):
     proxy: UnprocessingProxy
 
@@ -104,6 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = read_body(self)
         proxy = self.server.proxy
         target = self.headers.get("X-Amz-Target", "")
+        if target.rsplit(".", 1)[-1] in proxy.denied:
+            reply(self, 400, JSON, access_denied(target.rsplit(".", 1)[-1]))
+            return
         refused = proxy.conflict(body) if target.endswith(".TransactWriteItems") else None
         if refused is not None:
             reply(self, 400, JSON, refused)

@@ -23,6 +23,7 @@ from dal.storage.lifecycle import VERSIONED, rules
 from deploy import Options, template
 from deploy.buckets import Unconvertible, lifecycle_rule
 from deploy.cli import Format, add_arguments, render, run, write
+from deploy.iam import OPERATOR_ACTIONS
 from deploy.options import CapacityMode
 
 Json = dict[str, Any]
@@ -478,8 +479,11 @@ def test_optional_grants_exist_only_when_asked_for() -> None:
 def test_the_role_may_do_what_the_api_does_and_no_more() -> None:
     actions = set(role_statements()["Tables"]["Action"])
     needed = {"GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"}
-    needed |= {"ConditionCheckItem", "DescribeTable"}
+    needed |= {"BatchWriteItem", "ConditionCheckItem", "DescribeTable"}  # BatchWrite: audit
     assert actions == {f"dynamodb:{a}" for a in needed}
+    # The operator's commands' actions are never the function's.
+    every = role_statements(SiloTables="true").values()
+    assert not OPERATOR_ACTIONS & {a for s in every for a in listed(s["Action"])}
     objects = set(role_statements()["Objects"]["Action"])
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} <= objects
     assert {
