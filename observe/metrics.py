@@ -40,7 +40,7 @@ class Metrics:
         self.rate_limited = Counter(
             "zebros_rate_limited", "requests refused by the rate limits", registry=r
         )
-        self.audit_unwritten = Counter(
+        self.audit_events_unwritten = Counter(
             "zebros_audit_read_events_unwritten",
             "audit events of reads that could not be written", registry=r,
         )  # fmt: skip
@@ -75,6 +75,9 @@ class Metrics:
         for used in consumed:
             table = str(used.get("TableName", "-")).rsplit("-", 1)[-1]  # the entity, not the tenant
             self.capacity.labels(table, kind).inc(float(used.get("CapacityUnits", 0)))
+
+    def audit_unwritten(self, count: int) -> None:
+        self.audit_events_unwritten.inc(count)
 
     def store_throttled(self, operation: str) -> None:
         self.throttles.labels(operation).inc()

@@ -31,6 +31,9 @@ class StoreMetrics(Protocol):
     def request(self, record: RequestRecord) -> None:
         """The request, once answered."""
 
+    def audit_unwritten(self, count: int) -> None:
+        """Audited-read events the request could not write."""
+
 
 class StoreTracing(Protocol):
     def store_call(self, operation: str) -> Span:

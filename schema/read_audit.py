@@ -76,7 +76,7 @@ def _unwritten(ctx: Context, count: int, exc: DalError) -> None:
     )  # fmt: skip
     record = current()
     if record is not None and record.metrics is not None:
-        record.metrics.audit_unwritten.inc(count)
+        record.metrics.audit_unwritten(count)
 
 
 def audited(entity: Entity) -> list[FieldExtension]:
