@@ -33,7 +33,7 @@ from edge.connection import ServeConfig
 from jobs import commands
 from jobs.privacy import commands as privacy
 from observe import logs
-from server import create_app, in_process_worker
+from server import create_app, in_process_worker, settings_from_env
 from services import Services, bucket_settings, open_services, redis_client
 from settings import Settings
 
@@ -267,3 +267,12 @@ def _banner(args: argparse.Namespace, token: str) -> None:
         f'{{"Authorization": "Bearer {token}"}}\n',
         flush=True,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``zebros`` command (pyproject: ``zebros = "cli:main"``)."""
+    raise SystemExit(run(settings_from_env(), argv))
+
+
+if __name__ == "__main__":
+    main()

@@ -342,7 +342,7 @@ def _observed(services: Services, metrics: Metrics | None) -> Services:
 def app() -> Starlette:
     """The app from the environment: what each ``zebros serve --workers N`` process runs
     (a process of its own: its logging is set up here too)."""
-    settings = Settings()
+    settings = settings_from_env()
     logs.configure(settings.log_level, settings.logs_as())
     return create_app(settings)
 
@@ -353,16 +353,10 @@ lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened,
 jobs_handler = JobsLambda()
 
 
-def main(argv: list[str] | None = None) -> None:
-    """The ``zebros`` command. The one place that reads the environment."""
-    from cli import run  # cli builds apps with create_app: imported late, no cycle
-
+def settings_from_env() -> Settings:
+    """The settings of this process: the one place that reads the environment. A
+    configuration error is one line naming what to set, not a traceback."""
     try:
-        settings = Settings()
-    except ValidationError as exc:  # a configuration error: one line, not a traceback
+        return Settings()
+    except ValidationError as exc:
         raise SystemExit(f"zebros: invalid settings: {problem(exc)}") from None
-    raise SystemExit(run(settings, argv))
-
-
-if __name__ == "__main__":
-    main()

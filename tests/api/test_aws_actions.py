@@ -58,7 +58,7 @@ def role_actions() -> set[str]:
     """Every action the function's role (API and worker) is granted, optional grants on."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZEBROS_")}
     done = subprocess.run(
-        [sys.executable, "-c", "from server import main; main()", "iac", "--format", "json"],
+        [sys.executable, "-c", "from cli import main; main()", "iac", "--format", "json"],
         env=env | {"PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         capture_output=True,

@@ -18,7 +18,7 @@ from dal.storage.buckets import PURPOSES
 from tests.conftest import REDIS_URL, fresh_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
-ZEBROS = [sys.executable, "-c", "from server import main; main()"]
+ZEBROS = [sys.executable, "-c", "from cli import main; main()"]
 TABLES = len(TENANT_TABLES) + 1  # and the tenants registry
 
 

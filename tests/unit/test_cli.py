@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# The console script's own call (pyproject: zebros = "server:main").
-ZEBROS = [sys.executable, "-c", "from server import main; main()"]
+# The console script's own call (pyproject: zebros = "cli:main").
+ZEBROS = [sys.executable, "-c", "from cli import main; main()"]
 
 
 def zebros(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
