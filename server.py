@@ -52,7 +52,7 @@ from resolvers.context import Context, build_context
 from resolvers.errors import translate
 from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
-from schema.limits import Limits
+from schema.bounds import Limits
 from services import Services, job_worker, open_services
 from settings import LimitsSettings, Settings, problem
 

@@ -27,7 +27,8 @@ from auth import Principal
 from edge.envelope import error_response
 from edge.gate import principal
 from edge.operation import Operation
-from schema.limits import Limits, source_refusal
+from schema.bounds import Limits
+from schema.limits import source_refusal
 
 HEADER = "idempotency-key"
 SCOPE_KEY = "zebros.idempotency"  # the claim, for the context builder to hand the journal

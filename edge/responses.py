@@ -25,9 +25,10 @@ from dal.cache.generations import Generations
 from dal.cache.keys import Layer, digest
 from dal.cache.session import Who
 from edge.operation import Operation
+from schema.bounds import Limits
 from schema.cache_policy import Policy, policy_of
 from schema.caching import CacheScope
-from schema.limits import Limits, shape_refused, source_refusal
+from schema.limits import shape_refused, source_refusal
 
 NO_STORE = "no-store"
 POLICIES_MAX = 2_000

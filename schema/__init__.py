@@ -16,9 +16,10 @@ from dal.cache.keys import digest
 from dal.models import Entity
 from resolvers.loaders import RecordHints
 from schema import types
+from schema.bounds import Limits
 from schema.caching import CacheControl
 from schema.errors import ErrorPolicy
-from schema.limits import Limits, limits_extension
+from schema.limits import limits_extension
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.read_audit import ReadAudit

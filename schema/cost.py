@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import astuple, dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from graphql import (
@@ -41,10 +41,8 @@ from graphql import (
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.schema_directive import Location
 
+from schema.bounds import Limits
 from schema.caching import Hint, cached
-
-if TYPE_CHECKING:
-    from schema.limits import Limits
 
 # Where Strawberry leaves its own field definition on graphql-core's.
 STRAWBERRY_DEFINITION = "strawberry-definition"

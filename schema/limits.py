@@ -16,7 +16,6 @@ are still measured on every request, as they depend on the variables.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 from graphql import (
@@ -32,30 +31,16 @@ from graphql.language import Lexer, TokenKind
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from schema.bounds import Limits
 from schema.cost import Metrics, measure
 
-__all__ = ["JSON_SAFE", "Limits", "Metrics", "count_tokens", "limits_extension", "measure"]
+__all__ = ["JSON_SAFE", "Metrics", "count_tokens", "limits_extension", "measure"]
 
 CODE = "QUERY_TOO_COMPLEX"
 UNCHOSEN = "Must provide operation name if query contains multiple operations."
 # Measurements of fragment bombs grow without bound; JavaScript clients read
 # integers exactly only up to 2**53 - 1.
 JSON_SAFE = 2**53 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    max_depth: int = 15
-    max_aliases: int = 15
-    max_tokens: int = 1000
-    max_characters: int = 15_000
-    max_root_fields: int = 20
-    max_directives: int = 50
-    max_cost: int = 10_000
-    # `first` when a connection omits it (or passes null), and the most a page
-    # holds: also the size of a list that declares none (schema/cost.py).
-    default_first: int = 20
-    max_first: int = 100
 
 
 def too_complex(metric: str, value: int, limit: int) -> GraphQLError:

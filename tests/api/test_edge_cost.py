@@ -16,8 +16,9 @@ from graphql import (
 
 import schema
 from schema import build_schema
+from schema.bounds import Limits
 from schema.cost import declared_size
-from schema.limits import Limits, measure
+from schema.limits import measure
 from tests.api.test_edge_limits import post, too_complex
 from tests.support import RequestLog
 

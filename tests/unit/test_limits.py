@@ -9,7 +9,8 @@ import pytest
 from graphql import GraphQLError, get_introspection_query, parse
 
 from schema import build_schema
-from schema.limits import JSON_SAFE, Limits, Metrics, count_tokens, measure
+from schema.bounds import Limits
+from schema.limits import JSON_SAFE, Metrics, count_tokens, measure
 from tests.api.test_nested_requests import NESTED  # the README's nested query
 
 SCHEMA = build_schema()
