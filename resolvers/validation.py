@@ -195,6 +195,14 @@ def validate(values: Mapping[str, Any], rules: Mapping[str, tuple[str, Check]]) 
 def existing_id(entity: Entity, id: str) -> str:
     """The id of an update or delete: malformed is BAD_USER_INPUT, as on create; one
     of another entity is well-formed, and simply names nothing here (NOT_FOUND)."""
-    if not (ID_PATTERN.fullmatch(id) or (entity is Entity.USER and ids.names(entity, id))):
-        raise BadUserInput("id must be 1-64 characters of A-Z a-z 0-9 _ -", "id")
+    if entity is Entity.USER and ids.names(entity, id):
+        return id
+    return key_id(id)
+
+
+def key_id(id: str, field: str = "id") -> str:
+    """An id looked up by key (a job's too): malformed is BAD_USER_INPUT here, never
+    sent to the store (an empty key is DynamoDB's ValidationException)."""
+    if not ID_PATTERN.fullmatch(id):
+        raise BadUserInput(f"{field} must be 1-64 characters of A-Z a-z 0-9 _ -", field)
     return id

@@ -21,6 +21,7 @@ from dal.dynamodb.items import Item, deserialize, serialize
 from dal.dynamodb.tables import KEY, SORT
 from dal.errors import (
     ConditionFailed,
+    InvalidRequest,
     StoreUnavailable,
     Throttled,
     TransactionCancelled,
@@ -77,6 +78,8 @@ async def translated(operation: str) -> AsyncIterator[None]:
             raise TransactionCancelled(codes, items) from exc
         if code in _THROTTLED:
             raise Throttled(f"{operation}: {code}") from exc
+        if code == "ValidationException":  # our request was malformed: no retry helps
+            raise InvalidRequest(f"{operation}: {exc}") from exc
         if code == "ResourceNotFoundException":
             raise StoreUnavailable(f"{operation}: table missing; run `zebros init`") from exc
         raise StoreUnavailable(f"{operation}: {code}") from exc
