@@ -7,6 +7,13 @@ keeps (``createdAt``, ``updatedAt``, ``version`` and what is derived: a deal's
 ``closedAt``, an activity's ``relatedType``), so an export imports back as it is.
 Any other column refuses the whole file, naming it: a typo in a header must not
 silently drop a column of data.
+
+A CSV cell a spreadsheet would take for a formula (OWASP's "CSV Injection": one
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a CR) is exported with a single
+quote in front, and so is one starting with a quote, so an import takes exactly
+one quote off such a cell and the file imports back to the same records. A plain
+number ("-5", "+4930") is left as it is: a spreadsheet reads it as that number,
+and no formula fits in one.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +32,9 @@ from dal.models import Entity
 from jobs.run import JobError
 
 KEPT = frozenset({"createdAt", "updatedAt", "version", "closedAt", "relatedType"})
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+QUOTED = (*FORMULA_START, "'")  # what an export prefixes with "'" (the quote too)
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +143,21 @@ def _csv(spec: Spec, text: str) -> Iterator[Row]:
         yield _cells(spec, number, dict(zip(header, cells, strict=True)))
 
 
-def _cells(spec: Spec, number: int, cells: dict[str, str]) -> Row:
+def defused(cell: Any) -> Any:
+    """A CSV cell no spreadsheet runs: a text that could start a formula gets "'"."""
+    if isinstance(cell, str) and cell.startswith(QUOTED) and not PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def restored(cell: str) -> str:
+    """An exported cell as it was: the one quote ``defused`` put in front, taken off."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(QUOTED) else cell
+
+
+def _cells(spec: Spec, number: int, given: dict[str, str]) -> Row:
     values: dict[str, Any] = {}
+    cells = {name: restored(cell) for name, cell in given.items()}
     for name, cell in cells.items():
         if name in KEPT:
             continue
@@ -221,4 +245,7 @@ _SHOWN = {
 
 
 def _flat(spec: Spec, record: dict[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(v) if k in spec.json and v is not None else v for k, v in record.items()}
+    return {
+        k: defused(json.dumps(v) if k in spec.json and v is not None else v)
+        for k, v in record.items()
+    }

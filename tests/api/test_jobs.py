@@ -18,6 +18,7 @@ from dal.jobs.queue import Message
 from dal.models import Entity, Role
 from dal.sync.reader import ChangeReader
 from dal.sync.sequence import SHARDS
+from jobs import rows
 from jobs.run import Run
 from jobs.worker import Worker
 from services import Services
@@ -315,3 +316,46 @@ async def test_another_tenant_reaches_no_job_file_or_template_of_ours(
     assert data(await gql(TEMPLATE_OF, {"id": template}, **them))["emailTemplate"] is None
     await worker.drain()
     assert (await job(gql, id))["status"] == "SUCCEEDED"  # ours ran, untouched
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.test","x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1,1)",
+    "'quoted",
+    "'=already quoted",
+]
+
+
+async def test_csv_exports_quote_cells_a_spreadsheet_would_run_and_import_back(
+    gql: Gql, worker: Worker
+) -> None:
+    """OWASP's CSV Injection: a cell starting with = + - @ tab or CR gets a "'" in
+    front (a cell starting with "'" too, so the import takes exactly one off); a
+    plain number is a number, left as it is. (Text fields are stripped when written,
+    so a tab or a CR can only start a cell of a record written before that.)"""
+    assert [rows.defused(c) for c in ("\tx", "\rx", "-5.00", "+4930", "x=1")] == [
+        "'\tx",
+        "'\rx",
+        "-5.00",
+        "+4930",
+        "x=1",
+    ]
+    for name in FORMULAS:
+        data(await gql(CREATE, {"input": {"companyName": name, "industry": "-5.00"}}))
+    started = data(await gql(EXPORT, {"entity": "CUSTOMER", "format": "CSV"}))["startExport"]
+    await worker.drain()
+    found = list(
+        csv.DictReader(
+            io.StringIO(await fetch((await job(gql, started["id"]))["resultUrl"]), newline="")
+        )
+    )
+    assert sorted(r["companyName"] for r in found) == sorted("'" + name for name in FORMULAS)
+    assert {r["industry"] for r in found} == {"-5.00"}
+    before = data(await gql(CUSTOMERS))["customers"]["edges"]
+    exported = csv_of([list(found[0])] + [list(r.values()) for r in found])
+    again = await start(gql, await upload(gql, exported))
+    await worker.drain()
+    assert (await job(gql, again))["message"] == "0 created, 0 updated, 6 unchanged, 0 rejected"
+    assert data(await gql(CUSTOMERS))["customers"]["edges"] == before
