@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dal.jobs import files
-from jobs.rows import Spec, defused
+from jobs.cells import defused
+from jobs.rows import Spec
 from jobs.run import Run
 
 if TYPE_CHECKING:

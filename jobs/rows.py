@@ -7,21 +7,14 @@ keeps (``createdAt``, ``updatedAt``, ``version`` and what is derived: a deal's
 ``closedAt``, an activity's ``relatedType``), so an export imports back as it is.
 Any other column refuses the whole file, naming it: a typo in a header must not
 silently drop a column of data.
-
-A CSV cell a spreadsheet would take for a formula (OWASP's "CSV Injection": one
-starting with ``=``, ``+``, ``-``, ``@``, a tab or a CR) is exported with a single
-quote in front, and so is one starting with a quote, so an import takes exactly
-one quote off such a cell and the file imports back to the same records. A plain
-number ("-5", "+4930") is left as it is: a spreadsheet reads it as that number,
-and no formula fits in one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,12 +22,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dal.models import Entity
+from jobs.cells import Lines, TooDeep, defused, restored, shallow
 from jobs.run import JobError
+from resolvers.validation import MAX_JSON_DEPTH
 
 KEPT = frozenset({"createdAt", "updatedAt", "version", "closedAt", "relatedType"})
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-QUOTED = (*FORMULA_START, "'")  # what an export prefixes with "'" (the quote too)
-PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,30 +121,32 @@ def read(spec: Spec, body: bytes, fmt: str) -> Iterator[Row]:
 
 
 def _csv(spec: Spec, text: str) -> Iterator[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    lines = Lines(text)
+    reader = csv.reader(lines)
     try:
         header = header_of(spec, [c.strip() for c in next(reader)])
     except StopIteration:
         return
-    for number, cells in enumerate(reader, start=1):
-        if not any(c.strip() for c in cells):
-            continue  # a blank line (an editor's trailing newline) is no row
-        if len(cells) != len(header):
-            yield Row(number, {}, f"{len(cells)} cells for {len(header)} columns")
+    except csv.Error as exc:
+        raise JobError(f"the header cannot be read: {exc}") from exc
+    for number in itertools.count(1):
+        lines.taken.clear()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # this row is refused, the next ones are read
+            lines.skip_row()
+            yield Row(number, {}, f"the row cannot be read: {exc}")
             continue
-        yield _cells(spec, number, dict(zip(header, cells, strict=True)))
+        if any(c.strip() for c in cells):  # a blank line (an editor's trailing newline): none
+            yield _row(spec, number, header, cells)
 
 
-def defused(cell: Any) -> Any:
-    """A CSV cell no spreadsheet runs: a text that could start a formula gets "'"."""
-    if isinstance(cell, str) and cell.startswith(QUOTED) and not PLAIN_NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
-def restored(cell: str) -> str:
-    """An exported cell as it was: the one quote ``defused`` put in front, taken off."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(QUOTED) else cell
+def _row(spec: Spec, number: int, header: list[str], cells: list[str]) -> Row:
+    if len(cells) != len(header):
+        return Row(number, {}, f"{len(cells)} cells for {len(header)} columns")
+    return _cells(spec, number, dict(zip(header, cells, strict=True)))
 
 
 def _cells(spec: Spec, number: int, given: dict[str, str]) -> Row:
@@ -163,9 +157,9 @@ def _cells(spec: Spec, number: int, given: dict[str, str]) -> Row:
             continue
         if name in spec.json and cell.strip():
             try:
-                values[name] = json.loads(cell)
-            except ValueError:
-                return Row(number, _raw(cells), f"{name} is not valid JSON", name)
+                values[name] = json.loads(shallow(cell, MAX_JSON_DEPTH))
+            except (TooDeep, ValueError) as exc:
+                return Row(number, _raw(cells), _not_json(name, exc), name)
         elif name in spec.ints and cell:
             try:
                 values[name] = int(cell)
@@ -174,6 +168,12 @@ def _cells(spec: Spec, number: int, given: dict[str, str]) -> Row:
         else:
             values[name] = cell if cell else None  # "  " goes on: the check says "empty"
     return Row(number, values)
+
+
+def _not_json(name: str, exc: Exception) -> str:
+    if isinstance(exc, TooDeep):
+        return f"{name} nests deeper than {MAX_JSON_DEPTH} levels"
+    return f"{name} is not valid JSON"
 
 
 def _raw(cells: dict[str, str]) -> dict[str, Any]:
@@ -187,8 +187,11 @@ def _lines(spec: Spec, text: str) -> Iterator[Row]:
         if not line.strip():
             continue
         number += 1
-        try:
-            given = json.loads(line)
+        try:  # the record, then its fields: one level more than a field may have
+            given = json.loads(shallow(line, MAX_JSON_DEPTH + 1))
+        except TooDeep:
+            yield Row(number, {}, f"the line nests deeper than {MAX_JSON_DEPTH + 1} levels")
+            continue
         except ValueError:
             yield Row(number, {}, "the line is not valid JSON")
             continue
