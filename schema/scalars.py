@@ -6,8 +6,9 @@ Strawberry's own Decimal prints ``str(value)``: DynamoDB gives 100.10 back as
 100.1, and a sum can come out as ``1E+2``. Ours prints ``cents`` (``dal.money``)
 and reads only plain decimal notation: ``"1E+2"`` or ``1e2`` is refused as input,
 so no amount is ever stored in a form the API would not print back. Only the
-canonical form: ASCII digits, no "+", no spaces, no leading zeros ("٣" and "１" are
-digits to a regex and to ``Decimal``, not to a person reading an invoice).
+canonical form: ASCII digits, no "+", no spaces, no leading zeros (Arabic-Indic and
+fullwidth digits are digits to a regex and to ``Decimal``, not to a person reading
+an invoice).
 """
 
 from __future__ import annotations

@@ -69,10 +69,19 @@ async def test_weighted_values_round_half_even_per_deal_everywhere(gql: Gql) -> 
 
 
 async def test_only_the_canonical_form_of_an_amount_is_read(gql: Gql) -> None:
-    """No spaces, no "+", no leading zeros, ASCII digits only: "١" and "１" are
-    digits to a regex's \\d and to Decimal, not to a person reading an invoice."""
+    """No spaces, no "+", no leading zeros, ASCII digits only: Arabic-Indic and
+    fullwidth digits are digits to a regex's \\d and to Decimal, not to a person
+    reading an invoice."""
     await gql(CUSTOMER)
-    for given in (" 1.00", "1.00 ", "+1.00", "١.٠٠", "１.００", "01.00", "1.٥0"):
+    for given in (
+        " 1.00",
+        "1.00 ",
+        "+1.00",
+        "\u0661.\u0660\u0660",
+        "\uff11.\uff10\uff10",
+        "01.00",
+        "1.\u06650",
+    ):
         body = await _deal(gql, given)
         assert errors_of(body)[0]["extensions"]["code"] == "BAD_USER_INPUT", given
 
