@@ -26,6 +26,7 @@ VERIFIED_MAX = 10_000  # tokens remembered, the least recently used dropped
 
 TENANT_CLAIMS = ("tenant_id", "custom:tenantId")
 MAX_TOKEN_LENGTH = 8192
+MAX_EXP = 253_402_300_799  # 9999-12-31T23:59:59Z: a NumericDate past it names no time
 
 
 class AuthError(Exception):
@@ -98,7 +99,7 @@ class Verifier:
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthError(f"invalid token: {exc}") from exc
         self._check_audience(claims)
-        return principal_from_claims(claims), float(claims["exp"]) + self._leeway
+        return principal_from_claims(claims), _expiry(claims) + self._leeway
 
     def _check_audience(self, claims: dict[str, Any]) -> None:
         if claims.get("token_use") not in (None, "id", "access"):
@@ -123,6 +124,15 @@ class Verifier:
                 raise KeysUnavailable(f"JWKS {self._jwks.uri}: {exc}") from exc
             return signing_key.key
         raise AuthError(f"algorithm {algorithm!r} is not accepted")
+
+
+def _expiry(claims: dict[str, Any]) -> float:
+    """``exp`` as RFC 7519's NumericDate only: PyJWT checks ``int(exp)``, which also
+    takes "1893456000" and 1e300 (a token that never expires)."""
+    exp = claims["exp"]
+    if isinstance(exp, bool) or not isinstance(exp, int | float) or not 0 < exp <= MAX_EXP:
+        raise AuthError("invalid token: exp must be a number of seconds since 1970")
+    return float(exp)
 
 
 def _jwks_client(url: str) -> jwt.PyJWKClient:

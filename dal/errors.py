@@ -65,6 +65,12 @@ class StoreUnavailable(DalError):
     """The store could not be reached or answered with an unexpected error."""
 
 
+class InvalidRequest(DalError):
+    """The store refused a request as malformed (DynamoDB's ValidationException): a bug
+    of ours to log and fix, never an outage to retry. The API answers it as an
+    internal error; callers check what they pass (ids, keys) before it gets here."""
+
+
 class ConditionFailed(DalError):
     """A conditional write's condition did not hold (internal to the DAL)."""
 

@@ -17,8 +17,9 @@ _CONTEXT = Context(prec=38)
 
 
 def cents(amount: Decimal) -> Decimal:
-    """``amount`` with exactly two decimals, half-even."""
-    return amount.quantize(CENTS, rounding=ROUND_HALF_EVEN, context=_CONTEXT)
+    """``amount`` with exactly two decimals, half-even; zero is never "-0.00"."""
+    rounded = amount.quantize(CENTS, rounding=ROUND_HALF_EVEN, context=_CONTEXT)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 def weighted(value: Decimal, probability: int) -> Decimal:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dal.jobs import files
+from jobs.cells import defused
 from jobs.rows import Spec
 from jobs.run import Run
 
@@ -51,8 +52,8 @@ async def combine(run: Run, spec: Spec) -> str:
 
 def _cells(spec: Spec, given: dict[str, Any]) -> list[Any]:
     values = given["values"]
-    shown = [_cell(values.get(c)) for c in spec.columns]
-    return [given["row"], given["field"] or "", given["reason"], *shown]
+    shown = [defused(_cell(values.get(c))) for c in spec.columns]  # opened in spreadsheets
+    return [given["row"], given["field"] or "", defused(given["reason"]), *shown]
 
 
 def _cell(value: Any) -> Any:

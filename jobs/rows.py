@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dal.models import Entity
+from jobs.cells import Lines, TooDeep, defused, restored, shallow
 from jobs.run import JobError
+from resolvers.validation import MAX_JSON_DEPTH
 
 KEPT = frozenset({"createdAt", "updatedAt", "version", "closedAt", "relatedType"})
 
@@ -118,30 +121,45 @@ def read(spec: Spec, body: bytes, fmt: str) -> Iterator[Row]:
 
 
 def _csv(spec: Spec, text: str) -> Iterator[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    lines = Lines(text)
+    reader = csv.reader(lines)
     try:
         header = header_of(spec, [c.strip() for c in next(reader)])
     except StopIteration:
         return
-    for number, cells in enumerate(reader, start=1):
-        if not any(c.strip() for c in cells):
-            continue  # a blank line (an editor's trailing newline) is no row
-        if len(cells) != len(header):
-            yield Row(number, {}, f"{len(cells)} cells for {len(header)} columns")
+    except csv.Error as exc:
+        raise JobError(f"the header cannot be read: {exc}") from exc
+    for number in itertools.count(1):
+        lines.taken.clear()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # this row is refused, the next ones are read
+            lines.skip_row()
+            yield Row(number, {}, f"the row cannot be read: {exc}")
             continue
-        yield _cells(spec, number, dict(zip(header, cells, strict=True)))
+        if any(c.strip() for c in cells):  # a blank line (an editor's trailing newline): none
+            yield _row(spec, number, header, cells)
 
 
-def _cells(spec: Spec, number: int, cells: dict[str, str]) -> Row:
+def _row(spec: Spec, number: int, header: list[str], cells: list[str]) -> Row:
+    if len(cells) != len(header):
+        return Row(number, {}, f"{len(cells)} cells for {len(header)} columns")
+    return _cells(spec, number, dict(zip(header, cells, strict=True)))
+
+
+def _cells(spec: Spec, number: int, given: dict[str, str]) -> Row:
     values: dict[str, Any] = {}
+    cells = {name: restored(cell) for name, cell in given.items()}
     for name, cell in cells.items():
         if name in KEPT:
             continue
         if name in spec.json and cell.strip():
             try:
-                values[name] = json.loads(cell)
-            except ValueError:
-                return Row(number, _raw(cells), f"{name} is not valid JSON", name)
+                values[name] = json.loads(shallow(cell, MAX_JSON_DEPTH))
+            except (TooDeep, ValueError) as exc:
+                return Row(number, _raw(cells), _not_json(name, exc), name)
         elif name in spec.ints and cell:
             try:
                 values[name] = int(cell)
@@ -150,6 +168,12 @@ def _cells(spec: Spec, number: int, cells: dict[str, str]) -> Row:
         else:
             values[name] = cell if cell else None  # "  " goes on: the check says "empty"
     return Row(number, values)
+
+
+def _not_json(name: str, exc: Exception) -> str:
+    if isinstance(exc, TooDeep):
+        return f"{name} nests deeper than {MAX_JSON_DEPTH} levels"
+    return f"{name} is not valid JSON"
 
 
 def _raw(cells: dict[str, str]) -> dict[str, Any]:
@@ -163,8 +187,11 @@ def _lines(spec: Spec, text: str) -> Iterator[Row]:
         if not line.strip():
             continue
         number += 1
-        try:
-            given = json.loads(line)
+        try:  # the record, then its fields: one level more than a field may have
+            given = json.loads(shallow(line, MAX_JSON_DEPTH + 1))
+        except TooDeep:
+            yield Row(number, {}, f"the line nests deeper than {MAX_JSON_DEPTH + 1} levels")
+            continue
         except ValueError:
             yield Row(number, {}, "the line is not valid JSON")
             continue
@@ -221,4 +248,7 @@ _SHOWN = {
 
 
 def _flat(spec: Spec, record: dict[str, Any]) -> dict[str, Any]:
-    return {k: json.dumps(v) if k in spec.json and v is not None else v for k, v in record.items()}
+    return {
+        k: defused(json.dumps(v) if k in spec.json and v is not None else v)
+        for k, v in record.items()
+    }

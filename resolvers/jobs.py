@@ -23,6 +23,7 @@ from resolvers.context import Info
 from resolvers.errors import BadUserInput, NotFoundError, Unavailable
 from resolvers.pagination import page_size
 from resolvers.periods import Period, buckets
+from resolvers.validation import key_id
 
 NAME_MAX = 255
 
@@ -42,7 +43,7 @@ async def _visible(info: Info, job: Job | None) -> Job | None:
 
 
 async def job(info: Info, id: str) -> Job | None:
-    return await _visible(info, await info.context.repos.jobs.get(id))
+    return await _visible(info, await info.context.repos.jobs.get(key_id(id)))
 
 
 async def jobs(

@@ -21,6 +21,7 @@ from resolvers import jobs, policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.pagination import page_size
+from resolvers.validation import key_id
 
 DUE = timedelta(days=30)
 REASON_MAX = 500
@@ -67,7 +68,7 @@ async def request_erasure(info: Info, kind: SubjectKind, id: str, reason: str | 
 
 async def privacy_request(info: Info, id: str) -> Job | None:
     await policy.require(info, "privacy.read")
-    found = await info.context.repos.jobs.get(id)
+    found = await info.context.repos.jobs.get(key_id(id))
     return found if found is not None and found.kind is JobKind.PRIVACY else None
 
 

@@ -26,9 +26,11 @@ from resolvers import policy
 from resolvers.context import Info
 from resolvers.errors import BadUserInput
 from resolvers.sync_ops import Kind, Outcome, execute
+from resolvers.validation import MAX_JSON_DEPTH, bounded
 
 PUSHABLE = (Entity.CUSTOMER, Entity.CONTACT, Entity.OPPORTUNITY, Entity.ACTIVITY)
 MAX_PUSH = 100  # mutations per push (README, "Limits")
+MAX_CHANGES_CHARS = 64 * 1024  # one mutation's fields; each field has its own, smaller limit
 # Another user's fields that need a permission, and the action that grants each.
 PRIVATE_USER_FIELDS = {
     "permissions": "user.read.permissions",
@@ -180,6 +182,8 @@ async def push(
         raise BadUserInput("clientId must be 1-64 characters of A-Z a-z 0-9 _ -", "clientId")
     if len(mutations) > MAX_PUSH:
         raise BadUserInput(f"at most {MAX_PUSH} mutations per push", "mutations")
+    for m in mutations:  # before the receipt digest walks them (one level: the fields)
+        bounded("mutations", m.changes, MAX_JSON_DEPTH + 1, MAX_CHANGES_CHARS)
     chosen = strategy or info.context.repos.sync_strategy
     # In order, one at a time: a later mutation may depend on an earlier one.
     return [await _one(info, client_id, m, chosen) for m in mutations]

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +24,9 @@ from resolvers.errors import BadUserInput
 Check = Callable[[str, Any], Any]
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_JSON_CHARS = 1000
+# Deeper values break what walks them recursively (pickle, json, equality): a value
+# 400 arrays deep, stored, made every later read of its list fail.
+MAX_JSON_DEPTH = 32
 MAX_MONEY = Decimal("1e15")
 
 
@@ -92,9 +96,43 @@ def relatable_id(field: str, value: Any) -> str | None:
 
 
 def blob(field: str, value: Any) -> Any:
-    if value is not None and len(json.dumps(value)) > MAX_JSON_CHARS:
+    """A JSON value: its depth and size bounded before anything walks it recursively."""
+    if value is None:
+        return None
+    bounded(field, value, MAX_JSON_DEPTH, MAX_JSON_CHARS)
+    if len(json.dumps(value)) > MAX_JSON_CHARS:
         raise BadUserInput(f"{field} is larger than {MAX_JSON_CHARS} characters of JSON", field)
     return value
+
+
+def bounded(field: str, value: Any, max_depth: int, max_chars: int) -> None:
+    """Refuse ``value`` once it nests deeper than ``max_depth`` or its JSON would pass
+    ``max_chars``. Iterative, and it stops at the first bound passed: its cost is
+    bounded by the limits, never by the value."""
+    stack, budget = [(value, 0)], max_chars
+    while stack:
+        node, depth = stack.pop()
+        budget -= _own_chars(node, max_chars)
+        if budget < 0:
+            raise BadUserInput(f"{field} is larger than {max_chars} characters of JSON", field)
+        if isinstance(node, dict | list):
+            if depth >= max_depth:
+                raise BadUserInput(f"{field} nests deeper than {max_depth} levels", field)
+            stack.extend((c, depth + 1) for c in islice(_children(node), budget + 1))
+
+
+def _own_chars(node: Any, limit: int) -> int:
+    """A lower bound of the characters ``node`` adds to its JSON (its keys' too):
+    never more than the exact count, so no value within the limit is refused."""
+    if isinstance(node, str):
+        return len(node) + 2
+    if isinstance(node, dict):
+        return 2 + sum(len(str(k)) + 3 for k in islice(node, limit + 1))
+    return 2 if isinstance(node, list) else 1
+
+
+def _children(node: dict[Any, Any] | list[Any]) -> Iterable[Any]:
+    return node.values() if isinstance(node, dict) else node
 
 
 def probability(field: str, value: Any) -> int | None:
@@ -157,6 +195,14 @@ def validate(values: Mapping[str, Any], rules: Mapping[str, tuple[str, Check]]) 
 def existing_id(entity: Entity, id: str) -> str:
     """The id of an update or delete: malformed is BAD_USER_INPUT, as on create; one
     of another entity is well-formed, and simply names nothing here (NOT_FOUND)."""
-    if not (ID_PATTERN.fullmatch(id) or (entity is Entity.USER and ids.names(entity, id))):
-        raise BadUserInput("id must be 1-64 characters of A-Z a-z 0-9 _ -", "id")
+    if entity is Entity.USER and ids.names(entity, id):
+        return id
+    return key_id(id)
+
+
+def key_id(id: str, field: str = "id") -> str:
+    """An id looked up by key (a job's too): malformed is BAD_USER_INPUT here, never
+    sent to the store (an empty key is DynamoDB's ValidationException)."""
+    if not ID_PATTERN.fullmatch(id):
+        raise BadUserInput(f"{field} must be 1-64 characters of A-Z a-z 0-9 _ -", field)
     return id

@@ -235,7 +235,7 @@ class Cache:
         if not entries:
             return True
         # "0|": every value starts with its version, these with none (VERSIONED_SET).
-        sealed = [(key, b"0|" + self.sealer.seal(value)) for key, value in entries]
+        sealed = [(k, b"0|" + s) for k, v in entries if (s := self._seal(layer, v)) is not None]
 
         async def op() -> bool:
             pipe = self.redis.pipeline(transaction=False)
@@ -244,7 +244,7 @@ class Cache:
             await pipe.execute()
             return True
 
-        return await self._counted(layer, op, len(entries))
+        return await self._counted(layer, op, len(sealed))
 
     async def put_versions(
         self, layer: str, entries: Sequence[tuple[str, Version, Any]], ttl_s: float
@@ -252,7 +252,11 @@ class Cache:
         """One pipeline; each value lands only over an older version (VERSIONED_SET)."""
         if not entries:
             return True
-        args = [(k, v, f"{v[0]}.{v[1]}|".encode() + self.sealer.seal(x)) for k, v, x in entries]
+        args = [
+            (k, v, f"{v[0]}.{v[1]}|".encode() + s)
+            for k, v, x in entries
+            if (s := self._seal(layer, x)) is not None
+        ]
 
         async def op() -> bool:
             pipe = self.redis.pipeline(transaction=False)
@@ -261,7 +265,15 @@ class Cache:
             await pipe.execute()
             return True
 
-        return await self._counted(layer, op, len(entries))
+        return await self._counted(layer, op, len(args))
+
+    def _seal(self, layer: str, value: Any) -> bytes | None:
+        """A value that cannot be sealed is left out (an error of the layer), so the
+        rest of its batch is still cached and the answer is served from the store."""
+        sealed = self.sealer.seal(value)
+        if sealed is None:
+            self.stats.add(layer, "error")
+        return sealed
 
     async def _counted(self, layer: str, op: Callable[[], Awaitable[bool]], n: int) -> bool:
         done = await self.call(layer, op)

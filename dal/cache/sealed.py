@@ -4,7 +4,9 @@ Cached values are our own dataclasses (DAL records, report figures, GraphQL
 objects of plain fields); pickle keeps them exact (Decimal, datetime, enums)
 with no per-type codec. Unpickling runs code, so a value is only opened when
 its HMAC (a key Redis never sees) verifies: whoever can write to Redis can
-make us miss, not execute. A value that does not verify or load is a miss.
+make us miss, not execute. A value that does not verify or load is a miss, and
+one that cannot be pickled (nested past the recursion limit) is not cached: the
+cache may cost a read, never make a readable record unreadable.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ class Sealer:
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._key, body, hashlib.sha256).digest()[:MAC_BYTES]
 
-    def seal(self, value: Any) -> bytes:
-        body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    def seal(self, value: Any) -> bytes | None:
+        """The sealed bytes, or ``None`` for a value pickle cannot take."""
+        try:
+            body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # RecursionError, PicklingError, TypeError: not cacheable
+            return None
         return self._mac(body) + body
 
     def open(self, sealed: bytes) -> tuple[bool, Any]:

@@ -21,6 +21,7 @@ from dal.dynamodb.items import Item, deserialize, serialize
 from dal.dynamodb.tables import KEY, SORT
 from dal.errors import (
     ConditionFailed,
+    InvalidRequest,
     StoreUnavailable,
     Throttled,
     TransactionCancelled,
@@ -34,6 +35,7 @@ MAX_PAUSE = 0.1  # seconds, the longest pause between two attempts
 WRITE_BUDGET = 6.0  # seconds a write keeps retrying conflicts before giving up
 Operations = Sequence[dict[str, Any]] | Callable[[], Sequence[dict[str, Any]]]
 FAILED_CONDITION = "ConditionalCheckFailed"
+WRITE_KINDS = ("Put", "Update", "Delete", "ConditionCheck")
 # Cancellation reasons (and single-write errors) that mean "try again", not "no".
 _TRANSIENT = {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
 _THROTTLED = {
@@ -77,6 +79,8 @@ async def translated(operation: str) -> AsyncIterator[None]:
             raise TransactionCancelled(codes, items) from exc
         if code in _THROTTLED:
             raise Throttled(f"{operation}: {code}") from exc
+        if code == "ValidationException":  # our request was malformed: no retry helps
+            raise InvalidRequest(f"{operation}: {exc}") from exc
         if code == "ResourceNotFoundException":
             raise StoreUnavailable(f"{operation}: table missing; run `zebros init`") from exc
         raise StoreUnavailable(f"{operation}: {code}") from exc
@@ -268,14 +272,16 @@ class Dynamo:
         return deserialize(out.get("Attributes", {}))
 
     async def _write_once(self, operations: Sequence[dict[str, Any]]) -> None:
-        if len(operations) == 1:
-            await self._write_one(operations[0])
+        kinds = [_kind(op) for op in operations]
+        if kinds == ["Put"] or kinds == ["Update"] or kinds == ["Delete"]:
+            await self._write_one(kinds[0], operations[0][kinds[0]])
             return
+        # A ConditionCheck alone goes as a transaction too: no single-item call
+        # checks a condition without writing.
         async with translated("TransactWriteItems"):
             await self._client.transact_write_items(TransactItems=list(operations))  # type: ignore[arg-type]
 
-    async def _write_one(self, operation: dict[str, Any]) -> None:
-        ((kind, args),) = operation.items()
+    async def _write_one(self, kind: str, args: dict[str, Any]) -> None:
         try:
             async with translated(f"{kind}Item"):
                 if kind == "Put":
@@ -286,6 +292,15 @@ class Dynamo:
                     await self._client.delete_item(**args)
         except ConditionFailed as exc:
             raise TransactionCancelled(["ConditionalCheckFailed"], [exc.item]) from exc
+
+
+def _kind(operation: dict[str, Any]) -> str:
+    """The operation's kind; anything but TransactWriteItems' four is our bug (an
+    unknown one used to go out as a DeleteItem)."""
+    kinds = list(operation)
+    if len(kinds) != 1 or kinds[0] not in WRITE_KINDS:
+        raise ValueError(f"not a write operation: {kinds}")
+    return str(kinds[0])
 
 
 def _own_key(item: Item) -> str:

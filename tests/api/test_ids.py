@@ -7,7 +7,7 @@ import asyncio
 import re
 
 from tests.conftest import Gql
-from tests.support import errors_of
+from tests.support import codes, errors_of
 
 CUSTOMER = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { id } }"
 CONTACT = "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }"
@@ -59,3 +59,20 @@ async def test_related_id_must_name_a_customer_contact_or_opportunity(gql: Gql) 
     for related in ("x1", "act_x1", "usr_x1"):
         body = await gql(ACTIVITY, {"i": {"relatedId": related, "type": "NOTE", "subject": "S"}})
         assert errors_of(body)[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "relatedId"}
+
+
+JOB = "query($id: ID!) { job(id: $id) { id } }"
+PRIVACY_REQUEST = "query($id: ID!) { privacyRequest(id: $id) { id } }"
+CANCEL_JOB = "mutation($id: ID!) { cancelJob(id: $id) { id } }"
+
+
+async def test_a_malformed_job_id_is_bad_input_not_an_outage(gql: Gql) -> None:
+    """DynamoDB refuses an empty key (ValidationException): that is the client's
+    id, checked first, and never the 503 of an outage."""
+    for document in (JOB, PRIVACY_REQUEST, CANCEL_JOB):
+        for bad in ("", "j" * 3000):
+            body = await gql(document, {"id": bad})
+            assert codes(body) == ["BAD_USER_INPUT"], (document, len(bad))
+            assert errors_of(body)[0]["extensions"]["field"] == "id"
+    for document in (JOB, PRIVACY_REQUEST):
+        assert "errors" not in await gql(document, {"id": "job_unknown"})

@@ -18,6 +18,7 @@ from dal.jobs.queue import Message
 from dal.models import Entity, Role
 from dal.sync.reader import ChangeReader
 from dal.sync.sequence import SHARDS
+from jobs import cells
 from jobs.run import Run
 from jobs.worker import Worker
 from services import Services
@@ -335,3 +336,83 @@ async def test_an_import_runs_with_the_role_of_the_token_that_started_it(
     assert (done["status"], done["failed"], done["processed"]) == ("SUCCEEDED", 0, 1), reasons
     names = [e["node"]["companyName"] for e in data(await gql(CUSTOMERS))["customers"]["edges"]]
     assert names == ["Assigned Ltd"]
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.test","x")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1,1)",
+    "'quoted",
+    "'=already quoted",
+]
+
+
+async def test_csv_exports_quote_cells_a_spreadsheet_would_run_and_import_back(
+    gql: Gql, worker: Worker
+) -> None:
+    """OWASP's CSV Injection: a cell starting with = + - @ tab or CR gets a "'" in
+    front (a cell starting with "'" too, so the import takes exactly one off); a
+    plain number is a number, left as it is. (Text fields are stripped when written,
+    so a tab or a CR can only start a cell of a record written before that.)"""
+    assert [cells.defused(c) for c in ("\tx", "\rx", "-5.00", "+4930", "x=1")] == [
+        "'\tx",
+        "'\rx",
+        "-5.00",
+        "+4930",
+        "x=1",
+    ]
+    for name in FORMULAS:
+        data(await gql(CREATE, {"input": {"companyName": name, "industry": "-5.00"}}))
+    started = data(await gql(EXPORT, {"entity": "CUSTOMER", "format": "CSV"}))["startExport"]
+    await worker.drain()
+    found = list(
+        csv.DictReader(
+            io.StringIO(await fetch((await job(gql, started["id"]))["resultUrl"]), newline="")
+        )
+    )
+    assert sorted(r["companyName"] for r in found) == sorted("'" + name for name in FORMULAS)
+    assert {r["industry"] for r in found} == {"-5.00"}
+    before = data(await gql(CUSTOMERS))["customers"]["edges"]
+    exported = csv_of([list(found[0])] + [list(r.values()) for r in found])
+    again = await start(gql, await upload(gql, exported))
+    await worker.drain()
+    assert (await job(gql, again))["message"] == "0 created, 0 updated, 6 unchanged, 0 rejected"
+    assert data(await gql(CUSTOMERS))["customers"]["edges"] == before
+
+
+async def _imported(gql: Gql, worker: Worker, body: bytes, name: str) -> dict[str, Any]:
+    id = await start(gql, await upload(gql, body, name))
+    await worker.drain()
+    return await job(gql, id)
+
+
+async def test_a_row_too_big_or_too_deep_to_read_is_rejected_and_the_import_goes_on(
+    gql: Gql, worker: Worker
+) -> None:
+    """A cell past the csv module's 131,072 characters (quoted, over two lines), a
+    JSON cell or line nested past the bound: each failed the whole import with
+    "internal error"."""
+    huge = "x" * 70_000 + "\n" + "x" * 70_000
+    deep_cell = "[" * 5000 + "]" * 5000
+    body = csv_of(
+        [["companyName", "contactInfo"], ["A", ""], [huge, ""], ["B", deep_cell], ["C", ""]]
+    )
+    done = await _imported(gql, worker, body, "customers.csv")
+    assert (done["status"], done["message"]) == (
+        "SUCCEEDED", "2 created, 0 updated, 0 unchanged, 2 rejected",
+    )  # fmt: skip
+    rejected = list(csv.DictReader(io.StringIO(await fetch(done["errorUrl"]))))
+    assert [(r["row"], r["field"]) for r in rejected] == [("2", ""), ("3", "contactInfo")]
+    assert "field larger than field limit" in rejected[0]["reason"]
+    assert rejected[1]["reason"] == "contactInfo nests deeper than 32 levels"
+    deep_line = '{"companyName": "E", "contactInfo": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = "\n".join(['{"companyName": "D"}', deep_line, '{"companyName": "F"}'])
+    done = await _imported(gql, worker, lines.encode(), "customers.jsonl")
+    assert done["message"] == "2 created, 0 updated, 0 unchanged, 1 rejected"
+    rejected = list(csv.DictReader(io.StringIO(await fetch(done["errorUrl"]))))
+    assert [(r["row"], r["reason"]) for r in rejected] == [
+        ("2", "the line nests deeper than 33 levels")
+    ]
+    stored = data(await gql(CUSTOMERS))["customers"]["edges"]
+    assert sorted(e["node"]["companyName"] for e in stored) == ["A", "C", "D", "F"]

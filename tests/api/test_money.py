@@ -66,3 +66,29 @@ async def test_weighted_values_round_half_even_per_deal_everywhere(gql: Gql) -> 
     assert (lead["totalValue"], lead["weightedValue"]) == ("0.25", "0.12")
     assert figures["forecast"] == [{"totalValue": "0.25", "weightedValue": "0.12"}]
     assert figures["dashboard"]["pipeline"] == {"totalValue": "0.25", "weightedValue": "0.12"}
+
+
+async def test_only_the_canonical_form_of_an_amount_is_read(gql: Gql) -> None:
+    """No spaces, no "+", no leading zeros, ASCII digits only: Arabic-Indic and
+    fullwidth digits are digits to a regex's \\d and to Decimal, not to a person
+    reading an invoice."""
+    await gql(CUSTOMER)
+    for given in (
+        " 1.00",
+        "1.00 ",
+        "+1.00",
+        "\u0661.\u0660\u0660",
+        "\uff11.\uff10\uff10",
+        "01.00",
+        "1.\u06650",
+    ):
+        body = await _deal(gql, given)
+        assert errors_of(body)[0]["extensions"]["code"] == "BAD_USER_INPUT", given
+
+
+async def test_zero_is_never_negative(gql: Gql) -> None:
+    await gql(CUSTOMER)
+    body = await _deal(gql, "-0.00")
+    assert body["data"]["createOpportunity"]["value"] == "0.00", body
+    made = body["data"]["createOpportunity"]["id"]
+    assert (await gql(READ, {"id": made}))["data"]["opportunity"]["value"] == "0.00"

@@ -206,3 +206,37 @@ async def test_time_without_zone_is_utc(gql: Gql) -> None:
         {"f": {"scheduledFrom": "2020-01-01T09:00:00", "scheduledTo": "2020-01-01T09:00:00"}},
     )
     assert len(listed["data"]["activities"]["edges"]) == 1
+
+
+ACTIVITY_AT = """mutation($at: DateTime!) { createActivity(input: {relatedId: "cus_dates",
+  type: CALL, subject: "Call", scheduledAt: $at}) { id scheduledAt } }"""
+METRICS = (
+    "query($from: DateTime!, $to: DateTime!) { activityMetrics(from: $from, to: $to) { planned } }"
+)
+CLOSE_ON = """mutation($d: Date) { createOpportunity(input: {customerId: "cus_dates", title: "D",
+  value: "1.00", expectedCloseDate: $d}) { expectedCloseDate } }"""
+DATES_CUSTOMER = 'mutation { createCustomer(input: {id: "cus_dates", companyName: "D"}) { id } }'
+
+
+async def test_times_and_dates_out_of_range_or_not_iso_are_bad_input(gql: Gql) -> None:
+    """Converting a time near datetime's ends overflowed (an HTTP 500); a date in
+    ISO 8601's basic form ("20260101") was read as a date."""
+    assert "errors" not in await gql(DATES_CUSTOMER)
+    for at in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "20260101T000000Z"):
+        body = await gql(ACTIVITY_AT, {"at": at})
+        assert codes(body) == ["BAD_USER_INPUT"], at
+    window = {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}
+    assert set(codes(await gql(METRICS, window))) == {"BAD_USER_INPUT"}
+    widest = {"from": "1000-01-01T00:00:00-14:00", "to": "9998-12-31T23:59:59+14:00"}
+    assert "errors" not in await gql(METRICS, widest)
+    for day in (
+        "20260101",
+        "2026-1-1",
+        "9999-12-31",
+        "\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0661",
+    ):
+        assert codes(await gql(CLOSE_ON, {"d": day})) == ["BAD_USER_INPUT"], day
+    body = await gql(ACTIVITY_AT, {"at": "2031-05-01T10:00:00+02:00"})
+    assert body["data"]["createActivity"]["scheduledAt"] == "2031-05-01T08:00:00+00:00"
+    ok = await gql(CLOSE_ON, {"d": "2031-05-01"})
+    assert ok["data"]["createOpportunity"]["expectedCloseDate"] == "2031-05-01"

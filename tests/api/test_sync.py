@@ -302,3 +302,22 @@ async def test_a_tenant_may_have_its_own_default_strategy(gql: Gql, db: Services
     body = await gql(PUSH, variables, tenant=strict)
     [result] = body["data"]["syncPush"]["results"]
     assert result["outcome"] == "CONFLICT"  # AUTOMERGE, the server's default, would merge
+
+
+async def test_a_push_nested_too_deep_is_refused_before_its_receipt_is_made(gql: Gql) -> None:
+    """The receipt's digest serialises the changes recursively, before any field
+    check: the nesting is bounded first (one level for the fields, 32 in each), and
+    the push refused as a whole (it went on to that walk, then to the mutation)."""
+    deep: Any = "x"
+    for _ in range(900):
+        deep = [deep]
+    mutation = {
+        "clientMutationId": "deep1",
+        "entity": "CUSTOMER",
+        "op": "UPSERT",
+        "id": "cus_deep1",
+        "changes": {"companyName": "Deep", "contactInfo": deep},
+    }
+    body = await gql(PUSH, {"input": {"clientId": "phone-1", "mutations": [mutation]}})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], body
+    assert body["errors"][0]["extensions"]["field"] == "mutations"

@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from dal.errors import AlreadyExists, NotFound, VersionConflict
+from dal.dynamodb.conditions import absent, present
+from dal.dynamodb.writes import check
+from dal.errors import AlreadyExists, NotFound, TransactionCancelled, VersionConflict
 from dal.models import Customer
 from dal.store import Repos
 from tests.integration.records import at, customer
@@ -86,3 +88,25 @@ async def test_a_rename_that_keeps_a_word_rewrites_its_search_term_once(repos: R
     found = await repos.customers.search("acme", 10)
     assert [c.company_name for c in found.items] == ["Acme 2"]
     assert [c.id for c in (await repos.customers.search("acme 2", 10)).items] == ["cus_1"]
+
+
+async def test_a_lone_condition_check_checks_and_deletes_nothing(repos: Repos) -> None:
+    """``Dynamo.write`` sent every single operation that was not a Put or an Update
+    as a DeleteItem: a ConditionCheck alone deleted the item it checked."""
+    await repos.customers.create(customer("cus_1"))
+    dynamo, table, pk = repos.customers.dynamo, repos.customers.table_name, repos.scope.pk("cus_1")
+    await dynamo.write([check(table, pk, present())])
+    assert await repos.customers.get("cus_1") is not None
+    with pytest.raises(TransactionCancelled) as cancelled:
+        await dynamo.write([check(table, pk, absent())])
+    assert cancelled.value.reasons == ["ConditionalCheckFailed"]
+    assert await repos.customers.get("cus_1") is not None
+
+
+async def test_an_unknown_write_operation_is_refused_before_sending(repos: Repos) -> None:
+    await repos.customers.create(customer("cus_1"))
+    key = {"TableName": repos.customers.table_name, "Key": {"pk": {"S": "x"}}}
+    for bad in ({"Remove": key}, {"Put": key, "Delete": key}, {}):
+        with pytest.raises(ValueError, match="not a write operation"):
+            await repos.customers.dynamo.write([bad])
+    assert await repos.customers.get("cus_1") is not None

@@ -224,6 +224,16 @@ async def test_missing_exp() -> None:
     await refused(hs_verifier(), bearer(hs256(claims(exp=None))), "invalid token.*exp")
 
 
+async def test_exp_is_a_numeric_date_only() -> None:
+    """RFC 7519's NumericDate: a JSON number of seconds. PyJWT takes int(exp), so a
+    string of digits or 1e300 (never expiring) passed before."""
+    later = int(time.time()) + 3600
+    for bad in (str(later), 1e300, True, [later], 253_402_300_800):
+        await refused(hs_verifier(), bearer(hs256(claims(exp=bad))), "exp")
+    for good in (later, later + 0.5):
+        assert (await hs_verifier().verify(bearer(hs256(claims(exp=good))))).user_id == "u-1"
+
+
 async def test_missing_or_bad_sub() -> None:
     verifier = hs_verifier()
     await refused(verifier, bearer(hs256(claims(sub=None))), "invalid token.*sub")
