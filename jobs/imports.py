@@ -23,7 +23,7 @@ from dal import ids
 from dal.jobs.records import Progress
 from dal.models import Entity, Record
 from jobs import rejections
-from jobs.rows import SPECS, Row, Spec, read, same
+from jobs.rows import SPECS, Result, Row, Spec, read, same
 from jobs.run import JobError, Outcome, Run
 from resolvers.context import Context
 from resolvers.sync_ops import Kind, document, variables
@@ -31,14 +31,6 @@ from resolvers.sync_ops import Kind, document, variables
 COERCION = re.compile(r"invalid value at \.(\w+): (.*)$", re.DOTALL)
 SUGGESTION = re.compile(r"\s*Did you mean .*$", re.DOTALL)
 REFERENCES = {"customerId": Entity.CUSTOMER, "contactId": Entity.CONTACT}
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    row: Row
-    done: str | None  # created, updated, unchanged (or "would be ..." in a dry run)
-    field: str | None = None
-    reason: str | None = None
 
 
 @dataclass

@@ -9,15 +9,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dal.jobs import files
 from jobs.cells import defused
-from jobs.rows import Spec
+from jobs.rows import Result, Spec
 from jobs.run import Run
-
-if TYPE_CHECKING:
-    from jobs.imports import Result
 
 BUCKET = "imports-exports"
 

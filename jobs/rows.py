@@ -102,6 +102,16 @@ class Row:
     field: str | None = None  # the column of that cell
 
 
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What became of one row (the import's tally and its rejected-rows file read it)."""
+
+    row: Row
+    done: str | None  # created, updated, unchanged (or "would be ..." in a dry run)
+    field: str | None = None
+    reason: str | None = None
+
+
 def header_of(spec: Spec, columns: list[str]) -> list[str]:
     unknown = [c for c in columns if c not in spec.columns and c not in KEPT]
     if unknown:
