@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import fakeredis
 import redis.asyncio as aioredis
+from moto.dynamodb import models as moto_dynamodb
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -20,6 +26,7 @@ from dal.cache.client import Client
 from settings import Settings
 
 log = logging.getLogger("zebros")
+EMBEDDED_READ_TIMEOUT_S = 60.0  # a request's wait in line for the in-process store
 
 
 class _SerialApp:
@@ -40,12 +47,81 @@ class _SerialApp:
             return list(self._app(environ, start_response))
 
 
+Saved = list[tuple[Table, DynamoType, DynamoType | None, Item | None]]
+_MOTO_TRANSACT = moto_dynamodb.DynamoDBBackend.transact_write_items
+
+
+class _TablesShared:
+    """Stands in for ``copy`` in moto's DynamoDB backend during one transaction:
+    tables are not copied, every other value is."""
+
+    @staticmethod
+    def deepcopy(value: Any) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value)
+
+
+@contextmanager
+def _tables_not_copied() -> Iterator[None]:
+    setattr(moto_dynamodb, "copy", _TablesShared)  # noqa: B010 (moto exports no "copy")
+    try:
+        yield
+    finally:
+        setattr(moto_dynamodb, "copy", copy)  # noqa: B010
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's TransactWriteItems, rolled back item by item instead of table by table.
+
+    moto deep-copies every table a transaction names before it starts, to put the
+    copies back if a condition fails: a write costs time proportional to the whole
+    table (0.9 s for one createCustomer on the seeded demo tables), so a burst of
+    writes queued behind it timed out. Here only the items the transaction names
+    are saved and restored; _SerialApp runs one request at a time, so nothing else
+    sees the store in between. (Streams records of a rolled-back write would stay:
+    nothing here enables streams.)"""
+    saved = _saved_items(backend, transact_items)
+    try:
+        with _tables_not_copied():
+            _MOTO_TRANSACT(backend, transact_items)
+    except Exception:
+        _restore(saved)
+        raise
+
+
+def _saved_items(backend: Any, transact_items: list[dict[str, Any]]) -> Saved:
+    saved: Saved = []
+    for entry in transact_items:
+        for op in entry.values():
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue  # moto answers ResourceNotFound; nothing to restore
+            key = op.get("Key") or op.get("Item") or {}
+            hash_value = DynamoType(key.get(table.hash_key_attr, {"S": ""}))
+            range_attr = table.range_key_attr
+            range_value = DynamoType(key[range_attr]) if range_attr in key else None
+            current = table.get_item(hash_value, range_value) if hash_value.value else None
+            saved.append((table, hash_value, range_value, copy.deepcopy(current)))
+    return saved
+
+
+def _restore(saved: Saved) -> None:
+    for table, hash_value, range_value, item in reversed(saved):
+        # moto's layout: items[hash] is the item, or {range: item} with a sort key.
+        items: Any = table.items if range_value is None else table.items[hash_value]
+        at = hash_value if range_value is None else range_value
+        items.pop(at, None)
+        if item is not None:
+            items[at] = item
+
+
 class EmbeddedAws:
     """DynamoDB and S3 on 127.0.0.1, served by moto in a thread of this process."""
 
     def __init__(self, port: int = 0) -> None:
         # werkzeug logs every request of the moto server: noise, not news.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        backend: Any = moto_dynamodb.DynamoDBBackend
+        backend.transact_write_items = _transact_write_items
         app = _SerialApp(DomainDispatcherApplication(create_backend_app))
         self._server: Any = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
@@ -66,12 +142,18 @@ class EmbeddedAws:
 
 
 def with_endpoint(settings: Settings, endpoint_url: str) -> Settings:
-    """Settings pointing at the embedded endpoint, with moto's dummy credentials."""
+    """Settings pointing at the embedded endpoint, with moto's dummy credentials.
+
+    The read timeout is longer: this store is not a remote dependency that can be
+    sick, only one that is busy (one request at a time, _SerialApp). A burst waits
+    in line for it; with the usual 5 s a request at the back timed out, and its
+    retry sent the same write again to a store still working through the queue."""
     aws = settings.aws.model_copy(
         update={
             "endpoint_url": endpoint_url,
             "access_key_id": "embedded",
             "secret_access_key": SecretStr("embedded"),
+            "read_timeout": max(settings.aws.read_timeout, EMBEDDED_READ_TIMEOUT_S),
         }
     )
     return settings.model_copy(update={"aws": aws})
