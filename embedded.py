@@ -1,7 +1,18 @@
-"""Embedded mode: an in-process moto server (real HTTP) and, if needed, a fake Redis."""
+"""Embedded mode: an in-process moto server (real HTTP) and, if needed, a fake Redis.
+
+``python -m embedded [--port 5000]`` serves the same moto on its own, as an
+endpoint for ``zebros init``/``seed``/``serve`` that outlives one process. Use it
+rather than moto's ``moto_server``, which handles requests in threads: moto's
+TransactWriteItems is not atomic across threads (it checks and applies item by
+item, and a cancelled one puts back copies of whole tables taken when it began,
+undoing what other requests wrote meanwhile), so concurrent writes leave a
+change-log shard's head behind its entries and every later write to that shard
+is refused (``zebros seed``: "write cancelled: ... ConditionalCheckFailed").
+"""
 
 from __future__ import annotations
 
+import argparse
 import copy
 import logging
 import threading
@@ -117,14 +128,14 @@ def _restore(saved: Saved) -> None:
 class EmbeddedAws:
     """DynamoDB and S3 on 127.0.0.1, served by moto in a thread of this process."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         # werkzeug logs every request of the moto server: noise, not news.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         backend: Any = moto_dynamodb.DynamoDBBackend
         backend.transact_write_items = _transact_write_items
         app = _SerialApp(DomainDispatcherApplication(create_backend_app))
         self._server: Any = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
+            host, port, app, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.endpoint_url = ""
@@ -172,3 +183,23 @@ def fake_redis() -> aioredis.Redis:
     log.warning("Redis not reachable: using an in-process fake (embedded mode)")
     fake: aioredis.Redis = fakeredis.FakeAsyncRedis()
     return fake
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m embedded``: embedded mode's moto as a server, until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m embedded", description="DynamoDB, S3 and SQS (moto), one request at a time"
+    )
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    aws = EmbeddedAws(args.port, args.host)
+    print(f"moto (one request at a time) at {aws.start()}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        aws.stop()
+
+
+if __name__ == "__main__":
+    main()
