@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from auth import Principal
-from aws_lambda import JobsLambda, LambdaApp
+from aws_lambda import JobsLambda, LambdaApp, UploadsLambda
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
@@ -350,6 +350,8 @@ def app() -> Starlette:
 lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened, ide=False))
 # The job worker on SQS events (handler string ``server.jobs_handler``).
 jobs_handler = JobsLambda()
+# S3's ObjectCreated notifications of the upload buckets (``server.uploads_handler``).
+uploads_handler = UploadsLambda()
 
 
 def main(argv: list[str] | None = None) -> None:
