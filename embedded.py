@@ -104,15 +104,21 @@ def _saved_items(backend: Any, transact_items: list[dict[str, Any]]) -> Saved:
     for entry in transact_items:
         for op in entry.values():
             table = backend.tables.get(op.get("TableName"))
-            if table is None:
-                continue  # moto answers ResourceNotFound; nothing to restore
             key = op.get("Key") or op.get("Item") or {}
-            hash_value = DynamoType(key.get(table.hash_key_attr, {"S": ""}))
+            if table is None or not _keyed(table, key):
+                continue  # moto refuses the transaction before it writes anything
+            hash_value = DynamoType(key[table.hash_key_attr])
             range_attr = table.range_key_attr
-            range_value = DynamoType(key[range_attr]) if range_attr in key else None
-            current = table.get_item(hash_value, range_value) if hash_value.value else None
+            range_value = None if range_attr is None else DynamoType(key[range_attr])
+            current = table.get_item(hash_value, range_value)
             saved.append((table, hash_value, range_value, copy.deepcopy(current)))
     return saved
+
+
+def _keyed(table: Table, key: dict[str, Any]) -> bool:
+    return table.hash_key_attr in key and (
+        table.range_key_attr is None or table.range_key_attr in key
+    )
 
 
 def _restore(saved: Saved) -> None:
