@@ -1,8 +1,9 @@
 """The app behind API Gateway (HTTP API payload 2.0, REST API 1.0), through Mangum.
 
 ``server.lambda_handler`` is a ``LambdaApp``; ``server.jobs_handler``, a
-``JobsLambda``, runs the job worker on SQS events. Nothing here starts what only
-a server needs (uvicorn, embedded stores).
+``JobsLambda``, runs the job worker on SQS events; ``server.uploads_handler``, an
+``UploadsLambda``, confirms uploads on S3's ObjectCreated notifications. Nothing
+here starts what only a server needs (uvicorn, embedded stores).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from mangum import Mangum
 from starlette.applications import Starlette
 
+from dal.storage.events import confirm_created
 from observe import logs
 from services import Services, open_services
 from settings import Settings
@@ -109,17 +111,8 @@ class JobsLambda:
     async def _start(self) -> Any:
         from services import job_worker  # the worker needs the schema: only here
 
-        settings = self._settings()
-        logs.configure(settings.log_level, settings.logs_as())
-        stack = AsyncExitStack()
-        try:
-            opened = await stack.enter_async_context(open_services(settings))
-            worker = job_worker(opened)
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-        return worker
+        self._stack, opened = await _opened(self._settings)
+        return job_worker(opened)
 
     async def _handle(self, records: list[dict[str, Any]]) -> list[str]:
         from dal.jobs.queue import parse
@@ -138,3 +131,48 @@ class JobsLambda:
             self._loop.run_until_complete(self._stack.aclose())
         self._loop.close()
         self._loop, self._stack, self._worker = None, None, None
+
+
+async def _opened(settings: Callable[[], Settings]) -> tuple[AsyncExitStack, Services]:
+    """The clients of a handler's container, kept for its later invocations; a failed
+    start closes what it opened (the next event starts again)."""
+    given = settings()
+    logs.configure(given.log_level, given.logs_as())
+    stack = AsyncExitStack()
+    try:
+        return stack, await stack.enter_async_context(open_services(given))
+    except BaseException:
+        await stack.aclose()
+        raise
+
+
+class UploadsLambda:
+    """``server.uploads_handler``: the documents and attachments buckets notify it of
+    every ObjectCreated (``zebros iac`` wires it), and it confirms the upload as
+    ``confirmDocumentUpload`` would (``dal/storage/events.confirm_created``), so a
+    file becomes AVAILABLE even when its client never comes back to confirm. S3
+    delivers at least once: a second delivery confirms nothing new. A record that
+    names no pending upload of ours is logged and skipped; a store that fails
+    fails the invocation, and Lambda retries the event (confirming is idempotent)."""
+
+    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
+        self._settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stack: AsyncExitStack | None = None
+        self._services: Services | None = None
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if self._services is None:
+            self._stack, self._services = self._loop.run_until_complete(_opened(self._settings))
+        made = self._loop.run_until_complete(confirm_created(self._services.store, event))
+        return {"confirmed": [d.key for d in made]}
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._stack is not None:
+            self._loop.run_until_complete(self._stack.aclose())
+        self._loop.close()
+        self._loop, self._stack, self._services = None, None, None

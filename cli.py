@@ -23,6 +23,7 @@ from dal.cache.generations import FIELDS
 from dal.dynamodb.provision import create_tables
 from dal.dynamodb.tables import TENANT_TABLES, TENANTS
 from dal.errors import AlreadyExists, TenantHasData
+from dal.loading import bulk
 from dal.loading.seed import DEMO_ADMIN, DEMO_TENANT, bulk_seed_demo, seed_demo
 from dal.models import Role
 from dal.storage.buckets import create_buckets
@@ -54,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("init", help="create tables, indexes and buckets (idempotent)")
     seed = sub.add_parser("seed", help="load the demo tenant (idempotent)")
     seed.add_argument("--customers", type=int, default=50)
+    seed.add_argument(
+        "--bulk",
+        action="store_true",
+        help="BatchWriteItem into an EMPTY demo tenant: no transactions, no change log",
+    )
     token = sub.add_parser("token", help="print a JWT the server accepts (HS256 secret)")
     token.add_argument("--tenant", required=True)
     token.add_argument("--user", required=True)
@@ -114,8 +120,9 @@ def run(settings: Settings, argv: list[str] | None = None) -> int:
         zone = args.time_zone or settings.tenancy.default_time_zone
         new = _tenant_create(settings, args.tenant_id, Model(args.model), zone, args.sync_strategy)
         return asyncio.run(new)
-    job = _init(settings) if args.command == "init" else _seed(settings, args.customers)
-    asyncio.run(job)
+    if args.command == "seed":
+        return asyncio.run(_seed(settings, args.customers, args.bulk))
+    asyncio.run(_init(settings))
     return 0
 
 
@@ -165,10 +172,22 @@ async def _provision(services: Services) -> None:
     )
 
 
-async def _seed(settings: Settings, customers: int) -> None:
+async def _seed(settings: Settings, customers: int, bulk_load: bool) -> int:
     async with open_services(settings) as services:
-        summary = await seed_demo(services.store.for_tenant(DEMO_TENANT), customers=customers)
+        repos = services.store.for_tenant(DEMO_TENANT)
+        if bulk_load and (held := await bulk.occupied(repos)) is not None:
+            print(
+                f"zebros seed --bulk: tenant {DEMO_TENANT} is not empty ({held.value});"
+                " --bulk loads only an empty tenant (`zebros seed` fills in what is missing)",
+                file=sys.stderr,
+            )
+            return 1
+        seeding = bulk_seed_demo if bulk_load else seed_demo
+        summary = await seeding(repos, customers=customers)
+        if bulk_load:  # bulk loads tell the cache nothing (a Redis may remember a demo)
+            await services.cache.bump(DEMO_TENANT, FIELDS)
         log.info("seed: tenant %s has %s", DEMO_TENANT, summary)
+    return 0
 
 
 @asynccontextmanager

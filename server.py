@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from auth import Principal
-from aws_lambda import JobsLambda, LambdaApp
+from aws_lambda import JobsLambda, LambdaApp, UploadsLambda
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
@@ -351,6 +351,8 @@ def app() -> Starlette:
 lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened, ide=False))
 # The job worker on SQS events (handler string ``server.jobs_handler``).
 jobs_handler = JobsLambda()
+# S3's ObjectCreated notifications of the upload buckets (``server.uploads_handler``).
+uploads_handler = UploadsLambda()
 
 
 def settings_from_env() -> Settings:

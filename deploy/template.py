@@ -2,7 +2,8 @@
 from the code's own definitions (tables, buckets, settings), never re-typed.
 
 What it holds: the shared DynamoDB tables, the six buckets, the Lambda function
-with its role, an HTTP API, and the job queue with its worker function. What it
+with its role, an HTTP API, the job queue with its worker function, and the
+function the upload buckets notify of new objects. What it
 does not: the VPC, the ElastiCache cluster, silo tenants' tables (``zebros
 tenant create``), the secrets themselves.
 """
@@ -19,6 +20,7 @@ from deploy.jobs import QUEUE, job_resources
 from deploy.options import Options
 from deploy.parameters import conditions, parameters, rules
 from deploy.tables import shared_tables, table_id, table_resources
+from deploy.uploads import notifying, upload_resources
 
 DESCRIPTION = "Zebros CRM: GraphQL API (HTTP API + Lambda), DynamoDB tables, S3 buckets"
 BRIDGE_POLICY = "TenantBridgePolicy"
@@ -38,10 +40,11 @@ def _bridge_policy() -> Json:
 def resources(options: Options) -> Json:
     return (
         table_resources()
-        | bucket_resources(options.noncurrent_days)
+        | notifying(bucket_resources(options.noncurrent_days))
         | function_resources()
         | api_resources()
         | job_resources()
+        | upload_resources()
         | {BRIDGE_POLICY: _bridge_policy()}
     )
 

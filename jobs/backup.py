@@ -184,14 +184,9 @@ def _record(codec: Any, row: dict[str, Any]) -> Record:
 
 
 async def _empty(repos: Repos) -> None:
-    for entity in FULL_ORDER:
-        repo = repos.of(entity)
-        page = await repo.page(repo.listing("byTenant", repos.scope.key("all")), 1)
-        if page.items:
-            tenant = repos.scope.tenant_id
-            raise BackupError(
-                f"tenant {tenant} has {entity.value}: a restore needs an empty tenant"
-            )
+    if (entity := await bulk.occupied(repos)) is not None:
+        tenant = repos.scope.tenant_id
+        raise BackupError(f"tenant {tenant} has {entity.value}: a restore needs an empty tenant")
 
 
 async def _documents(

@@ -40,6 +40,7 @@ from dal.models import Entity, Record
 from dal.records import refs
 from dal.records.codec import Codec
 from dal.store import Repos
+from dal.sync.pull import FULL_ORDER
 from dal.tenancy.scope import TENANT_ATTR, TenantScope
 
 BATCH_WRITE_MAX = 25  # DynamoDB's limit on requests per BatchWriteItem
@@ -167,6 +168,17 @@ def _sum(a: Amount, b: Amount) -> Amount:
         return a + b
     total: Decimal = DYNAMODB_CONTEXT.add(Decimal(a), Decimal(b))
     return total
+
+
+async def occupied(repos: Repos) -> Entity | None:
+    """The first entity the tenant holds a record of; None when a load may go
+    (one Query of a record per entity, by the tenant indexes)."""
+    for entity in FULL_ORDER:
+        repo = repos.of(entity)
+        page = await repo.page(repo.listing("byTenant", repos.scope.key("all")), 1)
+        if page.items:
+            return entity
+    return None
 
 
 async def load(

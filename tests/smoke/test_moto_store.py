@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
+from botocore.exceptions import ClientError
 
 from dal.dynamodb.provision import create_tables
 from dal.storage.buckets import BucketSettings, create_buckets
@@ -86,3 +88,39 @@ async def test_a_crm_flow_runs_on_moto(moto_services: Services) -> None:
             headers=headers,
         )
         assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_cancelled_transaction_on_moto_changes_nothing(moto_services: Services) -> None:
+    """embedded.py rolls back moto's transactions item by item (not by copying whole
+    tables): an update made in place, a new item and a delete are all undone when a
+    later condition fails, and the same write then goes through."""
+    client, table = moto_services.dynamo_client, f"{PREFIX}Tenants"
+    ranged = f"{PREFIX}Aggregates"  # a table with a sort key
+    pk = fresh_tenant("rollback")
+    kept = {"pk": {"S": f"{pk}#kept"}, "sk": {"S": "LEAD"}, "n": {"N": "1"}}
+    gone = {"pk": {"S": f"{pk}#gone"}, "n": {"N": "1"}}
+    await client.put_item(TableName=ranged, Item=kept)
+    await client.put_item(TableName=table, Item=gone)
+    key = {"pk": kept["pk"], "sk": kept["sk"]}
+    bump = {
+        "TableName": ranged,
+        "Key": key,
+        "UpdateExpression": "SET n = n + :one",
+        "ExpressionAttributeValues": {":one": {"N": "1"}},
+    }
+    new = {"TableName": table, "Item": {"pk": {"S": f"{pk}#new"}}}
+    drop = {"TableName": table, "Key": {"pk": gone["pk"]}}
+    never = {
+        "TableName": table,
+        "Key": {"pk": {"S": f"{pk}#absent"}},
+        "ConditionExpression": "attribute_exists(pk)",
+    }
+    writes: list[Any] = [{"Update": bump}, {"Put": new}, {"Delete": drop}]
+    failing: list[Any] = [*writes, {"ConditionCheck": never}]
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        await client.transact_write_items(TransactItems=failing)
+    stored = [*(await client.scan(TableName=table))["Items"]]
+    stored += (await client.scan(TableName=ranged))["Items"]
+    assert [i for i in stored if i["pk"]["S"].startswith(pk)] == [gone, kept]
+    await client.transact_write_items(TransactItems=writes)
+    assert (await client.get_item(TableName=ranged, Key=key))["Item"]["n"] == {"N": "2"}

@@ -22,9 +22,12 @@ from dal.storage.buckets import BLOCKED, PURPOSES, UPLOADED, cors_rules
 from dal.storage.lifecycle import VERSIONED, rules
 from deploy import Options, template
 from deploy.buckets import Unconvertible, lifecycle_rule
+from deploy.cfn import arn
 from deploy.cli import Format, add_arguments, render, run, write
+from deploy.function import ROLE
 from deploy.iam import OPERATOR_ACTIONS
 from deploy.options import CapacityMode
+from deploy.uploads import UPLOADS
 
 Json = dict[str, Any]
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -413,8 +416,7 @@ def test_the_mode_option_only_sets_the_parameters_default() -> None:
 
 def role_statements(**given: Any) -> dict[str, Json]:
     stack = existing(generated(), **given)
-    (role,) = [r for r in stack.values() if r["Type"] == "AWS::IAM::Role"]
-    (policy,) = role["Properties"]["Policies"]
+    (policy,) = stack[ROLE]["Properties"]["Policies"]  # the API's role
     return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
 
 
@@ -551,7 +553,8 @@ def test_the_api_routes_are_the_apps() -> None:
     assert routes == {"ANY /graphql", "GET /healthz", "GET /readyz"}
     (integration,) = resources("AWS::ApiGatewayV2::Integration").values()
     assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
-    (permission,) = resources("AWS::Lambda::Permission").values()
+    permissions = resources("AWS::Lambda::Permission").values()
+    (permission,) = [p for p in permissions if p["Properties"]["FunctionName"] != arn(UPLOADS)]
     assert permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
 
 
