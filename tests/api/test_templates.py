@@ -102,12 +102,12 @@ PROBES = [
         ("{% for a in 'abcdefghij' %}{% for b in 'abcdefghij' %}{% for c in 'abcdefghij' %}"
          "{% for d in 'abcdefghij' %}{% for e in 'abcdefghij' %}{% for f in 'abcdefghij' %}"
          "xxxxxxxxxx{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
-         "longer than 100 "),  # 100,000 characters or 100 ms, whichever comes first
+         "longer than 100"),  # 100,000 characters or 100 ms, whichever comes first
         ("{{ 2 ** 100000 }}", "** is not allowed"),
         ("{% for a in 'abcdefghij' %}{% for b in 'abcdefghij' %}{% for c in 'abcdefghij' %}"
          "{% for d in 'abcdefghij' %}{% for e in 'abcdefghij' %}{% for f in 'abcdefghij' %}"
          "{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
-         "longer than 100 "),  # 100,000 characters or 100 ms, whichever comes first
+         "longer than 100"),  # 100,000 characters or 100 ms, whichever comes first
         ("{% if %}", "line 1"),
 ]  # fmt: skip
 
@@ -257,7 +257,8 @@ async def test_isolated_work_is_killed_at_its_time_and_memory_limits() -> None:
             await isolated(work, seconds, 64 << 20)
         ticker.cancel()
         assert time.monotonic() - started < seconds + 1.0
-        assert ticks > 0  # the loop ran while the child spun or failed
+        if work is spin:  # a child that dies at once (hoard) may end before the first tick
+            assert ticks > 0  # the loop ran while the child spun
 
 
 AUDIT = """

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
-ZEBROS = [sys.executable, str(ROOT / "server.py")]
+ZEBROS = [sys.executable, "-m", "cli"]  # the console script, from the checkout
 STARTUP_SECONDS = 90
 
 
