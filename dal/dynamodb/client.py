@@ -7,7 +7,6 @@ module sees boto's exceptions.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dal.backoff import jittered_sleep
 from dal.dynamodb.conditions import Condition
 from dal.dynamodb.items import Item, deserialize, serialize
 from dal.dynamodb.tables import KEY, SORT
@@ -161,8 +161,7 @@ class Dynamo:
         raise Throttled("BatchGetItem: keys still unprocessed after retries")
 
     async def _sleep(self, attempt: int) -> None:
-        # Full jitter, capped: writers that collided together spread out.
-        await asyncio.sleep(random.uniform(0, min(MAX_PAUSE, self._backoff * 2**attempt)))
+        await jittered_sleep(attempt, self._backoff, MAX_PAUSE)
 
     async def query(
         self,

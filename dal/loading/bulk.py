@@ -21,7 +21,6 @@ again).
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -30,6 +29,7 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
+from dal.backoff import jittered_sleep
 from dal.derived import contributions, series
 from dal.derived.contributions import Derived
 from dal.dynamodb.client import translated
@@ -253,6 +253,5 @@ class _Writer:
             if not request:
                 return
             if attempt + 1 < self._attempts:
-                # Full jitter: workers throttled together spread out.
-                await asyncio.sleep(random.uniform(0, self._backoff * 2**attempt))
+                await jittered_sleep(attempt, self._backoff)
         raise Throttled("BatchWriteItem: items still unprocessed after retries")

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dal import ids
+from dal.backoff import jittered_sleep
 from dal.dynamodb.client import Dynamo, SortCondition, translated
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import CHANGES, KEY, SORT
@@ -37,6 +37,7 @@ from dal.timefmt import dump_dt, load_dt, utcnow
 LOW, HIGH = "0", "~"  # below and above every auditKey (they start with a digit)
 BATCH = 25  # BatchWriteItem's most
 ATTEMPTS = 5
+PAUSE = 0.05  # seconds, the base of the backoff between attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,7 @@ class AuditLog:
             request = dict(out.get("UnprocessedItems") or {})
             if not request:
                 return
-            await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
+            await jittered_sleep(attempt, PAUSE)
         raise Throttled("audit: read events still unprocessed after retries")
 
     def _cursor(self, bound: str, item: Item) -> str:
