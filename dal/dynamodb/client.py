@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from dal.backoff import jittered_sleep
+from dal.boto_errors import Codes, code_of, translated
 from dal.dynamodb.conditions import Condition
 from dal.dynamodb.items import Item, deserialize, serialize
 from dal.dynamodb.tables import KEY, SORT
 from dal.errors import (
     ConditionFailed,
+    DalError,
     InvalidRequest,
     StoreUnavailable,
     Throttled,
@@ -60,32 +61,36 @@ class SortCondition:
         return f"#sk {self.op} :s0"
 
 
-@asynccontextmanager
-async def translated(operation: str) -> AsyncIterator[None]:
-    """Map boto errors of one call to the DAL's error tree."""
-    try:
-        yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ConditionalCheckFailedException":
-            raw: Any = exc.response.get("Item")
-            raise ConditionFailed(deserialize(raw) if raw else None) from exc
-        if code == "TransactionConflictException":
-            raise TransactionCancelled(["TransactionConflict"], [None]) from exc
-        if code == "TransactionCanceledException":
-            reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
-            codes = [str(r.get("Code", "None")) for r in reasons]
-            items = [deserialize(r["Item"]) if r.get("Item") else None for r in reasons]
-            raise TransactionCancelled(codes, items) from exc
-        if code in _THROTTLED:
-            raise Throttled(f"{operation}: {code}") from exc
-        if code == "ValidationException":  # our request was malformed: no retry helps
-            raise InvalidRequest(f"{operation}: {exc}") from exc
-        if code == "ResourceNotFoundException":
-            raise StoreUnavailable(f"{operation}: table missing; run `zebros init`") from exc
-        raise StoreUnavailable(f"{operation}: {code}") from exc
-    except BotoCoreError as exc:
-        raise StoreUnavailable(f"{operation}: {exc}") from exc
+def _condition_failed(operation: str, exc: ClientError) -> DalError:
+    raw: Any = exc.response.get("Item")
+    return ConditionFailed(deserialize(raw) if raw else None)
+
+
+def _cancelled(operation: str, exc: ClientError) -> DalError:
+    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
+    codes = [str(r.get("Code", "None")) for r in reasons]
+    items = [deserialize(r["Item"]) if r.get("Item") else None for r in reasons]
+    return TransactionCancelled(codes, items)
+
+
+def _throttled(operation: str, exc: ClientError) -> DalError:
+    return Throttled(f"{operation}: {code_of(exc)}")
+
+
+# What DynamoDB's error codes mean to the DAL (any other: StoreUnavailable).
+DYNAMODB: Codes = {
+    "ConditionalCheckFailedException": _condition_failed,
+    "TransactionConflictException": lambda _, __: TransactionCancelled(
+        ["TransactionConflict"], [None]
+    ),
+    "TransactionCanceledException": _cancelled,
+    **dict.fromkeys(_THROTTLED, _throttled),
+    # Our request was malformed: no retry helps.
+    "ValidationException": lambda op, exc: InvalidRequest(f"{op}: {exc}"),
+    "ResourceNotFoundException": lambda op, _: StoreUnavailable(
+        f"{op}: table missing; run `zebros init`"
+    ),
+}
 
 
 class Dynamo:
@@ -105,7 +110,7 @@ class Dynamo:
 
     async def get(self, table: str, pk: str, sk: str | None = None) -> Item | None:
         key = {KEY: {"S": pk}} | ({SORT: {"S": sk}} if sk is not None else {})
-        async with translated("GetItem"):
+        async with translated(DYNAMODB, "GetItem"):
             out = await self._client.get_item(TableName=table, Key=key, ConsistentRead=True)
         raw = out.get("Item")
         return deserialize(raw) if raw else None
@@ -147,7 +152,7 @@ class Dynamo:
         keys retried with jittered backoff."""
         found: dict[str, dict[str, Item]] = {}
         for attempt in range(self._attempts):
-            async with translated("BatchGetItem"):
+            async with translated(DYNAMODB, "BatchGetItem"):
                 out = await self._client.batch_get_item(RequestItems=request)
             for table, raws in out.get("Responses", {}).items():
                 for raw in raws:
@@ -206,7 +211,7 @@ class Dynamo:
             values.update(serialize(filter.values))
         if start is not None:
             args["ExclusiveStartKey"] = serialize(start)
-        async with translated("Query"):
+        async with translated(DYNAMODB, "Query"):
             out = await self._client.query(**args)
         last = out.get("LastEvaluatedKey")
         return [deserialize(r) for r in out.get("Items", [])], deserialize(last) if last else None
@@ -227,7 +232,7 @@ class Dynamo:
         }
         total = 0
         while True:
-            async with translated("Query"):
+            async with translated(DYNAMODB, "Query"):
                 out = await self._client.query(**args)
             total += out.get("Count", 0)
             if "LastEvaluatedKey" not in out:
@@ -266,7 +271,7 @@ class Dynamo:
         """One Update (``writes``' shape) that returns the item as it now is: a job's
         checkpoint reads back whether it was cancelled meanwhile, in the same call."""
         args = {**operation["Update"], "ReturnValues": "ALL_NEW"}
-        async with translated("UpdateItem"):
+        async with translated(DYNAMODB, "UpdateItem"):
             out = await self._client.update_item(**args)
         return deserialize(out.get("Attributes", {}))
 
@@ -277,12 +282,12 @@ class Dynamo:
             return
         # A ConditionCheck alone goes as a transaction too: no single-item call
         # checks a condition without writing.
-        async with translated("TransactWriteItems"):
+        async with translated(DYNAMODB, "TransactWriteItems"):
             await self._client.transact_write_items(TransactItems=list(operations))  # type: ignore[arg-type]
 
     async def _write_one(self, kind: str, args: dict[str, Any]) -> None:
         try:
-            async with translated(f"{kind}Item"):
+            async with translated(DYNAMODB, f"{kind}Item"):
                 if kind == "Put":
                     await self._client.put_item(**args)
                 elif kind == "Update":

@@ -30,9 +30,10 @@ from typing import Any
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
 from dal.backoff import jittered_sleep
+from dal.boto_errors import translated
 from dal.derived import contributions, series
 from dal.derived.contributions import Derived
-from dal.dynamodb.client import translated
+from dal.dynamodb.client import DYNAMODB
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
 from dal.errors import AlreadyExists, MissingReference, Throttled
@@ -247,7 +248,7 @@ class _Writer:
             if attempt:
                 self.retries += 1
             self.requests += 1
-            async with translated("BatchWriteItem"):
+            async with translated(DYNAMODB, "BatchWriteItem"):
                 out = await self._client.batch_write_item(RequestItems=request)
             request = dict(out.get("UnprocessedItems") or {})
             if not request:

@@ -24,7 +24,8 @@ from typing import Any
 
 from dal import ids
 from dal.backoff import jittered_sleep
-from dal.dynamodb.client import Dynamo, SortCondition, translated
+from dal.boto_errors import translated
+from dal.dynamodb.client import DYNAMODB, Dynamo, SortCondition
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import CHANGES, KEY, SORT
 from dal.errors import Throttled
@@ -129,7 +130,7 @@ class AuditLog:
             self.table: [{"PutRequest": {"Item": serialize(i)}} for i in items]
         }
         for attempt in range(ATTEMPTS):
-            async with translated("BatchWriteItem"):
+            async with translated(DYNAMODB, "BatchWriteItem"):
                 out = await self.dynamo.client.batch_write_item(RequestItems=request)
             request = dict(out.get("UnprocessedItems") or {})
             if not request:
