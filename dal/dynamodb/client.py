@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -183,61 +183,57 @@ class Dynamo:
         consistent: bool = False,
     ) -> tuple[list[Item], Item | None]:
         """One Query call: at most ``limit`` items from one partition, and where it stopped."""
-        names = {"#pk": key[0]}
-        values: dict[str, Any] = {":pk": {"S": key[1]}}
-        condition = "#pk = :pk"
-        if sort is not None:
-            names["#sk"] = sort[0]
-            values.update({f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)})
-            condition += " AND " + sort[1].expression()
-        args: dict[str, Any] = {
-            "TableName": table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-            "ScanIndexForward": forward,
-        }
+        args = _query_args(table, index, key, sort, filter, projection)
+        args.update(Limit=limit, ScanIndexForward=forward)
         if consistent:
             args["ConsistentRead"] = True
-        if index is not None:
-            args["IndexName"] = index
-        if projection:
-            names.update({f"#p{i}": attr for i, attr in enumerate(projection)})
-            args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(projection)))
-        if filter is not None:
-            args["FilterExpression"] = filter.expression
-            names.update(filter.names)
-            values.update(serialize(filter.values))
         if start is not None:
             args["ExclusiveStartKey"] = serialize(start)
-        async with translated(DYNAMODB, "Query"):
-            out = await self._client.query(**args)
+        out = await self._query(args)
         last = out.get("LastEvaluatedKey")
         return [deserialize(r) for r in out.get("Items", [])], deserialize(last) if last else None
+
+    async def pages(
+        self,
+        table: str,
+        index: str | None,
+        key: tuple[str, str],
+        *,
+        sort: tuple[str, SortCondition] | None = None,
+        page: int = 1000,
+        filter: Condition | None = None,
+        projection: tuple[str, ...] = (),
+        consistent: bool = False,
+        forward: bool = True,
+    ) -> AsyncIterator[list[Item]]:
+        """Every page of a Query, ``page`` items a call at most (and 1 MB), in order."""
+        args = _query_args(table, index, key, sort, filter, projection)
+        args.update(Limit=page, ScanIndexForward=forward)
+        if consistent:
+            args["ConsistentRead"] = True
+        async for out in self._responses(args):
+            yield [deserialize(r) for r in out.get("Items", [])]
 
     async def count(
         self, table: str, index: str, key: tuple[str, str], sort: tuple[str, SortCondition]
     ) -> int:
         """How many items a key condition selects (Select=COUNT, paged past 1 MB)."""
-        names = {"#pk": key[0], "#sk": sort[0]}
-        values = {":pk": {"S": key[1]}} | {f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)}
-        args: dict[str, Any] = {
-            "TableName": table,
-            "IndexName": index,
-            "Select": "COUNT",
-            "KeyConditionExpression": "#pk = :pk AND " + sort[1].expression(),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-        total = 0
+        args = _query_args(table, index, key, sort, None, ()) | {"Select": "COUNT"}
+        return sum([out.get("Count", 0) async for out in self._responses(args)])
+
+    async def _responses(self, args: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The answers of a Query, each call resuming where the last stopped: the one
+        "read every page" loop."""
         while True:
-            async with translated(DYNAMODB, "Query"):
-                out = await self._client.query(**args)
-            total += out.get("Count", 0)
+            out = await self._query(args)
+            yield out
             if "LastEvaluatedKey" not in out:
-                return total
-            args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+                return
+            args = {**args, "ExclusiveStartKey": out["LastEvaluatedKey"]}
+
+    async def _query(self, args: dict[str, Any]) -> dict[str, Any]:
+        async with translated(DYNAMODB, "Query"):
+            return dict(await self._client.query(**args))
 
     async def write(self, operations: Operations) -> None:
         """Apply write operations atomically: one plain call for one, else a transaction.
@@ -296,6 +292,35 @@ class Dynamo:
                     await self._client.delete_item(**args)
         except ConditionFailed as exc:
             raise TransactionCancelled(["ConditionalCheckFailed"], [exc.item]) from exc
+
+
+def _query_args(
+    table: str,
+    index: str | None,
+    key: tuple[str, str],
+    sort: tuple[str, SortCondition] | None,
+    filter: Condition | None,
+    projection: tuple[str, ...],
+) -> dict[str, Any]:
+    """A Query's request, bar its paging: the key condition, filter and projection."""
+    names = {"#pk": key[0]}
+    values: dict[str, Any] = {":pk": {"S": key[1]}}
+    condition = "#pk = :pk"
+    if sort is not None:
+        names["#sk"] = sort[0]
+        values.update({f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)})
+        condition += " AND " + sort[1].expression()
+    args: dict[str, Any] = {"TableName": table, "KeyConditionExpression": condition}
+    if index is not None:
+        args["IndexName"] = index
+    if projection:
+        names.update({f"#p{i}": attr for i, attr in enumerate(projection)})
+        args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(projection)))
+    if filter is not None:
+        args["FilterExpression"] = filter.expression
+        names.update(filter.names)
+        values.update(serialize(filter.values))
+    return args | {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
 
 def _kind(operation: dict[str, Any]) -> str:

@@ -87,15 +87,18 @@ class AuditLog:
         index, key = self._index(window)
         bound = f"{key[1]}|{window.start}|{window.end}"  # a cursor resumes its own list only
         start = None if after is None else self._start(key, after, bound)
-        low = LOW if window.start is None else dump_dt(window.start)
-        high = HIGH if window.end is None else dump_dt(window.end) + HIGH
-        sort = ("auditKey", SortCondition("between", (low, high)))
         items, _ = await self.dynamo.query(
-            self.table, index, key, sort=sort, limit=first + 1, start=start, forward=False
+            self.table, index, key, sort=_sort(window), limit=first + 1, start=start, forward=False
         )
         kept = [i for i in items[:first] if self.scope.owns(i)]
         cursors = [self._cursor(bound, i) for i in kept]
         return [_event(i) for i in kept], cursors, len(items) > first
+
+    async def every(self, window: Window) -> list[AuditEvent]:
+        """Every event of ``window``, newest first (what a data subject's export holds)."""
+        index, key = self._index(window)
+        pages = self.dynamo.pages(self.table, index, key, sort=_sort(window), forward=False)
+        return [_event(i) async for items in pages for i in items if self.scope.owns(i)]
 
     async def record_reads(
         self, actor: str, request_id: str, reads: dict[tuple[str, str], set[str]]
@@ -145,6 +148,12 @@ class AuditLog:
     def _start(self, key: tuple[str, str], after: str, bound: str) -> Item:
         at = self.cursors.decode(self.scope.tenant_id, "audit", after, bound=bound).position
         return {KEY: at["pk"], SORT: at["sk"], "auditKey": at["k"], key[0]: key[1]}
+
+
+def _sort(window: Window) -> tuple[str, SortCondition]:
+    low = LOW if window.start is None else dump_dt(window.start)
+    high = HIGH if window.end is None else dump_dt(window.end) + HIGH
+    return "auditKey", SortCondition("between", (low, high))
 
 
 def _event(item: Item) -> AuditEvent:

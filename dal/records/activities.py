@@ -115,22 +115,14 @@ class ActivityRepo(Repo[Activity]):
         index = self.codec.table.index("byOpen")
         key, sort = (index.pk, self.scope.key("open")), (index.sk, SortCondition("<", (now,)))
         counts: dict[str | None, int] = {}
-        position = None
-        while True:
-            items, position = await self.dynamo.query(
-                self.table_name,
-                index.name,
-                key,
-                sort=sort,
-                limit=1000,
-                start=position,
-                projection=("ownerId", "tenantId"),
-            )
+        pages = self.dynamo.pages(
+            self.table_name, index.name, key, sort=sort, projection=("ownerId", "tenantId")
+        )
+        async for items in pages:
             for item in filter(self.scope.owns, items):
                 owner = str(item["ownerId"]) if "ownerId" in item else None
                 counts[owner] = counts.get(owner, 0) + 1
-            if position is None:
-                return counts
+        return counts
 
     async def tally(self, start: str, end: str) -> dict[str | None, Counter[str]]:
         """Per owner (None: no owner), activities planned (scheduled) in [start, end],
@@ -149,21 +141,16 @@ class ActivityRepo(Repo[Activity]):
 
     async def _every(self, listing: Listing) -> list[Item]:
         """Every item of a listing, a few attributes each (what ``tally`` counts)."""
-        index, found, position = listing.index, list[Item](), None
-        while True:
-            items, position = await self.dynamo.query(
-                self.table_name,
-                index.name,
-                (index.pk, listing.partition),
-                sort=(index.sk, listing.sort) if listing.sort else None,
-                limit=1000,
-                start=position,
-                filter=listing.filter,
-                projection=("ownerId", "type", "tenantId"),
-            )
-            found += filter(self.scope.owns, items)
-            if position is None:
-                return found
+        index = listing.index
+        pages = self.dynamo.pages(
+            self.table_name,
+            index.name,
+            (index.pk, listing.partition),
+            sort=(index.sk, listing.sort) if listing.sort else None,
+            filter=listing.filter,
+            projection=("ownerId", "type", "tenantId"),
+        )
+        return [item async for items in pages for item in filter(self.scope.owns, items)]
 
     async def by_related(
         self, related_id: str, now: str, first: int, after: str | None, window: Window

@@ -46,10 +46,10 @@ async def gather(repos: Repos, kind: SubjectKind, record: Contact | User) -> Sub
         for activity in subject.activities:
             subject.documents += await repos.documents.of_activity(activity.id)
         for one in [record, *subject.related]:
-            subject.audit += await audit_of(repos, Window(record_id=one.id))
+            subject.audit += await repos.audit.every(Window(record_id=one.id))
     else:
-        subject.audit = await audit_of(repos, Window(record_id=record.id))
-        subject.audit += await audit_of(repos, Window(actor_id=record.id))
+        subject.audit = await repos.audit.every(Window(record_id=record.id))
+        subject.audit += await repos.audit.every(Window(actor_id=record.id))
     return subject
 
 
@@ -74,17 +74,6 @@ async def _activities(repos: Repos, contact_id: str) -> list[Activity]:
 
 async def _opportunities(repos: Repos, contact_id: str) -> list[Opportunity]:
     return await _every(lambda after: repos.opportunities.by_contact(contact_id, PAGE, after))
-
-
-async def audit_of(repos: Repos, window: Window) -> list[AuditEvent]:
-    found: list[AuditEvent] = []
-    after = None
-    while True:
-        events, cursors, more = await repos.audit.page(window, PAGE, after)
-        found += events
-        if not more or not cursors:
-            return found
-        after = cursors[-1]
 
 
 ENTITIES: dict[type[Record], Entity] = {
