@@ -12,18 +12,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from dal.backoff import jittered_sleep
-from dal.boto_errors import Codes, code_of, translated
+from dal.boto_errors import DYNAMODB, translated
 from dal.dynamodb.conditions import Condition
 from dal.dynamodb.items import Item, deserialize, serialize
 from dal.dynamodb.tables import KEY, SORT
 from dal.errors import (
     ConditionFailed,
-    DalError,
-    InvalidRequest,
-    StoreUnavailable,
     Throttled,
     TransactionCancelled,
 )
@@ -39,11 +34,6 @@ FAILED_CONDITION = "ConditionalCheckFailed"
 WRITE_KINDS = ("Put", "Update", "Delete", "ConditionCheck")
 # Cancellation reasons (and single-write errors) that mean "try again", not "no".
 _TRANSIENT = {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
-_THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,38 +49,6 @@ class SortCondition:
         if self.op == "begins_with":
             return "begins_with(#sk, :s0)"
         return f"#sk {self.op} :s0"
-
-
-def _condition_failed(operation: str, exc: ClientError) -> DalError:
-    raw: Any = exc.response.get("Item")
-    return ConditionFailed(deserialize(raw) if raw else None)
-
-
-def _cancelled(operation: str, exc: ClientError) -> DalError:
-    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
-    codes = [str(r.get("Code", "None")) for r in reasons]
-    items = [deserialize(r["Item"]) if r.get("Item") else None for r in reasons]
-    return TransactionCancelled(codes, items)
-
-
-def _throttled(operation: str, exc: ClientError) -> DalError:
-    return Throttled(f"{operation}: {code_of(exc)}")
-
-
-# What DynamoDB's error codes mean to the DAL (any other: StoreUnavailable).
-DYNAMODB: Codes = {
-    "ConditionalCheckFailedException": _condition_failed,
-    "TransactionConflictException": lambda _, __: TransactionCancelled(
-        ["TransactionConflict"], [None]
-    ),
-    "TransactionCanceledException": _cancelled,
-    **dict.fromkeys(_THROTTLED, _throttled),
-    # Our request was malformed: no retry helps.
-    "ValidationException": lambda op, exc: InvalidRequest(f"{op}: {exc}"),
-    "ResourceNotFoundException": lambda op, _: StoreUnavailable(
-        f"{op}: table missing; run `zebros init`"
-    ),
-}
 
 
 class Dynamo:

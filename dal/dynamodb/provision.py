@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from dal.boto_errors import translated
-from dal.dynamodb.client import DYNAMODB
+from dal.boto_errors import DYNAMODB, translated
 from dal.dynamodb.tables import TENANT_TABLES, TENANTS, Table, create_table_request
 from dal.errors import StoreUnavailable
 from dal.tenancy.scope import silo_table

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dal.boto_errors import Codes, translated
+from dal.boto_errors import SQS, translated
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
@@ -22,9 +22,6 @@ class Message:
     tenant: str
     job_id: str
     receipt: str  # SQS's handle: deleting it acknowledges the message
-
-
-SQS: Codes = {}  # every SQS error is the queue being unavailable
 
 
 def body(tenant: str, job_id: str) -> str:

@@ -30,10 +30,9 @@ from typing import Any
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
 from dal.backoff import jittered_sleep
-from dal.boto_errors import translated
+from dal.boto_errors import DYNAMODB, translated
 from dal.derived import contributions, series
 from dal.derived.contributions import Derived
-from dal.dynamodb.client import DYNAMODB
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
 from dal.errors import AlreadyExists, MissingReference, Throttled

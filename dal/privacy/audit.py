@@ -24,8 +24,8 @@ from typing import Any
 
 from dal import ids
 from dal.backoff import jittered_sleep
-from dal.boto_errors import translated
-from dal.dynamodb.client import DYNAMODB, Dynamo, SortCondition
+from dal.boto_errors import DYNAMODB, translated
+from dal.dynamodb.client import Dynamo, SortCondition
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import CHANGES, KEY, SORT
 from dal.errors import Throttled

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from dal.boto_errors import translated
+from dal.boto_errors import S3, translated
 from dal.errors import NotFound, StoreUnavailable
 from dal.storage.lifecycle import VERSIONED, rules
-from dal.storage.objects import S3
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client

@@ -11,34 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from dal.boto_errors import Codes, code_of, translated
-from dal.errors import DalError, InvalidUpload, NotFound
+from dal.boto_errors import S3, translated
+from dal.errors import NotFound
 from dal.storage.lifecycle import DELETED, PENDING, STATE
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 SIGNED_KEPT = 10_000  # download URLs kept per process for reuse
-_MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound"}
 # Every upload is tagged pending until its confirmation (lifecycle.py says why).
 PENDING_TAGGING = (
     f"<Tagging><TagSet><Tag><Key>{STATE}</Key><Value>{PENDING}</Value></Tag></TagSet></Tagging>"
 )
-_REFUSED = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}
-
-
-def _missing(operation: str, exc: ClientError) -> DalError:
-    return NotFound(f"{operation}: {code_of(exc)}")
-
-
-def _refused(operation: str, exc: ClientError) -> DalError:
-    return InvalidUpload(f"S3 refused the parts: {code_of(exc)}", "parts")
-
-
-# What S3's error codes mean to the DAL (any other: StoreUnavailable).
-S3: Codes = dict.fromkeys(_MISSING, _missing) | dict.fromkeys(_REFUSED, _refused)
 
 
 @dataclass(frozen=True, slots=True)

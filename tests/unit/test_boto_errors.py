@@ -4,8 +4,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from dal.boto_errors import Codes, translated
-from dal.dynamodb.client import DYNAMODB
+from dal.boto_errors import DYNAMODB, S3, SQS, Codes, translated
 from dal.errors import (
     ConditionFailed,
     DalError,
@@ -16,8 +15,6 @@ from dal.errors import (
     Throttled,
     TransactionCancelled,
 )
-from dal.jobs.queue import SQS
-from dal.storage.objects import S3
 
 
 def _raised(codes: Codes, error: Exception) -> DalError:
