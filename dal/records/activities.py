@@ -88,9 +88,16 @@ class ActivityRepo(Repo[Activity]):
         """``query``'s activities; a window relative to ``now`` (overdue, upcoming)
         keeps the first page's "now" on later pages."""
         now = self.pinned_now(after, now) if query.relative else now
+        return await self.page(self._planned(query, now), first, after)
+
+    async def find_all(self, query: ActivityQuery, now: str) -> list[Activity]:
+        """Every activity of ``query`` (all pages)."""
+        return await self.every(self._planned(query, now))
+
+    def _planned(self, query: ActivityQuery, now: str) -> Listing:
         index, partition, sort, where = query.plan(self.scope, now)
         # Completed: newest first; everything else by schedule, soonest first.
-        listing = self.listing(
+        return self.listing(
             index,
             partition,
             forward=index != "byCompleted",
@@ -98,7 +105,6 @@ class ActivityRepo(Repo[Activity]):
             filter=where,
             now=now if query.relative else None,
         )
-        return await self.page(listing, first, after)
 
     async def overdue_count(self, owner_id: str, now: str) -> int:
         """A user's open activities scheduled before ``now``: one COUNT Query."""
