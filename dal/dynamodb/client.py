@@ -7,22 +7,18 @@ module sees boto's exceptions.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from dal.backoff import jittered_sleep
+from dal.boto_errors import DYNAMODB, translated
 from dal.dynamodb.conditions import Condition
 from dal.dynamodb.items import Item, deserialize, serialize
 from dal.dynamodb.tables import KEY, SORT
 from dal.errors import (
     ConditionFailed,
-    InvalidRequest,
-    StoreUnavailable,
     Throttled,
     TransactionCancelled,
 )
@@ -38,11 +34,6 @@ FAILED_CONDITION = "ConditionalCheckFailed"
 WRITE_KINDS = ("Put", "Update", "Delete", "ConditionCheck")
 # Cancellation reasons (and single-write errors) that mean "try again", not "no".
 _TRANSIENT = {"TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError"}
-_THROTTLED = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,34 +49,6 @@ class SortCondition:
         if self.op == "begins_with":
             return "begins_with(#sk, :s0)"
         return f"#sk {self.op} :s0"
-
-
-@asynccontextmanager
-async def translated(operation: str) -> AsyncIterator[None]:
-    """Map boto errors of one call to the DAL's error tree."""
-    try:
-        yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ConditionalCheckFailedException":
-            raw: Any = exc.response.get("Item")
-            raise ConditionFailed(deserialize(raw) if raw else None) from exc
-        if code == "TransactionConflictException":
-            raise TransactionCancelled(["TransactionConflict"], [None]) from exc
-        if code == "TransactionCanceledException":
-            reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
-            codes = [str(r.get("Code", "None")) for r in reasons]
-            items = [deserialize(r["Item"]) if r.get("Item") else None for r in reasons]
-            raise TransactionCancelled(codes, items) from exc
-        if code in _THROTTLED:
-            raise Throttled(f"{operation}: {code}") from exc
-        if code == "ValidationException":  # our request was malformed: no retry helps
-            raise InvalidRequest(f"{operation}: {exc}") from exc
-        if code == "ResourceNotFoundException":
-            raise StoreUnavailable(f"{operation}: table missing; run `zebros init`") from exc
-        raise StoreUnavailable(f"{operation}: {code}") from exc
-    except BotoCoreError as exc:
-        raise StoreUnavailable(f"{operation}: {exc}") from exc
 
 
 class Dynamo:
@@ -105,7 +68,7 @@ class Dynamo:
 
     async def get(self, table: str, pk: str, sk: str | None = None) -> Item | None:
         key = {KEY: {"S": pk}} | ({SORT: {"S": sk}} if sk is not None else {})
-        async with translated("GetItem"):
+        async with translated(DYNAMODB, "GetItem"):
             out = await self._client.get_item(TableName=table, Key=key, ConsistentRead=True)
         raw = out.get("Item")
         return deserialize(raw) if raw else None
@@ -147,7 +110,7 @@ class Dynamo:
         keys retried with jittered backoff."""
         found: dict[str, dict[str, Item]] = {}
         for attempt in range(self._attempts):
-            async with translated("BatchGetItem"):
+            async with translated(DYNAMODB, "BatchGetItem"):
                 out = await self._client.batch_get_item(RequestItems=request)
             for table, raws in out.get("Responses", {}).items():
                 for raw in raws:
@@ -161,8 +124,7 @@ class Dynamo:
         raise Throttled("BatchGetItem: keys still unprocessed after retries")
 
     async def _sleep(self, attempt: int) -> None:
-        # Full jitter, capped: writers that collided together spread out.
-        await asyncio.sleep(random.uniform(0, min(MAX_PAUSE, self._backoff * 2**attempt)))
+        await jittered_sleep(attempt, self._backoff, MAX_PAUSE)
 
     async def query(
         self,
@@ -179,61 +141,57 @@ class Dynamo:
         consistent: bool = False,
     ) -> tuple[list[Item], Item | None]:
         """One Query call: at most ``limit`` items from one partition, and where it stopped."""
-        names = {"#pk": key[0]}
-        values: dict[str, Any] = {":pk": {"S": key[1]}}
-        condition = "#pk = :pk"
-        if sort is not None:
-            names["#sk"] = sort[0]
-            values.update({f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)})
-            condition += " AND " + sort[1].expression()
-        args: dict[str, Any] = {
-            "TableName": table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-            "ScanIndexForward": forward,
-        }
+        args = _query_args(table, index, key, sort, filter, projection)
+        args.update(Limit=limit, ScanIndexForward=forward)
         if consistent:
             args["ConsistentRead"] = True
-        if index is not None:
-            args["IndexName"] = index
-        if projection:
-            names.update({f"#p{i}": attr for i, attr in enumerate(projection)})
-            args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(projection)))
-        if filter is not None:
-            args["FilterExpression"] = filter.expression
-            names.update(filter.names)
-            values.update(serialize(filter.values))
         if start is not None:
             args["ExclusiveStartKey"] = serialize(start)
-        async with translated("Query"):
-            out = await self._client.query(**args)
+        out = await self._query(args)
         last = out.get("LastEvaluatedKey")
         return [deserialize(r) for r in out.get("Items", [])], deserialize(last) if last else None
+
+    async def pages(
+        self,
+        table: str,
+        index: str | None,
+        key: tuple[str, str],
+        *,
+        sort: tuple[str, SortCondition] | None = None,
+        page: int = 1000,
+        filter: Condition | None = None,
+        projection: tuple[str, ...] = (),
+        consistent: bool = False,
+        forward: bool = True,
+    ) -> AsyncIterator[list[Item]]:
+        """Every page of a Query, ``page`` items a call at most (and 1 MB), in order."""
+        args = _query_args(table, index, key, sort, filter, projection)
+        args.update(Limit=page, ScanIndexForward=forward)
+        if consistent:
+            args["ConsistentRead"] = True
+        async for out in self._responses(args):
+            yield [deserialize(r) for r in out.get("Items", [])]
 
     async def count(
         self, table: str, index: str, key: tuple[str, str], sort: tuple[str, SortCondition]
     ) -> int:
         """How many items a key condition selects (Select=COUNT, paged past 1 MB)."""
-        names = {"#pk": key[0], "#sk": sort[0]}
-        values = {":pk": {"S": key[1]}} | {f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)}
-        args: dict[str, Any] = {
-            "TableName": table,
-            "IndexName": index,
-            "Select": "COUNT",
-            "KeyConditionExpression": "#pk = :pk AND " + sort[1].expression(),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-        }
-        total = 0
+        args = _query_args(table, index, key, sort, None, ()) | {"Select": "COUNT"}
+        return sum([out.get("Count", 0) async for out in self._responses(args)])
+
+    async def _responses(self, args: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """The answers of a Query, each call resuming where the last stopped: the one
+        "read every page" loop."""
         while True:
-            async with translated("Query"):
-                out = await self._client.query(**args)
-            total += out.get("Count", 0)
+            out = await self._query(args)
+            yield out
             if "LastEvaluatedKey" not in out:
-                return total
-            args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+                return
+            args = {**args, "ExclusiveStartKey": out["LastEvaluatedKey"]}
+
+    async def _query(self, args: dict[str, Any]) -> dict[str, Any]:
+        async with translated(DYNAMODB, "Query"):
+            return dict(await self._client.query(**args))
 
     async def write(self, operations: Operations) -> None:
         """Apply write operations atomically: one plain call for one, else a transaction.
@@ -267,7 +225,7 @@ class Dynamo:
         """One Update (``writes``' shape) that returns the item as it now is: a job's
         checkpoint reads back whether it was cancelled meanwhile, in the same call."""
         args = {**operation["Update"], "ReturnValues": "ALL_NEW"}
-        async with translated("UpdateItem"):
+        async with translated(DYNAMODB, "UpdateItem"):
             out = await self._client.update_item(**args)
         return deserialize(out.get("Attributes", {}))
 
@@ -278,12 +236,12 @@ class Dynamo:
             return
         # A ConditionCheck alone goes as a transaction too: no single-item call
         # checks a condition without writing.
-        async with translated("TransactWriteItems"):
+        async with translated(DYNAMODB, "TransactWriteItems"):
             await self._client.transact_write_items(TransactItems=list(operations))  # type: ignore[arg-type]
 
     async def _write_one(self, kind: str, args: dict[str, Any]) -> None:
         try:
-            async with translated(f"{kind}Item"):
+            async with translated(DYNAMODB, f"{kind}Item"):
                 if kind == "Put":
                     await self._client.put_item(**args)
                 elif kind == "Update":
@@ -292,6 +250,35 @@ class Dynamo:
                     await self._client.delete_item(**args)
         except ConditionFailed as exc:
             raise TransactionCancelled(["ConditionalCheckFailed"], [exc.item]) from exc
+
+
+def _query_args(
+    table: str,
+    index: str | None,
+    key: tuple[str, str],
+    sort: tuple[str, SortCondition] | None,
+    filter: Condition | None,
+    projection: tuple[str, ...],
+) -> dict[str, Any]:
+    """A Query's request, bar its paging: the key condition, filter and projection."""
+    names = {"#pk": key[0]}
+    values: dict[str, Any] = {":pk": {"S": key[1]}}
+    condition = "#pk = :pk"
+    if sort is not None:
+        names["#sk"] = sort[0]
+        values.update({f":s{i}": {"S": v} for i, v in enumerate(sort[1].values)})
+        condition += " AND " + sort[1].expression()
+    args: dict[str, Any] = {"TableName": table, "KeyConditionExpression": condition}
+    if index is not None:
+        args["IndexName"] = index
+    if projection:
+        names.update({f"#p{i}": attr for i, attr in enumerate(projection)})
+        args["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(projection)))
+    if filter is not None:
+        args["FilterExpression"] = filter.expression
+        names.update(filter.names)
+        values.update(serialize(filter.values))
+    return args | {"ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
 
 def _kind(operation: dict[str, Any]) -> str:

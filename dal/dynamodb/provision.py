@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from dal.dynamodb.client import translated
+from dal.boto_errors import DYNAMODB, translated
 from dal.dynamodb.tables import TENANT_TABLES, TENANTS, Table, create_table_request
 from dal.errors import StoreUnavailable
 from dal.tenancy.scope import silo_table
@@ -39,7 +39,7 @@ async def _silos(client: DynamoDBClient, registry: str) -> list[str]:
         "ExpressionAttributeNames": {"#m": "model"},
         "ExpressionAttributeValues": {":silo": {"S": "silo"}},
     }
-    async with translated("Scan"):
+    async with translated(DYNAMODB, "Scan"):
         async for page in client.get_paginator("scan").paginate(**args):  # type: ignore[arg-type]
             found += [str(i["pk"]["S"]) for i in page.get("Items", [])]
     return found
@@ -72,7 +72,7 @@ async def _ensure(client: DynamoDBClient, wanted: dict[str, Table]) -> list[str]
 async def _add_indexes(client: DynamoDBClient, name: str, table: Table) -> None:
     """The indexes a release added to a table that exists: one UpdateTable each (one
     index at a time is all DynamoDB takes), each waited for until ACTIVE."""
-    async with translated("DescribeTable"):
+    async with translated(DYNAMODB, "DescribeTable"):
         described = (await client.describe_table(TableName=name))["Table"]
     have = {
         i["IndexName"]: i.get("IndexStatus") for i in described.get("GlobalSecondaryIndexes", [])
@@ -85,7 +85,7 @@ async def _add_indexes(client: DynamoDBClient, name: str, table: Table) -> None:
             continue
         keys = {k["AttributeName"] for k in index["KeySchema"]}
         attrs = [a for a in request["AttributeDefinitions"] if a["AttributeName"] in keys]
-        async with translated("UpdateTable"):
+        async with translated(DYNAMODB, "UpdateTable"):
             await client.update_table(
                 TableName=name,
                 AttributeDefinitions=attrs,
@@ -101,7 +101,7 @@ INDEX_WAIT_S = 3600.0  # a big table's backfill takes a while; a stuck one must 
 async def _active(client: DynamoDBClient, name: str, index: str) -> None:
     deadline = time.monotonic() + INDEX_WAIT_S
     while time.monotonic() < deadline:
-        async with translated("DescribeTable"):
+        async with translated(DYNAMODB, "DescribeTable"):
             described = (await client.describe_table(TableName=name))["Table"]
         states = {
             i["IndexName"]: i.get("IndexStatus")
@@ -115,11 +115,11 @@ async def _active(client: DynamoDBClient, name: str, index: str) -> None:
 
 async def _ensure_ttl(client: DynamoDBClient, name: str, attribute: str) -> None:
     """TTL on, once: DynamoDB refuses to enable it twice."""
-    async with translated("DescribeTimeToLive"):
+    async with translated(DYNAMODB, "DescribeTimeToLive"):
         described = await client.describe_time_to_live(TableName=name)
     if described["TimeToLiveDescription"].get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
         return
-    async with translated("UpdateTimeToLive"):
+    async with translated(DYNAMODB, "UpdateTimeToLive"):
         await client.update_time_to_live(
             TableName=name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
@@ -128,7 +128,7 @@ async def _ensure_ttl(client: DynamoDBClient, name: str, attribute: str) -> None
 
 async def _table_names(client: DynamoDBClient) -> set[str]:
     names: set[str] = set()
-    async with translated("ListTables"):
+    async with translated(DYNAMODB, "ListTables"):
         async for page in client.get_paginator("list_tables").paginate():
             names.update(page.get("TableNames", []))
     return names

@@ -8,14 +8,10 @@ claims the record before it works; ``dal/jobs/records.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from dal.errors import StoreUnavailable
+from dal.boto_errors import SQS, translated
 
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
@@ -26,14 +22,6 @@ class Message:
     tenant: str
     job_id: str
     receipt: str  # SQS's handle: deleting it acknowledges the message
-
-
-@asynccontextmanager
-async def translated(operation: str) -> AsyncIterator[None]:
-    try:
-        yield
-    except (ClientError, BotoCoreError) as exc:
-        raise StoreUnavailable(f"SQS {operation}: {exc}") from exc
 
 
 def body(tenant: str, job_id: str) -> str:
@@ -57,16 +45,16 @@ class Queue:
     async def named(cls, client: SQSClient, name: str, visibility_s: int) -> Queue:
         """The queue ``name``, created if missing (CreateQueue is idempotent)."""
         attributes: Any = {"VisibilityTimeout": str(visibility_s)}
-        async with translated("CreateQueue"):
+        async with translated(SQS, "SQS CreateQueue"):
             made = await client.create_queue(QueueName=name, Attributes=attributes)
         return cls(client, made["QueueUrl"])
 
     async def send(self, tenant: str, job_id: str) -> None:
-        async with translated("SendMessage"):
+        async with translated(SQS, "SQS SendMessage"):
             await self.client.send_message(QueueUrl=self.url, MessageBody=body(tenant, job_id))
 
     async def receive(self, most: int = 10, wait_s: int = 0) -> list[Message]:
-        async with translated("ReceiveMessage"):
+        async with translated(SQS, "SQS ReceiveMessage"):
             out = await self.client.receive_message(
                 QueueUrl=self.url, MaxNumberOfMessages=most, WaitTimeSeconds=wait_s
             )
@@ -76,5 +64,5 @@ class Queue:
         return [m for m in got if m is not None]
 
     async def delete(self, message: Message) -> None:
-        async with translated("DeleteMessage"):
+        async with translated(SQS, "SQS DeleteMessage"):
             await self.client.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt)

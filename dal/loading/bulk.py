@@ -21,7 +21,6 @@ again).
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -30,9 +29,10 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
+from dal.backoff import jittered_sleep
+from dal.boto_errors import DYNAMODB, translated
 from dal.derived import contributions, series
 from dal.derived.contributions import Derived
-from dal.dynamodb.client import translated
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
 from dal.errors import AlreadyExists, MissingReference, Throttled
@@ -247,12 +247,11 @@ class _Writer:
             if attempt:
                 self.retries += 1
             self.requests += 1
-            async with translated("BatchWriteItem"):
+            async with translated(DYNAMODB, "BatchWriteItem"):
                 out = await self._client.batch_write_item(RequestItems=request)
             request = dict(out.get("UnprocessedItems") or {})
             if not request:
                 return
             if attempt + 1 < self._attempts:
-                # Full jitter: workers throttled together spread out.
-                await asyncio.sleep(random.uniform(0, self._backoff * 2**attempt))
+                await jittered_sleep(attempt, self._backoff)
         raise Throttled("BatchWriteItem: items still unprocessed after retries")

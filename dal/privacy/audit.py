@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from dal import ids
-from dal.dynamodb.client import Dynamo, SortCondition, translated
+from dal.backoff import jittered_sleep
+from dal.boto_errors import DYNAMODB, translated
+from dal.dynamodb.client import Dynamo, SortCondition
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import CHANGES, KEY, SORT
 from dal.errors import Throttled
@@ -37,6 +38,7 @@ from dal.timefmt import dump_dt, load_dt, utcnow
 LOW, HIGH = "0", "~"  # below and above every auditKey (they start with a digit)
 BATCH = 25  # BatchWriteItem's most
 ATTEMPTS = 5
+PAUSE = 0.05  # seconds, the base of the backoff between attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +87,18 @@ class AuditLog:
         index, key = self._index(window)
         bound = f"{key[1]}|{window.start}|{window.end}"  # a cursor resumes its own list only
         start = None if after is None else self._start(key, after, bound)
-        low = LOW if window.start is None else dump_dt(window.start)
-        high = HIGH if window.end is None else dump_dt(window.end) + HIGH
-        sort = ("auditKey", SortCondition("between", (low, high)))
         items, _ = await self.dynamo.query(
-            self.table, index, key, sort=sort, limit=first + 1, start=start, forward=False
+            self.table, index, key, sort=_sort(window), limit=first + 1, start=start, forward=False
         )
         kept = [i for i in items[:first] if self.scope.owns(i)]
         cursors = [self._cursor(bound, i) for i in kept]
         return [_event(i) for i in kept], cursors, len(items) > first
+
+    async def every(self, window: Window) -> list[AuditEvent]:
+        """Every event of ``window``, newest first (what a data subject's export holds)."""
+        index, key = self._index(window)
+        pages = self.dynamo.pages(self.table, index, key, sort=_sort(window), forward=False)
+        return [_event(i) async for items in pages for i in items if self.scope.owns(i)]
 
     async def record_reads(
         self, actor: str, request_id: str, reads: dict[tuple[str, str], set[str]]
@@ -128,12 +133,12 @@ class AuditLog:
             self.table: [{"PutRequest": {"Item": serialize(i)}} for i in items]
         }
         for attempt in range(ATTEMPTS):
-            async with translated("BatchWriteItem"):
+            async with translated(DYNAMODB, "BatchWriteItem"):
                 out = await self.dynamo.client.batch_write_item(RequestItems=request)
             request = dict(out.get("UnprocessedItems") or {})
             if not request:
                 return
-            await asyncio.sleep(random.uniform(0, 0.05 * 2**attempt))
+            await jittered_sleep(attempt, PAUSE)
         raise Throttled("audit: read events still unprocessed after retries")
 
     def _cursor(self, bound: str, item: Item) -> str:
@@ -143,6 +148,12 @@ class AuditLog:
     def _start(self, key: tuple[str, str], after: str, bound: str) -> Item:
         at = self.cursors.decode(self.scope.tenant_id, "audit", after, bound=bound).position
         return {KEY: at["pk"], SORT: at["sk"], "auditKey": at["k"], key[0]: key[1]}
+
+
+def _sort(window: Window) -> tuple[str, SortCondition]:
+    low = LOW if window.start is None else dump_dt(window.start)
+    high = HIGH if window.end is None else dump_dt(window.end) + HIGH
+    return "auditKey", SortCondition("between", (low, high))
 
 
 def _event(item: Item) -> AuditEvent:

@@ -78,15 +78,8 @@ class Eraser:
     async def _keys(
         self, table: str, index: str | None, key: tuple[str, str]
     ) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        start: Item | None = None
-        while True:
-            items, start = await self.dynamo.query(
-                table, index, key, limit=PAGE, start=start, projection=(KEY, SORT)
-            )
-            found += [(str(i[KEY]), str(i[SORT])) for i in items]
-            if start is None:
-                return found
+        pages = self.dynamo.pages(table, index, key, page=PAGE, projection=(KEY, SORT))
+        return [(str(i[KEY]), str(i[SORT])) async for items in pages for i in items]
 
     async def _items(self, table: str, keys: list[tuple[str, str]]) -> list[Item]:
         found: list[Item] = []

@@ -88,9 +88,16 @@ class ActivityRepo(Repo[Activity]):
         """``query``'s activities; a window relative to ``now`` (overdue, upcoming)
         keeps the first page's "now" on later pages."""
         now = self.pinned_now(after, now) if query.relative else now
+        return await self.page(self._planned(query, now), first, after)
+
+    async def find_all(self, query: ActivityQuery, now: str) -> list[Activity]:
+        """Every activity of ``query`` (all pages)."""
+        return await self.every(self._planned(query, now))
+
+    def _planned(self, query: ActivityQuery, now: str) -> Listing:
         index, partition, sort, where = query.plan(self.scope, now)
         # Completed: newest first; everything else by schedule, soonest first.
-        listing = self.listing(
+        return self.listing(
             index,
             partition,
             forward=index != "byCompleted",
@@ -98,7 +105,6 @@ class ActivityRepo(Repo[Activity]):
             filter=where,
             now=now if query.relative else None,
         )
-        return await self.page(listing, first, after)
 
     async def overdue_count(self, owner_id: str, now: str) -> int:
         """A user's open activities scheduled before ``now``: one COUNT Query."""
@@ -115,22 +121,14 @@ class ActivityRepo(Repo[Activity]):
         index = self.codec.table.index("byOpen")
         key, sort = (index.pk, self.scope.key("open")), (index.sk, SortCondition("<", (now,)))
         counts: dict[str | None, int] = {}
-        position = None
-        while True:
-            items, position = await self.dynamo.query(
-                self.table_name,
-                index.name,
-                key,
-                sort=sort,
-                limit=1000,
-                start=position,
-                projection=("ownerId", "tenantId"),
-            )
+        pages = self.dynamo.pages(
+            self.table_name, index.name, key, sort=sort, projection=("ownerId", "tenantId")
+        )
+        async for items in pages:
             for item in filter(self.scope.owns, items):
                 owner = str(item["ownerId"]) if "ownerId" in item else None
                 counts[owner] = counts.get(owner, 0) + 1
-            if position is None:
-                return counts
+        return counts
 
     async def tally(self, start: str, end: str) -> dict[str | None, Counter[str]]:
         """Per owner (None: no owner), activities planned (scheduled) in [start, end],
@@ -149,21 +147,16 @@ class ActivityRepo(Repo[Activity]):
 
     async def _every(self, listing: Listing) -> list[Item]:
         """Every item of a listing, a few attributes each (what ``tally`` counts)."""
-        index, found, position = listing.index, list[Item](), None
-        while True:
-            items, position = await self.dynamo.query(
-                self.table_name,
-                index.name,
-                (index.pk, listing.partition),
-                sort=(index.sk, listing.sort) if listing.sort else None,
-                limit=1000,
-                start=position,
-                filter=listing.filter,
-                projection=("ownerId", "type", "tenantId"),
-            )
-            found += filter(self.scope.owns, items)
-            if position is None:
-                return found
+        index = listing.index
+        pages = self.dynamo.pages(
+            self.table_name,
+            index.name,
+            (index.pk, listing.partition),
+            sort=(index.sk, listing.sort) if listing.sort else None,
+            filter=listing.filter,
+            projection=("ownerId", "type", "tenantId"),
+        )
+        return [item async for items in pages for item in filter(self.scope.owns, items)]
 
     async def by_related(
         self, related_id: str, now: str, first: int, after: str | None, window: Window

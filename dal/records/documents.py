@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dal.dynamodb.items import Item
 from dal.dynamodb.tables import DOCUMENTS
 from dal.models import Document, DocumentKind, DocumentStatus, Entity
 from dal.records.codec import Codec, choice, moment, number, text
@@ -77,12 +76,7 @@ class DocumentRepo(Repo[Document]):
 
     async def _all(self, index: str, partition: str) -> list[Document]:
         pk = DOCUMENTS.index(index).pk
-        found: list[Document] = []
-        start: Item | None = None
-        while True:
-            items, start = await self.dynamo.query(
-                self.table_name, index, (pk, partition), limit=LIST_READ, start=start, forward=False
-            )
-            found += [d for d in map(self._load, items) if d is not None]
-            if start is None:
-                return found
+        pages = self.dynamo.pages(
+            self.table_name, index, (pk, partition), page=LIST_READ, forward=False
+        )
+        return [d async for items in pages for d in map(self._load, items) if d is not None]

@@ -168,8 +168,13 @@ class OpportunityRepo(Repo[Opportunity]):
     async def by_contact(
         self, contact_id: str, first: int, after: str | None = None
     ) -> Page[Opportunity]:
-        listing = self.listing("byContact", self.scope.key(contact_id), forward=False)
-        return await self.page(listing, first, after)
+        return await self.page(self._of_contact(contact_id), first, after)
+
+    async def all_of_contact(self, contact_id: str) -> list[Opportunity]:
+        return await self.every(self._of_contact(contact_id))
+
+    def _of_contact(self, contact_id: str) -> Listing:
+        return self.listing("byContact", self.scope.key(contact_id), forward=False)
 
     async def by_owner(
         self, owner_id: str, first: int, after: str | None = None

@@ -118,6 +118,22 @@ class Repo(Generic[R]):
             cursors.append(self._pager.cursor(name, listing, raw.positions[-1]))
         return Page([r for r, _ in kept], cursors, has_next=raw.has_next)
 
+    async def every(self, listing: Listing) -> list[R]:
+        """Every record of ``listing``, all its pages (a data subject's export)."""
+        index, found = listing.index, list[R]()
+        pages = self.dynamo.pages(
+            self.table_name,
+            index.name,
+            (index.pk, listing.partition),
+            sort=None if listing.sort is None else (index.sk, listing.sort),
+            filter=listing.filter,
+            forward=listing.forward,
+        )
+        async for items in pages:
+            got = await whole(index, items, lambda pks: self.dynamo.get_many(self.table_name, pks))
+            found += [r for r in map(self._load, got) if r is not None]
+        return found
+
     def listing(self, index: str, partition: str, **options: Any) -> Listing:
         return Listing(self.codec.table.index(index), partition, **options)
 

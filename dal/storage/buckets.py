@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from dal.boto_errors import S3, translated
 from dal.errors import NotFound, StoreUnavailable
 from dal.storage.lifecycle import VERSIONED, rules
-from dal.storage.objects import translated
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
@@ -52,20 +52,20 @@ async def create_buckets(client: S3Client, settings: BucketSettings) -> list[str
 
 
 async def _configure(client: S3Client, purpose: str, name: str, settings: BucketSettings) -> None:
-    async with translated("PutPublicAccessBlock"):
+    async with translated(S3, "PutPublicAccessBlock"):
         await client.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=BLOCKED)
-    async with translated("PutBucketEncryption"):
+    async with translated(S3, "PutBucketEncryption"):
         await client.put_bucket_encryption(
             Bucket=name, ServerSideEncryptionConfiguration=encryption(settings.kms_key_id)
         )
     if purpose in VERSIONED:
-        async with translated("PutBucketVersioning"):
+        async with translated(S3, "PutBucketVersioning"):
             await client.put_bucket_versioning(
                 Bucket=name, VersioningConfiguration={"Status": "Enabled"}
             )
     await _cors(client, name, settings.cors_origins if purpose in UPLOADED else ())
     lifecycle: Any = {"Rules": rules(purpose, settings.noncurrent_days)}
-    async with translated("PutBucketLifecycleConfiguration"):
+    async with translated(S3, "PutBucketLifecycleConfiguration"):
         await client.put_bucket_lifecycle_configuration(
             Bucket=name, LifecycleConfiguration=lifecycle
         )
@@ -105,16 +105,16 @@ def cors_rules(origins: tuple[str, ...]) -> Any:
 
 async def _cors(client: S3Client, name: str, origins: tuple[str, ...]) -> None:
     if origins:
-        async with translated("PutBucketCors"):
+        async with translated(S3, "PutBucketCors"):
             await client.put_bucket_cors(Bucket=name, CORSConfiguration=cors_rules(origins))
         return
-    async with translated("DeleteBucketCors"):
+    async with translated(S3, "DeleteBucketCors"):
         await client.delete_bucket_cors(Bucket=name)
 
 
 async def _exists(client: S3Client, name: str) -> bool:
     try:
-        async with translated("HeadBucket"):
+        async with translated(S3, "HeadBucket"):
             await client.head_bucket(Bucket=name)
     except NotFound:
         return False
@@ -143,5 +143,5 @@ async def _ensure_bucket(client: S3Client, name: str, region: str) -> bool:
 
 
 async def ping(client: S3Client, prefix: str) -> None:
-    async with translated("HeadBucket"):
+    async with translated(S3, "HeadBucket"):
         await client.head_bucket(Bucket=f"{prefix}documents")

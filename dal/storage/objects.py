@@ -7,42 +7,22 @@ carries file bodies: clients upload and download with the URLs made here.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from dal.errors import InvalidUpload, NotFound, StoreUnavailable
+from dal.boto_errors import S3, translated
+from dal.errors import NotFound
 from dal.storage.lifecycle import DELETED, PENDING, STATE
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 SIGNED_KEPT = 10_000  # download URLs kept per process for reuse
-_MISSING = {"404", "NoSuchKey", "NoSuchUpload", "NoSuchVersion", "NotFound"}
 # Every upload is tagged pending until its confirmation (lifecycle.py says why).
 PENDING_TAGGING = (
     f"<Tagging><TagSet><Tag><Key>{STATE}</Key><Value>{PENDING}</Value></Tag></TagSet></Tagging>"
 )
-_REFUSED = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall", "EntityTooLarge"}
-
-
-@asynccontextmanager
-async def translated(operation: str) -> AsyncIterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in _MISSING:
-            raise NotFound(f"{operation}: {code}") from exc
-        if code in _REFUSED:
-            raise InvalidUpload(f"S3 refused the parts: {code}", "parts") from exc
-        raise StoreUnavailable(f"{operation}: {code}") from exc
-    except BotoCoreError as exc:
-        raise StoreUnavailable(f"{operation}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +74,7 @@ class Objects:
             {"tagging": PENDING_TAGGING},
             ["content-length-range", size, size],
         ]
-        async with translated("PresignPost"):
+        async with translated(S3, "PresignPost"):
             made = await self._client.generate_presigned_post(
                 bucket,
                 key,
@@ -106,7 +86,7 @@ class Objects:
 
     async def head(self, bucket: str, key: str) -> Head | None:
         try:
-            async with translated("HeadObject"):
+            async with translated(S3, "HeadObject"):
                 out = await self._client.head_object(Bucket=bucket, Key=key)
         except NotFound:
             return None
@@ -139,7 +119,7 @@ class Objects:
             # The version confirmed: a ticket used again later cannot swap the bytes.
             **_version(get.version),
         }
-        async with translated("PresignGet"):
+        async with translated(S3, "PresignGet"):
             url = await self._client.generate_presigned_url(
                 "get_object", Params=params, ExpiresIn=seconds
             )
@@ -147,19 +127,19 @@ class Objects:
 
     async def confirmed(self, bucket: str, key: str, version: str | None) -> None:
         """The pending tag off the confirmed version: the lifecycle keeps it from now on."""
-        async with translated("DeleteObjectTagging"):
+        async with translated(S3, "DeleteObjectTagging"):
             await self._client.delete_object_tagging(Bucket=bucket, Key=key, **_version(version))
 
     async def deleted(self, bucket: str, key: str, version: str | None) -> None:
         """Tag the confirmed version deleted: it expires once noncurrent for the retention."""
         tags: Any = {"TagSet": [{"Key": STATE, "Value": DELETED}]}
-        async with translated("PutObjectTagging"):
+        async with translated(S3, "PutObjectTagging"):
             await self._client.put_object_tagging(
                 Bucket=bucket, Key=key, Tagging=tags, **_version(version)
             )
 
     async def start_multipart(self, bucket: str, key: str, content_type: str) -> str:
-        async with translated("CreateMultipartUpload"):
+        async with translated(S3, "CreateMultipartUpload"):
             out = await self._client.create_multipart_upload(
                 Bucket=bucket, Key=key, ContentType=content_type, Tagging=f"{STATE}={PENDING}"
             )
@@ -171,7 +151,7 @@ class Objects:
         urls = []
         for number in range(1, count + 1):
             params = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
-            async with translated("PresignUploadPart"):
+            async with translated(S3, "PresignUploadPart"):
                 url = await self._client.generate_presigned_url(
                     "upload_part", Params=params, ExpiresIn=seconds
                 )
@@ -181,7 +161,7 @@ class Objects:
     async def parts(self, bucket: str, key: str, upload_id: str) -> list[Part]:
         """What S3 holds of a multipart upload: every part, with its ETag and size."""
         found: list[Part] = []
-        async with translated("ListParts"):
+        async with translated(S3, "ListParts"):
             pages = self._client.get_paginator("list_parts")
             async for page in pages.paginate(Bucket=bucket, Key=key, UploadId=upload_id):
                 found += [
@@ -192,14 +172,14 @@ class Objects:
 
     async def complete(self, bucket: str, key: str, upload_id: str, parts: list[Part]) -> None:
         done: Any = {"Parts": [{"PartNumber": p.number, "ETag": p.etag} for p in parts]}
-        async with translated("CompleteMultipartUpload"):
+        async with translated(S3, "CompleteMultipartUpload"):
             await self._client.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload=done
             )
 
     async def abort(self, bucket: str, key: str, upload_id: str) -> None:
         try:
-            async with translated("AbortMultipartUpload"):
+            async with translated(S3, "AbortMultipartUpload"):
                 await self._client.abort_multipart_upload(
                     Bucket=bucket, Key=key, UploadId=upload_id
                 )
@@ -209,7 +189,7 @@ class Objects:
     async def delete(self, bucket: str, key: str, version: str | None = None) -> None:
         """Delete the current object (a delete marker on a versioned bucket: the bytes
         stay as a noncurrent version), or, given ``version``, that version for good."""
-        async with translated("DeleteObject"):
+        async with translated(S3, "DeleteObject"):
             await self._client.delete_object(Bucket=bucket, Key=key, **_version(version))
 
 
@@ -222,14 +202,14 @@ class Blobs:
 
     async def put(self, bucket: str, key: str, body: bytes, content_type: str) -> str | None:
         """Store ``body``; the version S3 gave it (None on an unversioned bucket)."""
-        async with translated("PutObject"):
+        async with translated(S3, "PutObject"):
             out = await self._client.put_object(
                 Bucket=bucket, Key=key, Body=body, ContentType=content_type
             )
         return out.get("VersionId")
 
     async def get(self, bucket: str, key: str, version: str | None = None) -> bytes:
-        async with translated("GetObject"):
+        async with translated(S3, "GetObject"):
             out = await self._client.get_object(Bucket=bucket, Key=key, **_version(version))
             async with out["Body"] as stream:
                 return await stream.read()
@@ -237,13 +217,13 @@ class Blobs:
     async def copy(self, bucket: str, key: str, version: str | None, to: str) -> str | None:
         """A server-side copy of ``key`` (that version) to ``to``; the copy's version."""
         source: Any = {"Bucket": bucket, "Key": key, **_version(version)}
-        async with translated("CopyObject"):
+        async with translated(S3, "CopyObject"):
             out = await self._client.copy_object(Bucket=bucket, Key=to, CopySource=source)
         return out.get("VersionId")
 
     async def keys(self, bucket: str, prefix: str) -> list[str]:
         found: list[str] = []
-        async with translated("ListObjectsV2"):
+        async with translated(S3, "ListObjectsV2"):
             pages = self._client.get_paginator("list_objects_v2")
             async for page in pages.paginate(Bucket=bucket, Prefix=prefix):
                 found += [str(o["Key"]) for o in page.get("Contents", [])]
@@ -253,7 +233,7 @@ class Blobs:
         """Every version and delete marker under ``prefix``: (key, version id, whether
         it is a marker); the version is "null" on an unversioned bucket."""
         found: list[tuple[str, str, bool]] = []
-        async with translated("ListObjectVersions"):
+        async with translated(S3, "ListObjectVersions"):
             pages = self._client.get_paginator("list_object_versions")
             async for page in pages.paginate(Bucket=bucket, Prefix=prefix):
                 for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
@@ -265,7 +245,7 @@ class Blobs:
         """Delete ``key`` in every version (and its delete markers) for good; how many."""
         gone = [v for k, v, _ in await self.versions(bucket, key) if k == key]
         for version in gone:
-            async with translated("DeleteObject"):
+            async with translated(S3, "DeleteObject"):
                 await self._client.delete_object(Bucket=bucket, Key=key, **_version(version))
         return len(gone)
 

@@ -90,15 +90,10 @@ class Templates:
 
     async def _items(self, projection: tuple[str, ...] = ()) -> list[Item]:
         """Every page of the tenant's partition (a page is 1 MB at most, whatever the limit)."""
-        out: list[Item] = []
-        start: Item | None = None
-        while True:
-            items, start = await self.dynamo.query(
-                self.table, None, ("pk", self.pk), limit=PAGE, start=start, projection=projection
-            )
-            out += [i for i in items if self.scope.owns(i)]
-            if start is None:
-                return out
+        pages = self.dynamo.pages(
+            self.table, None, ("pk", self.pk), page=PAGE, projection=projection
+        )
+        return [i async for items in pages for i in items if self.scope.owns(i)]
 
     async def _with_body(self, item: Item) -> Template:
         files = self._files()

@@ -8,19 +8,16 @@ all of these. For a user: their record and the audit events of their writes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from dal.models import Activity, Contact, Document, Entity, Opportunity, Page, Record, User
+from dal.models import Activity, Contact, Document, Entity, Opportunity, Record, User
 from dal.privacy.audit import AuditEvent, Window
 from dal.privacy.subject import SubjectKind
+from dal.records.activity_query import ActivityQuery
 from dal.records.activity_query import Window as Scheduled
 from dal.store import Repos
 from dal.timefmt import dump_dt, utcnow
-
-PAGE = 500
-T = TypeVar("T")
 
 
 @dataclass
@@ -41,50 +38,17 @@ class Subject:
 async def gather(repos: Repos, kind: SubjectKind, record: Contact | User) -> Subject:
     subject = Subject(kind, record)
     if kind is SubjectKind.CONTACT:
-        subject.activities = await _activities(repos, record.id)
-        subject.opportunities = await _opportunities(repos, record.id)
+        about = ActivityQuery(related_id=record.id, window=Scheduled())
+        subject.activities = await repos.activities.find_all(about, dump_dt(utcnow()))
+        subject.opportunities = await repos.opportunities.all_of_contact(record.id)
         for activity in subject.activities:
             subject.documents += await repos.documents.of_activity(activity.id)
         for one in [record, *subject.related]:
-            subject.audit += await audit_of(repos, Window(record_id=one.id))
+            subject.audit += await repos.audit.every(Window(record_id=one.id))
     else:
-        subject.audit = await audit_of(repos, Window(record_id=record.id))
-        subject.audit += await audit_of(repos, Window(actor_id=record.id))
+        subject.audit = await repos.audit.every(Window(record_id=record.id))
+        subject.audit += await repos.audit.every(Window(actor_id=record.id))
     return subject
-
-
-async def _every(read: Callable[[str | None], Awaitable[Page[T]]]) -> list[T]:
-    """Every page of a listing, ``read(after)`` a page at a time."""
-    found: list[T] = []
-    after = None
-    while True:
-        page = await read(after)
-        found += page.items
-        if not page.has_next:
-            return found
-        after = page.end_cursor
-
-
-async def _activities(repos: Repos, contact_id: str) -> list[Activity]:
-    now = dump_dt(utcnow())
-    return await _every(
-        lambda after: repos.activities.by_related(contact_id, now, PAGE, after, Scheduled())
-    )
-
-
-async def _opportunities(repos: Repos, contact_id: str) -> list[Opportunity]:
-    return await _every(lambda after: repos.opportunities.by_contact(contact_id, PAGE, after))
-
-
-async def audit_of(repos: Repos, window: Window) -> list[AuditEvent]:
-    found: list[AuditEvent] = []
-    after = None
-    while True:
-        events, cursors, more = await repos.audit.page(window, PAGE, after)
-        found += events
-        if not more or not cursors:
-            return found
-        after = cursors[-1]
 
 
 ENTITIES: dict[type[Record], Entity] = {
