@@ -19,6 +19,10 @@ from starlette.types import Scope
 # The operation read, for the layers outside the view: in the scope's state, which
 # every layer shares (edge.transport hands on a copy of the scope itself).
 STATE_KEY = "zebros.operation"
+# A request's JSON nests at most this deep: past any input the schema takes (a JSON
+# field's 32 levels inside a few input objects and lists), and far short of what the
+# recursive walks after it survive (the Idempotency-Key's digest, a cache key's dump).
+MAX_NESTING = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +72,24 @@ def _json(text: str | bytes | None) -> Any:
     if text is None:
         return None
     try:
-        return orjson.loads(text)
+        decoded = orjson.loads(text)
     except orjson.JSONDecodeError:
         return _INVALID
+    return _INVALID if too_deep(decoded) else decoded  # the view refuses it (400)
+
+
+def too_deep(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``value`` nests past ``limit``: iterative, so it costs what the decode
+    that made ``value`` cost, and never a RecursionError."""
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 _INVALID = object()

@@ -4,8 +4,8 @@ The layers in front did the transport checks, the token and the rate limit.
 Here: persisted queries (``persisted.py``), the answers of cacheable queries
 from the cache or 304 (``responses.py``), GraphiQL for a GET without an
 operation (dev only; offline, ``ide.py``), the context, the
-request's JSON (an object, or an array of them for a batch; nesting too deep
-to decode is refused, not a RecursionError), Strawberry's own refusals (a
+request's JSON (an object, or an array of them for a batch; nesting past
+``operation.MAX_NESTING`` is refused, not a RecursionError), Strawberry's own refusals (a
 batch, a mutation over GET, a body that is not JSON) answered with the one
 error body, and HTTP 503 with ``Retry-After`` when a store was unavailable.
 """
@@ -169,6 +169,8 @@ class GraphQLView(GraphQL[ContextT, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         except RecursionError as exc:
             raise HTTPException(400, "JSON nested too deeply") from exc
+        if operation.too_deep(decoded):
+            raise HTTPException(400, f"JSON nested deeper than {operation.MAX_NESTING} levels")
         items = decoded if isinstance(decoded, list) else [decoded]
         if not all(isinstance(item, dict) for item in items):
             raise HTTPException(400, "a GraphQL request is a JSON object (a batch: an array)")

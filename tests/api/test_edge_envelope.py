@@ -7,6 +7,7 @@ table deleted under a tenant, bodies no GraphQL server should choke on.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -136,6 +137,30 @@ async def test_deeply_nested_variables_are_a_bad_request(client: httpx.AsyncClie
     params = {"query": ME, "variables": '{"a": ' + nested(GET_DEPTH) + "}"}
     got = await client.get("/graphql", params=params, headers=headers)
     envelope(got, 400, "BAD_REQUEST")
+
+
+# Decodable (under orjson's 1,024 levels and Python's recursion limit), yet deeper than
+# anything the schema takes: the Idempotency-Key's digest and the response cache's key
+# walked such variables recursively (a 500), before any bound.
+DECODABLE = 1_000
+CREATE = 'mutation($i: JSON) { createCustomer(input: {companyName: "D", contactInfo: $i}) { id } }'
+
+
+def _with_variable(query: str, value: str) -> str:
+    return '{"query": ' + json.dumps(query) + ', "variables": {"i": ' + value + "}}"
+
+
+async def test_variables_nested_past_the_bound_are_refused_before_any_walk(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = bearer(fresh_tenant("deep-key")) | JSON
+    for query, key in ((CREATE, {"Idempotency-Key": "k-deep"}), (ME, {})):
+        body = _with_variable(query, nested(DECODABLE))
+        posted = await client.post("/graphql", content=body, headers=headers | key)
+        envelope(posted, 400, "BAD_REQUEST")
+        assert "nested" in posted.json()["errors"][0]["message"]
+    within = _with_variable(ME, nested(40))
+    assert (await client.post("/graphql", content=within, headers=headers)).status_code == 200
 
 
 async def test_an_unreadable_registry_entry_is_a_masked_500(

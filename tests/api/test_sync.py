@@ -307,9 +307,10 @@ async def test_a_tenant_may_have_its_own_default_strategy(gql: Gql, db: Services
 async def test_a_push_nested_too_deep_is_refused_before_its_receipt_is_made(gql: Gql) -> None:
     """The receipt's digest serialises the changes recursively, before any field
     check: the nesting is bounded first (one level for the fields, 32 in each), and
-    the push refused as a whole (it went on to that walk, then to the mutation)."""
+    the push refused as a whole (it went on to that walk, then to the mutation). Deeper
+    still than the request's own bound (edge.operation.MAX_NESTING), it is a bad request."""
     deep: Any = "x"
-    for _ in range(900):
+    for _ in range(50):
         deep = [deep]
     mutation = {
         "clientMutationId": "deep1",
@@ -321,3 +322,8 @@ async def test_a_push_nested_too_deep_is_refused_before_its_receipt_is_made(gql:
     body = await gql(PUSH, {"input": {"clientId": "phone-1", "mutations": [mutation]}})
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], body
     assert body["errors"][0]["extensions"]["field"] == "mutations"
+    for _ in range(150):
+        deep = [deep]
+    mutation["changes"] = {"companyName": "Deep", "contactInfo": deep}
+    body = await gql(PUSH, {"input": {"clientId": "phone-1", "mutations": [mutation]}})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"], body
