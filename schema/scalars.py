@@ -26,8 +26,11 @@ from dal import money, timefmt
 
 PLAIN = re.compile(r"-?(0|[1-9][0-9]{0,19})(\.[0-9]{1,20})?")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# The date part in the extended form; fromisoformat also reads "20260101T...".
-ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9:.,Zz+-]*)?")
+# The extended form, whole: fromisoformat also reads "20260101T...", "T1030",
+# "+0100", "10:00:00,5", a space for the T, a date alone, nanoseconds (cut).
+ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
 
 
 def _serialize(value: Any) -> str:

@@ -222,7 +222,17 @@ async def test_times_and_dates_out_of_range_or_not_iso_are_bad_input(gql: Gql) -
     """Converting a time near datetime's ends overflowed (an HTTP 500); a date in
     ISO 8601's basic form ("20260101") was read as a date."""
     assert "errors" not in await gql(DATES_CUSTOMER)
-    for at in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "20260101T000000Z"):
+    for at in (
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00+14:00",
+        "20260101T000000Z",
+        "2026-01-01T1030",  # ISO 8601's basic form of the time, or of the offset
+        "2026-01-01T10:00:00+0100",
+        "2026-01-01 10:00:00",
+        "2026-01-01",
+        "2026-01-01T10:00:00,5Z",
+        "2026-01-01T10:00:00.123456789Z",
+    ):
         body = await gql(ACTIVITY_AT, {"at": at})
         assert codes(body) == ["BAD_USER_INPUT"], at
     window = {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}
