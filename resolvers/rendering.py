@@ -11,10 +11,11 @@ what it refuses anyway.
 
 Limits (README "E-mail templates"), in three layers:
 
-- at save (``check``): a body of at most ``MAX_BODY`` characters, parsed, then
-  its syntax tree refused if it formats with ``%`` or ``**``, names a filter
-  not in ``FILTERS``, or gives a width-taking filter anything but a number up
-  to ``MAX_WIDTH`` (``template_limits.py``);
+- at save (``check``, run in a child as a render is: ``check_saved``): a body of
+  at most ``MAX_BODY`` characters, parsed, then its syntax tree refused if it
+  formats with ``%`` or ``**``, names a filter not in ``FILTERS``, or gives a
+  width-taking filter anything but a number up to ``MAX_WIDTH``
+  (``template_limits.py``);
 - while rendering: every value an operator, a ``~`` or a filter makes is at most
   ``MAX_VALUE`` characters (or items), checked before the work where its size
   can be foreseen; the answer at most ``MAX_OUTPUT``; ``RENDER_S`` of rendering,
@@ -148,6 +149,27 @@ def check(body: str, field: str, limit: int = MAX_BODY) -> None:
         raise BadUserInput(f"{field}: the template is nested too deep or too large", field) from exc
     if problem:
         raise BadUserInput(f"{field}: {problem}", field)
+
+
+async def check_saved(subject: str, body: str) -> None:
+    """``check`` of a template's two texts, in a child (``isolated``): parsing and
+    compiling a body of ``MAX_BODY`` characters took up to a second on the loop."""
+    try:
+        out = json.loads(await isolated(partial(_checked, subject, body), HARD_S, MEMORY))
+    except Overrun as exc:
+        raise BadUserInput(f"body: checking the template stopped: it {exc}", "body") from exc
+    if "error" in out:
+        raise BadUserInput(out["error"], out["field"])
+
+
+def _checked(subject: str, body: str) -> bytes:
+    """In the child: ``{}``, or the first text's error as JSON."""
+    try:
+        check(subject, "subject", MAX_SUBJECT)
+        check(body, "body")
+    except BadUserInput as exc:
+        return json.dumps({"error": str(exc), "field": exc.extensions["field"]}).encode()
+    return b"{}"
 
 
 def _unknown(names: set[str]) -> str | None:

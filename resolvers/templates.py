@@ -29,8 +29,7 @@ async def save(info: Info, given: dict[str, Any], expected: int | None) -> Templ
     await policy.require(info, "template.write")
     name = text(NAME_MAX, required=True)("name", given.get("name"))
     subject, body = str(given.get("subject") or ""), str(given.get("body") or "")
-    rendering.check(subject, "subject", rendering.MAX_SUBJECT)
-    rendering.check(body, "body")
+    await rendering.check_saved(subject, body)
     made = Template(given.get("id") or new_id(), name or "", subject, body, 0, utcnow())
     stored = info.context.repos.templates
     if not await stored.room_for(made.id):
