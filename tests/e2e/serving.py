@@ -4,6 +4,7 @@ without ZEBROS_ settings (embedded mode), the wait for /healthz, the demo token.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +28,9 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+WARNING = re.compile(r"\b\w*Warning: .*")
 
 
 def environment() -> dict[str, str]:
@@ -54,6 +58,9 @@ def served() -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=20)
+        # Issue 21 #26: a start prints no Python warning (redis-py's Retry, setuptools, ...).
+        warned = WARNING.findall(Path(log.name).read_text(errors="replace"))
+        assert warned == [], f"zebros serve printed warnings: {warned}"
 
 
 def wait_until_healthy(base: str, process: subprocess.Popen[str], log: Path | None = None) -> None:
