@@ -1,7 +1,8 @@
 """The app behind API Gateway (HTTP API payload 2.0, REST API 1.0), through Mangum.
 
 ``server.lambda_handler`` is a ``LambdaApp``; ``server.jobs_handler``, a
-``JobsLambda``, runs the job worker on SQS events. Nothing here starts what only
+``JobsLambda``, runs the job worker on SQS events; ``server.streams_handler``, a
+``StreamsLambda``, applies the record tables' stream batches. Nothing here starts what only
 a server needs (uvicorn, embedded stores).
 """
 
@@ -138,3 +139,61 @@ class JobsLambda:
             self._loop.run_until_complete(self._stack.aclose())
         self._loop.close()
         self._loop, self._stack, self._worker = None, None, None
+
+
+class StreamsLambda:
+    """``server.streams_handler``: the stream consumer on a DynamoDB Streams event
+    source mapping (a tumbling window, so each event names its shard). Answers
+    ``batchItemFailures`` from the first record not applied, and the window's
+    ``state`` (none kept: each batch is applied as it comes)."""
+
+    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
+        self._settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stack: AsyncExitStack | None = None
+        self._applier: Any = None
+        self._prefix = ""
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if self._applier is None:
+            self._applier = self._loop.run_until_complete(self._start())
+        again = self._loop.run_until_complete(self._deliver(event))
+        failures = [] if again is None else [{"itemIdentifier": again}]
+        return {"state": {}, "batchItemFailures": failures}
+
+    async def _start(self) -> Any:
+        from services import stream_consumer
+
+        settings = self._settings()
+        logs.configure(settings.log_level, settings.logs_as())
+        stack = AsyncExitStack()
+        try:
+            opened = await stack.enter_async_context(open_services(settings))
+            applier = stream_consumer(opened).applier
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack, self._prefix = stack, settings.dynamo.table_prefix
+        return applier
+
+    async def _deliver(self, event: dict[str, Any]) -> str | None:
+        from dal.streams.events import deliver
+
+        records = event.get("Records") or []
+        arn = event.get("eventSourceARN") or (records[0]["eventSourceARN"] if records else "")
+        shard = str(event.get("shardId", ""))
+        if not records:
+            return None  # a window's closing call
+        if not shard:  # never acknowledge what cannot be applied exactly once
+            raise RuntimeError("stream event without shardId: the mapping needs a tumbling window")
+        return await deliver(self._applier, self._prefix, arn, shard, records)
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._stack is not None:
+            self._loop.run_until_complete(self._stack.aclose())
+        self._loop.close()
+        self._loop, self._stack, self._applier = None, None, None

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from auth import Principal
-from aws_lambda import JobsLambda, LambdaApp
+from aws_lambda import JobsLambda, LambdaApp, StreamsLambda
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
 from dal.storage import buckets
@@ -52,7 +52,7 @@ from resolvers.errors import translate
 from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
 from schema.limits import Limits
-from services import Services, job_worker, open_services
+from services import Services, job_worker, open_services, stream_consumer
 from settings import LimitsSettings, Settings
 
 log = logging.getLogger("zebros")
@@ -311,17 +311,23 @@ def create_app(
 
 @asynccontextmanager
 async def in_process_worker(settings: Settings, services: Services) -> AsyncIterator[None]:
-    """The job worker as a task of this process, when the settings say so (dev)."""
+    """The job worker and the stream consumer as tasks of this process, when the
+    settings say so (dev)."""
     if not settings.jobs.runs_in_process(settings.env):
         yield
         return
-    task = asyncio.create_task(job_worker(services).run_forever())
+    tasks = [
+        asyncio.create_task(job_worker(services).run_forever()),
+        asyncio.create_task(stream_consumer(services).run_forever()),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 def _tracing(settings: Settings) -> Tracing | None:
@@ -350,6 +356,8 @@ def app() -> Starlette:
 lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened, ide=False))
 # The job worker on SQS events (handler string ``server.jobs_handler``).
 jobs_handler = JobsLambda()
+# The stream consumer on DynamoDB Streams events (``server.streams_handler``).
+streams_handler = StreamsLambda()
 
 
 def main(argv: list[str] | None = None) -> None:

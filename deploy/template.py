@@ -2,7 +2,8 @@
 from the code's own definitions (tables, buckets, settings), never re-typed.
 
 What it holds: the shared DynamoDB tables, the six buckets, the Lambda function
-with its role, an HTTP API, and the job queue with its worker function. What it
+with its role, an HTTP API, the job queue with its worker function, and the record
+tables' streams with their consumer function (``deploy/streams.py``). What it
 does not: the VPC, the ElastiCache cluster, silo tenants' tables (``zebros
 tenant create``), the secrets themselves.
 """
@@ -18,6 +19,7 @@ from deploy.iam import bridge_policy
 from deploy.jobs import QUEUE, job_resources
 from deploy.options import Options
 from deploy.parameters import conditions, parameters, rules
+from deploy.streams import FAILURES, stream_resources
 from deploy.tables import shared_tables, table_id, table_resources
 
 DESCRIPTION = "Zebros CRM: GraphQL API (HTTP API + Lambda), DynamoDB tables, S3 buckets"
@@ -42,6 +44,7 @@ def resources(options: Options) -> Json:
         | function_resources()
         | api_resources()
         | job_resources()
+        | stream_resources()
         | {BRIDGE_POLICY: _bridge_policy()}
     )
 
@@ -51,6 +54,7 @@ def outputs() -> Json:
         "ApiUrl": {"Description": "The HTTP API's base URL", "Value": api_url()},
         "FunctionName": {"Value": ref(FUNCTION)},
         "JobsQueueUrl": {"Value": ref(QUEUE)},
+        "StreamsFailureQueueUrl": {"Value": ref(FAILURES)},
         "FunctionRoleArn": {"Value": {"Fn::GetAtt": [ROLE, "Arn"]}},
         "TenantBridgePolicyArn": {
             "Description": "For per-tenant roles (jobs, exports), see its description",

@@ -1,9 +1,11 @@
 """The generic tenant-bound repository: batch reads, index pages, versioned writes.
 
-Every write is one transaction with what follows from it: the references it
-adds or drops (``refs.py``), and the aggregates and search terms it changes
-(``derived``). A write is conditioned on the version it read, so concurrent
-writers never lose each other's changes.
+Every write is one transaction of what belongs to the record: the record, the
+references it adds or drops (``refs.py``), its search terms (``derived``), its
+change-log entry and a rider. Nothing every write of a tenant shares: aggregates
+and archive copies follow from the table's stream (``dal/streams``). A write is
+conditioned on the version it read, so concurrent writers never lose each
+other's changes.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class Repo(Generic[R]):
         return self.codec.item(self.scope, rec)
 
     def _derived_ops(self, old: R | None, new: R | None) -> list[dict[str, Any]]:
-        """Aggregates and search terms follow the record in the same transaction."""
+        """Search terms follow the record in the same transaction (aggregates: the stream)."""
         before = contributions.NOTHING if old is None else self.codec.derived(self.scope, old)
         after = contributions.NOTHING if new is None else self.codec.derived(self.scope, new)
         return contributions.operations(self.scope, before, after)
@@ -138,8 +140,7 @@ class Repo(Generic[R]):
     def _with_derived(
         self, ops: list[dict[str, Any]], old: R | None, new: R | None
     ) -> Callable[[], list[dict[str, Any]]]:
-        """The write's operations, derived ones built anew for each attempt (they pick
-        an aggregate shard at random, so a retry after a conflict spreads out)."""
+        """The write's operations, with its search terms'."""
         return lambda: [*ops, *self._derived_ops(old, new)]
 
     def _refs_item_ops(self, rec: R, create: bool) -> list[dict[str, Any]]:
