@@ -29,6 +29,7 @@ from dal.storage.objects import Blobs, Objects
 from dal.storage.uploads import UploadLimits
 from dal.store import FileStore, Store
 from dal.streams.apply import Applier
+from dal.streams.archive import Archiver
 from dal.streams.changes import Scopes
 from dal.streams.consumer import Consumer
 from jobs.handlers import HANDLERS
@@ -161,14 +162,18 @@ def job_worker(services: Services) -> Worker:
         raise RuntimeError("the store has no S3: jobs cannot run")
     tuning = Tuning(given.lease_seconds, given.chunk_rows, given.concurrency, given.import_max_rows)
     schema = build_schema()
-    return Worker(services.store, services.queue, files, schema, HANDLERS, tuning, services.limits)
+    settle = stream_consumer(services).settle  # an erasure's archive is complete first
+    return Worker(
+        services.store, services.queue, files, schema, HANDLERS, tuning, services.limits, settle
+    )
 
 
 def stream_consumer(services: Services) -> Consumer:
     """The stream consumer over these clients (in-process, ``zebros worker``, tests)."""
     store = services.store
     scopes = Scopes(store.tenants, store.table_prefix, store.default_time_zone)
-    applier = Applier(store.dynamo, scopes, store.cache)
+    archiver = Archiver(store.dynamo, scopes)
+    applier = Applier(store.dynamo, scopes, store.cache, archiver.operations)
     return Consumer(services.streams_client, applier, store.table_prefix)
 
 

@@ -31,6 +31,7 @@ from dal.models import Role
 from dal.storage.buckets import BucketSettings, create_buckets
 from dal.store import Repos
 from dal.streams.apply import Applier
+from dal.streams.archive import Archiver
 from dal.streams.changes import Scopes
 from dal.streams.consumer import Consumer
 from dal.tenancy.registry import TenantRegistry
@@ -148,7 +149,7 @@ async def consumer(services: Services) -> AsyncIterator[Consumer]:
         own = Dynamo(client)
         registry = TenantRegistry(own, table_prefix=PREFIX)
         scopes = Scopes(registry, PREFIX, services.store.default_time_zone)
-        applier = Applier(own, scopes, services.store.cache)
+        applier = Applier(own, scopes, services.store.cache, Archiver(own, scopes).operations)
         yield Consumer(services.streams_client, applier, PREFIX)
 
 

@@ -66,7 +66,7 @@ class Repo(Generic[R]):
         archive: Archive | None = None,
     ) -> None:
         self.dynamo = dynamo
-        self.archive = archive  # None: deletes keep no copy (bare tests, restores)
+        self.archive = archive  # the archive deletes' copies go to (by the stream consumer)
         self.listener = listener
         self.journal = journal  # None: no change log (bulk loads, bare tests)
         self.scope = scope
@@ -226,10 +226,7 @@ class Repo(Generic[R]):
             released = [
                 refs.point(self.scope, r, -1, id) for r in self.codec.refs(current) if r.counted
             ]
-            archived = await self._archived(current)
-            # The last archive op checks the legal hold read a moment ago.
-            hold_at = len(own) + len(released) + len(archived) - 1 if archived else None
-            released += archived
+            # No archive copy here: the stream consumer writes it (dal/streams/archive.py).
             try:
                 await self._commit(
                     self._with_derived([*own, *released], current, None), current, None
@@ -245,20 +242,8 @@ class Repo(Generic[R]):
                 if held:
                     items = [exc.items[n] if n < len(exc.items) else None for n in held]
                     raise HasDependents(refs.count_of(items)) from exc
-                if not lost and hold_at is not None and exc.reasons[hold_at:][:1] == [FAILED]:
-                    continue  # the hold changed since it was read: read it again, go again
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
-
-    async def _archived(self, current: R) -> list[dict[str, Any]]:
-        """The archive copy of a business record, written with its delete."""
-        codec = self.codec
-        if self.archive is None or not (codec.archived or codec.held_archive):
-            return []
-        actor = "system" if self.journal is None else self.journal.actor
-        public, about = codec.public(current), codec.about(current)
-        held_only = not codec.archived
-        return await self.archive.ops(codec.entity, public, about, actor, held_only=held_only)
 
     async def _current(self, id: str, expected_version: int | None) -> R:
         current = await self.get(id)

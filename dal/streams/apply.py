@@ -7,6 +7,7 @@ move of the shard's checkpoint from the change before the run to its last one
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -30,8 +31,8 @@ CHANGE_MAX = 16  # aggregate items one record's change may touch (a deal's: 14)
 CODECS: dict[Entity, Codec[Any]] = {
     c.entity: c for c in (customers.CODEC, contacts.CODEC, opportunities.CODEC, activities.CODEC)
 }
-# Extra operations a change brings (archive copies): (scope-free) hook of the consumer.
-Extra = Callable[[Entity, Change], Awaitable[list[dict[str, Any]]]]
+# Operations a change brings besides its counts (``archive.py``): (source, entity, change).
+Extra = Callable[[str, Entity, Change], Awaitable[list[dict[str, Any]]]]
 
 
 class Moved(DalError):
@@ -65,7 +66,7 @@ class Applier:
             if codec is not None:
                 await self._count(sums, codec, at.source, change)
             if self._extra is not None:
-                extra += await self._extra(entity, change)
+                extra = _once(extra, await self._extra(at.source, entity, change))
             last = change.seq
         return await self._commit(at, replace(at, seq=last, as_of=as_of, done=done), sums, extra)
 
@@ -83,8 +84,10 @@ class Applier:
         try:
             await self.dynamo.write(ops)
         except TransactionCancelled as exc:
-            if exc.reasons[-1:] == [FAILED_CONDITION]:
-                raise Moved(f"checkpoint of {at.sk} moved") from exc
+            # The checkpoint moved, or a check of what was read (a hold) no longer
+            # holds: the batch goes again from the checkpoint, read anew.
+            if FAILED_CONDITION in exc.reasons:
+                raise Moved(f"checkpoint of {at.sk} moved, or a hold changed") from exc
             raise
         self.transactions += 1
         await self._invalidate(sums.tenants)
@@ -96,6 +99,19 @@ class Applier:
             return
         for tenant in sorted(tenants):
             await self.cache.bump(tenant, (Layer.REPORTS, Layer.DASHBOARD))
+
+
+def _once(ops: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``ops`` and ``more``, each ConditionCheck once (a transaction may name an item
+    only once: many deletes of a tenant check its one hold item)."""
+    seen = {json.dumps(op, sort_keys=True) for op in ops if "ConditionCheck" in op}
+    out = list(ops)
+    for op in more:
+        key = json.dumps(op, sort_keys=True)
+        if "ConditionCheck" not in op or key not in seen:
+            out.append(op)
+            seen.add(key)
+    return out
 
 
 def _shard(stream_shard: str) -> int:

@@ -12,13 +12,15 @@ says as of when its figures are.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from dal.models import Entity, OpportunityStage
+from dal.models import Contact, Entity, OpportunityStage
 from dal.streams import checkpoints
 from dal.streams.apply import Moved
 from dal.streams.changes import parse
@@ -165,3 +167,58 @@ async def test_the_dashboard_says_as_of_when_its_figures_count_writes(
     late = (await gql(DASHBOARD))["data"]["dashboard"]
     assert datetime.fromisoformat(late["asOf"]) > written
     assert late["pipeline"]["totalValue"] == "10.00"
+
+
+async def test_a_hold_set_while_deletes_are_in_flight_keeps_every_later_delete(
+    db: Services, consumer: Consumer, settle: Settle
+) -> None:
+    """A contact's delete is a purge without a hold and leaves a copy under one. Ten
+    contacts are deleted and settled (purged: no copy); then twenty are deleted one
+    after another while a consumer runs, and the hold is set part way: every delete
+    that began after the hold was set has its copy, kept for good. No delete's
+    transaction touched the hold item (a delete that raced the hold may keep a copy
+    too: the consumer reads the hold after the delete, never before)."""
+    w = await new_world(db, Model.BRIDGE)
+    await NewCustomer("u-1", 0).apply(w)
+    customer = w.live[Entity.CUSTOMER][0]
+    now = utcnow()
+    ids = [f"con_hold{n}" for n in range(30)]
+    for id in ids:
+        contact = Contact(
+            id=id, created_at=now, updated_at=now, customer_id=customer, first_name="A",
+            last_name=id,
+        )  # fmt: skip
+        await w.repos.contacts.create(contact)
+    for id in ids[:10]:
+        await w.repos.contacts.delete(id)
+    await settle()
+    spans: dict[str, tuple[float, float]] = {}
+    held: list[float] = []
+
+    async def drop(n: int, id: str) -> None:
+        await asyncio.sleep(n * 0.06)
+        began = time.monotonic()
+        await w.repos.contacts.delete(id)
+        spans[id] = (began, time.monotonic())
+
+    async def hold() -> None:
+        await asyncio.sleep(0.2)
+        await w.repos.archive.hold(True)
+        held.append(time.monotonic())
+
+    other = Consumer(consumer.streams, consumer.applier, PREFIX)
+    running = asyncio.create_task(other.run_forever())
+    try:
+        await asyncio.gather(*(drop(n, id) for n, id in enumerate(ids[10:])), hold())
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    await settle()
+    copies, _ = await w.repos.archive.page(100)
+    kept = {c.id for c in copies if c.entity is Entity.CONTACT}
+    after = {id for id, (began, _) in spans.items() if began > held[0]}
+    assert len(after) >= 5  # not vacuous: deletes well after the hold
+    assert after <= kept
+    assert not set(ids[:10]) & kept  # purged before the hold: nothing to keep
+    assert all(c.expires_at is None for c in copies)
