@@ -23,7 +23,7 @@ from dal.models import Entity
 from dal.records import activities, contacts, customers, opportunities
 from dal.records.codec import Codec
 from dal.streams import checkpoints
-from dal.streams.changes import Change, Scopes, Sums, counts
+from dal.streams.changes import Change, Scopes, Sums, counts, is_record
 from dal.streams.checkpoints import Checkpoint
 
 TRANSACTION_MAX = 100  # DynamoDB's limit on items per TransactWriteItems
@@ -63,7 +63,7 @@ class Applier:
             if len(sums) + len(extra) > TRANSACTION_MAX - 1 - CHANGE_MAX:
                 at = await self._commit(at, replace(at, seq=last), sums, extra)
                 sums, extra = Sums(), []
-            if codec is not None:
+            if codec is not None and is_record(change.item):
                 await self._count(sums, codec, at.source, change)
             if self._extra is not None:
                 extra = _once(extra, await self._extra(at.source, entity, change))
