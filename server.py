@@ -25,6 +25,7 @@ from auth import Principal
 from aws_lambda import JobsLambda, LambdaApp, StreamsLambda
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
+from dal.errors import DalError
 from dal.storage import buckets
 from dal.store import Repos
 from dal.sync.journal import Rider
@@ -316,9 +317,14 @@ async def in_process_worker(settings: Settings, services: Services) -> AsyncIter
     if not settings.jobs.runs_in_process(settings.env):
         yield
         return
+    consumer = stream_consumer(services)
+    try:  # what is already written (a seed) applied before the first request
+        await consumer.settle()
+    except DalError as exc:
+        log.warning("stream consumer at start: %s", exc)
     tasks = [
         asyncio.create_task(job_worker(services).run_forever()),
-        asyncio.create_task(stream_consumer(services).run_forever()),
+        asyncio.create_task(consumer.run_forever()),
     ]
     try:
         yield

@@ -35,7 +35,8 @@ from dal.timefmt import utcnow
 
 log = logging.getLogger("zebros.streams")
 LIMIT = 1000  # records per GetRecords (DynamoDB's most)
-IDLE_POLL_S = 0.1  # between polls that found nothing: the lag's floor
+IDLE_POLL_S = 0.1  # after a poll that found changes: the lag's floor
+IDLE_MAX_S = 0.4  # after many that found none (an idle process polls 2.5 times a second)
 DESCRIBE_S = 10.0  # how long a stream's shard list is trusted
 AS_OF_REFRESH_S = 5.0  # an idle shard's asOf is moved on this often
 # An iterator too old (15 min), or pointing before the oldest record kept: a new one
@@ -104,17 +105,21 @@ class Consumer:
             self._vouch = False
 
     async def run_forever(self) -> None:
+        idle = 0  # polls in a row that found nothing: the pause grows, to IDLE_MAX_S
         while True:
             try:
                 if await self.poll():
+                    idle = 0
                     continue
             except DalError as exc:  # DynamoDB away: wait, and go on
                 log.warning("stream consumer: %s", exc)
             except Exception:  # a bug must not stop the worker of a whole process
                 log.exception("stream consumer: unexpected failure")
             self.woken.clear()
+            pause = min(IDLE_MAX_S, IDLE_POLL_S * 2 ** min(idle, 8))
+            idle += 1
             with suppress(TimeoutError):
-                await asyncio.wait_for(self.woken.wait(), IDLE_POLL_S)
+                await asyncio.wait_for(self.woken.wait(), pause)
 
     # -- streams and shards ----------------------------------------------------
     async def _streams(self) -> list[Source]:
