@@ -2,8 +2,9 @@
 
 ``server.lambda_handler`` is a ``LambdaApp``; ``server.jobs_handler``, a
 ``JobsLambda``, runs the job worker on SQS events; ``server.uploads_handler``, an
-``UploadsLambda``, confirms uploads on S3's ObjectCreated notifications. Nothing
-here starts what only a server needs (uvicorn, embedded stores).
+``UploadsLambda``, confirms uploads on S3's ObjectCreated notifications;
+``server.streams_handler``, a ``StreamsLambda``, applies the record tables' stream
+batches. Nothing here starts what only a server needs (uvicorn, embedded stores).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from mangum import Mangum
 from starlette.applications import Starlette
 
 from dal.storage.events import confirm_created
+from dal.streams.events import deliver
 from observe import logs
-from services import Services, open_services
+from services import Services, open_services, stream_consumer
 from settings import Settings
 
 AppFactory = Callable[[Settings, Services], Starlette]
@@ -176,3 +178,46 @@ class UploadsLambda:
             self._loop.run_until_complete(self._stack.aclose())
         self._loop.close()
         self._loop, self._stack, self._services = None, None, None
+
+
+class StreamsLambda:
+    """``server.streams_handler``: the stream consumer on a DynamoDB Streams event
+    source mapping (a tumbling window, so each event names its shard). Answers
+    ``batchItemFailures`` from the first record not applied, and the window's
+    ``state`` (none kept: each batch is applied as it comes)."""
+
+    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
+        self._settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stack: AsyncExitStack | None = None
+        self._applier: Any = None
+        self._prefix = ""
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if self._applier is None:
+            self._stack, opened = self._loop.run_until_complete(_opened(self._settings))
+            self._applier = stream_consumer(opened).applier
+            self._prefix = opened.settings.dynamo.table_prefix
+        again = self._loop.run_until_complete(self._deliver(event))
+        failures = [] if again is None else [{"itemIdentifier": again}]
+        return {"state": {}, "batchItemFailures": failures}
+
+    async def _deliver(self, event: dict[str, Any]) -> str | None:
+        records = event.get("Records") or []
+        arn = event.get("eventSourceARN") or (records[0]["eventSourceARN"] if records else "")
+        shard = str(event.get("shardId", ""))
+        if not records:
+            return None  # a window's closing call
+        if not shard:  # never acknowledge what cannot be applied exactly once
+            raise RuntimeError("stream event without shardId: the mapping needs a tumbling window")
+        return await deliver(self._applier, self._prefix, arn, shard, records)
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._stack is not None:
+            self._loop.run_until_complete(self._stack.aclose())
+        self._loop.close()
+        self._loop, self._stack, self._applier = None, None, None

@@ -23,9 +23,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from auth import Principal
-from aws_lambda import JobsLambda, LambdaApp, UploadsLambda
+from aws_lambda import JobsLambda, LambdaApp, StreamsLambda, UploadsLambda
 from dal.cache.ratelimit import Rate, RateLimiter
 from dal.cache.session import CacheSession
+from dal.errors import DalError
 from dal.storage import buckets
 from dal.store import Repos
 from dal.sync.journal import Rider
@@ -53,7 +54,7 @@ from resolvers.errors import translate
 from resolvers.users import from_principal
 from schema import ZebrosSchema, build_schema
 from schema.bounds import Limits
-from services import Services, job_worker, open_services
+from services import Services, job_worker, open_services, stream_consumer
 from settings import LimitsSettings, Settings, problem
 
 log = logging.getLogger("zebros")
@@ -312,17 +313,28 @@ def create_app(
 
 @asynccontextmanager
 async def in_process_worker(settings: Settings, services: Services) -> AsyncIterator[None]:
-    """The job worker as a task of this process, when the settings say so (dev)."""
+    """The job worker and the stream consumer as tasks of this process, when the
+    settings say so (dev)."""
     if not settings.jobs.runs_in_process(settings.env):
         yield
         return
-    task = asyncio.create_task(job_worker(services).run_forever())
+    consumer = stream_consumer(services)
+    try:  # what is already written (a seed) applied before the first request
+        await consumer.settle()
+    except DalError as exc:
+        log.warning("stream consumer at start: %s", exc)
+    tasks = [
+        asyncio.create_task(job_worker(services).run_forever()),
+        asyncio.create_task(consumer.run_forever()),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task
 
 
 def _tracing(settings: Settings) -> Tracing | None:
@@ -353,6 +365,8 @@ lambda_handler = LambdaApp(lambda settings, opened: create_app(settings, opened,
 jobs_handler = JobsLambda()
 # S3's ObjectCreated notifications of the upload buckets (``server.uploads_handler``).
 uploads_handler = UploadsLambda()
+# The stream consumer on DynamoDB Streams events (``server.streams_handler``).
+streams_handler = StreamsLambda()
 
 
 def settings_from_env() -> Settings:

@@ -28,6 +28,10 @@ from dal.storage.buckets import BucketSettings
 from dal.storage.objects import Blobs, Objects
 from dal.storage.uploads import UploadLimits
 from dal.store import FileStore, Store
+from dal.streams.apply import Applier
+from dal.streams.archive import Archiver
+from dal.streams.changes import Scopes
+from dal.streams.consumer import Consumer
 from jobs.handlers import HANDLERS
 from jobs.worker import Tuning, Worker
 from resolvers.context import PageLimits
@@ -58,6 +62,7 @@ class Services:
     records: RecordHints
     sqs_client: SQSClient
     queue: Queue
+    streams_client: Any  # dynamodbstreams (no type stubs installed): the stream consumer's
 
 
 def _boto_config(settings: Settings, **extra: Any) -> AioConfig:
@@ -168,7 +173,19 @@ def job_worker(services: Services) -> Worker:
         raise RuntimeError("the store has no S3: jobs cannot run")
     tuning = Tuning(given.lease_seconds, given.chunk_rows, given.concurrency, given.import_max_rows)
     schema = build_schema()
-    return Worker(services.store, services.queue, files, schema, HANDLERS, tuning, services.limits)
+    settle = stream_consumer(services).settle  # an erasure's archive is complete first
+    return Worker(
+        services.store, services.queue, files, schema, HANDLERS, tuning, services.limits, settle
+    )
+
+
+def stream_consumer(services: Services) -> Consumer:
+    """The stream consumer over these clients (in-process, ``zebros worker``, tests)."""
+    store = services.store
+    scopes = Scopes(store.tenants, store.table_prefix, store.default_time_zone)
+    archiver = Archiver(store.dynamo, scopes)
+    applier = Applier(store.dynamo, scopes, store.cache, archiver.operations)
+    return Consumer(services.streams_client, applier, store.table_prefix)
 
 
 def verifier(settings: Settings) -> Verifier:
@@ -225,6 +242,14 @@ async def open_services(
             session.client("sqs", endpoint_url=aws.sqs_endpoint, config=_boto_config(settings))
         )
         queue = await job_queue(settings, sqs)
+        # DynamoDB Streams answers at the DynamoDB endpoint (DynamoDB Local, moto).
+        streams = await stack.enter_async_context(
+            session.client(
+                "dynamodbstreams",
+                endpoint_url=aws.dynamodb_endpoint,
+                config=_boto_config(settings),
+            )
+        )
         client = redis or redis_client(settings)
         stack.push_async_callback(client.aclose)
         await _warm(client)
@@ -267,4 +292,5 @@ async def open_services(
             hints,
             sqs,
             queue,
+            streams,
         )

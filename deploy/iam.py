@@ -122,6 +122,26 @@ def object_arns() -> list[Json]:
     return [sub(f"${{{bucket_id(p)}.Arn}}/*") for p in PURPOSES]
 
 
+# The stream consumer (deploy/streams.py, same role): what an event source mapping
+# needs of the streams it reads, and the failure queue it sends to.
+STREAM_ACTIONS = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
+
+def stream_arns() -> list[Json]:
+    return [sub(f"${{{table_id(t)}.StreamArn}}") for t in shared_tables() if t.streamed]
+
+
+def silo_stream_arns() -> list[Json]:
+    """Silo tenants' streams (read by ``zebros worker``, or mappings added per silo)."""
+    entities = [t.entity for t in shared_tables() if t.streamed]
+    return [sub(f"{DYNAMODB}:table/${{TablePrefix}}*-{e}/stream/*") for e in entities]
+
+
 QUEUE_ACTIONS = [
     "sqs:SendMessage",
     "sqs:ReceiveMessage",
@@ -145,6 +165,9 @@ def function_policy(log_group: str) -> Json:
         if_(HAS_CURSOR_SECRET, _secret("CursorSecret", "CursorSecretArn")),
         # The job queue (deploy/jobs.py): the API sends, the worker (same role) consumes.
         _allow("JobQueue", QUEUE_ACTIONS, arn("JobsQueue")),
+        _allow("Streams", STREAM_ACTIONS, stream_arns()),
+        if_(SERVES_SILOS, _allow("SiloStreams", STREAM_ACTIONS, silo_stream_arns())),
+        _allow("StreamFailures", ["sqs:SendMessage"], arn("StreamsFailureQueue")),
         _allow("VpcNetworkInterfaces", ENI_ACTIONS, "*"),
     ]
     return {"Version": "2012-10-17", "Statement": statements}

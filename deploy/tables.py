@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from dal.dynamodb.tables import TENANT_TABLES, TENANTS, Index, Table, create_table_request
+from dal.dynamodb.tables import (
+    STREAM,
+    TENANT_TABLES,
+    TENANTS,
+    Index,
+    Table,
+    create_table_request,
+)
 from deploy.cfn import Json, if_, logical_id, ref, sub
 from deploy.parameters import PROVISIONED
 
@@ -47,6 +54,8 @@ def table_properties(table: Table) -> Json:
     request["ProvisionedThroughput"] = _throughput()
     for index in request.get("GlobalSecondaryIndexes", []):
         index["ProvisionedThroughput"] = _throughput()
+    if table.streamed:  # CloudFormation's shape: the view type alone turns it on
+        request["StreamSpecification"] = {"StreamViewType": STREAM["StreamViewType"]}
     if table.ttl:
         request["TimeToLiveSpecification"] = {"AttributeName": table.ttl, "Enabled": True}
     request["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}

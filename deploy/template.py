@@ -2,8 +2,9 @@
 from the code's own definitions (tables, buckets, settings), never re-typed.
 
 What it holds: the shared DynamoDB tables, the six buckets, the Lambda function
-with its role, an HTTP API, the job queue with its worker function, and the
-function the upload buckets notify of new objects. What it
+with its role, an HTTP API, the job queue with its worker function, the function the
+upload buckets notify of new objects, and the record tables' streams with their
+consumer function (``deploy/streams.py``). What it
 does not: the VPC, the ElastiCache cluster, silo tenants' tables (``zebros
 tenant create``), the secrets themselves.
 """
@@ -19,6 +20,7 @@ from deploy.iam import bridge_policy
 from deploy.jobs import QUEUE, job_resources
 from deploy.options import Options
 from deploy.parameters import conditions, parameters, rules
+from deploy.streams import FAILURES, stream_resources
 from deploy.tables import shared_tables, table_id, table_resources
 from deploy.uploads import notifying, upload_resources
 
@@ -45,6 +47,7 @@ def resources(options: Options) -> Json:
         | api_resources()
         | job_resources()
         | upload_resources()
+        | stream_resources()
         | {BRIDGE_POLICY: _bridge_policy()}
     )
 
@@ -54,6 +57,7 @@ def outputs() -> Json:
         "ApiUrl": {"Description": "The HTTP API's base URL", "Value": api_url()},
         "FunctionName": {"Value": ref(FUNCTION)},
         "JobsQueueUrl": {"Value": ref(QUEUE)},
+        "StreamsFailureQueueUrl": {"Value": ref(FAILURES)},
         "FunctionRoleArn": {"Value": {"Fn::GetAtt": [ROLE, "Arn"]}},
         "TenantBridgePolicyArn": {
             "Description": "For per-tenant roles (jobs, exports), see its description",

@@ -7,7 +7,8 @@ change-log mark the backup is consistent at, and per file its record count and
 SHA-256. Derived items (aggregates, search terms, reference counts) are not
 copied: a restore rebuilds them from the records with the bulk loader, which
 writes exactly what the write path would (``tests/integration/test_bulk.py``),
-and under the target tenant's own keys, whatever its isolation model.
+and under the target tenant's own keys, whatever its isolation model; the
+aggregates follow from the tables' streams, added to what the tenant holds.
 
 Consistency: the change log's heads are read before and after the records; if
 they moved (writes during the backup), the changed records are read again

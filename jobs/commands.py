@@ -22,7 +22,7 @@ from rich.progress import (
 from dal.errors import UnknownTenant
 from jobs.backup import BackupError, backup, restore
 from jobs.backup import Progress as Steps
-from services import Services, job_worker, open_services
+from services import Services, job_worker, open_services, stream_consumer
 from settings import Settings
 
 log = logging.getLogger("zebros")
@@ -54,13 +54,15 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _worker(services: Services, once: bool) -> int:
-    worker = job_worker(services)
+    """The job worker and the stream consumer (aggregates, archive copies)."""
+    worker, consumer = job_worker(services), stream_consumer(services)
     if once:
         await worker.drain()
-        print(f"{worker.handled} job message(s) handled")
+        await consumer.settle()
+        print(f"{worker.handled} job message(s) handled, {consumer.seen} stream change(s)")
         return 0
-    log.info("job worker %s: waiting for jobs", worker.name)
-    await worker.run_forever()
+    log.info("job worker %s: waiting for jobs and stream changes", worker.name)
+    await asyncio.gather(worker.run_forever(), consumer.run_forever())
     return 0
 
 

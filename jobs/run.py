@@ -44,6 +44,9 @@ class Run:
     chunk_rows: int
     concurrency: int
     max_rows: int
+    # Applies every change of the record tables' streams committed so far (archive
+    # copies, aggregates): what an erasure waits for before it reads the archive.
+    settle: Callable[[], Awaitable[None]] | None = None
 
     @property
     def jobs(self) -> JobStore:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
@@ -52,8 +52,10 @@ class Worker:
         handlers: Mapping[JobKind, Handler],
         tuning: Tuning | None = None,
         limits: PageLimits | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store, self.queue, self.files, self.schema = store, queue, files, schema
+        self.settle = settle  # the stream consumer's (Run.settle)
         self.handlers, self.tuning = handlers, tuning or Tuning()
         self.limits = limits or PageLimits()
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -154,7 +156,7 @@ class Worker:
         make = partial(_context, job.id, principal, repos, self.limits)
         return Run(
             job, repos, make, self.schema, self.files, self.name, t.lease_s,
-            t.chunk_rows, t.concurrency, t.max_rows,
+            t.chunk_rows, t.concurrency, t.max_rows, self.settle,
         )  # fmt: skip
 
     async def _succeeded(self, run: Run, outcome: Outcome) -> None:

@@ -101,7 +101,10 @@ class UserActivityMetrics:
 
 @strawberry.type
 class Dashboard:
-    as_of: datetime
+    as_of: datetime = strawberry.field(
+        description="Every write committed before this instant is counted in the figures"
+        " (the aggregates follow the writes within about a second)."
+    )
     pipeline: Pipeline
     todays_activities: list[Activity] = strawberry.field(
         directives=[ListSize(assumed_size=loaders.TODAY_MAX)]

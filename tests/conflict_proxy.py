@@ -71,6 +71,7 @@ class ConflictProxy:
         self._lock = threading.Lock()
         self.writes = 0  # write requests seen
         self.refused = 0  # of those, answered with a conflict
+        self.refused_on: dict[str, int] = {}  # what the refused ones met: table[:head]
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         host, port = self._server.server_address[:2]
@@ -82,7 +83,8 @@ class ConflictProxy:
 
     def stats(self) -> bytes:
         with self._lock:
-            return json.dumps({"writes": self.writes, "refused": self.refused}).encode()
+            stats = {"writes": self.writes, "refused": self.refused, "on": self.refused_on}
+            return json.dumps(stats).encode()
 
     def take(self, keys: list[Key]) -> list[bool] | None:
         """Hold ``keys`` (None: done), or say which of them another write holds."""
@@ -91,6 +93,9 @@ class ConflictProxy:
             busy = [k in self._held for k in keys]
             if any(busy):
                 self.refused += 1
+                for k in (k for k, held in zip(keys, busy, strict=True) if held):
+                    kind = k[0].rsplit("-", 1)[-1] + (f":{k[2]}" if k[2].startswith("~") else "")
+                    self.refused_on[kind] = self.refused_on.get(kind, 0) + 1
                 return busy
             for k in keys:
                 self._held[k] = self._held.get(k, 0) + 1
@@ -178,14 +183,19 @@ class Proxy:
 
     def counts(self) -> tuple[int, int]:
         """(writes seen, writes refused) so far."""
+        found = self.stats()
+        return int(found["writes"]), int(found["refused"])
+
+    def stats(self) -> dict[str, Any]:
+        """The counts, and per kind of item (table, ``:~head`` for a head) the refusals."""
         target = urlsplit(self.url)
         conn = http.client.HTTPConnection(target.hostname or "", target.port or 80, timeout=10)
         try:
             conn.request("GET", "/__stats")
-            found = json.loads(conn.getresponse().read())
+            found: dict[str, Any] = json.loads(conn.getresponse().read())
         finally:
             conn.close()
-        return int(found["writes"]), int(found["refused"])
+        return found
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import aioboto3
 import httpx
 import pytest
 import pytest_asyncio
@@ -24,10 +25,16 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 import auth
+from dal.dynamodb.client import Dynamo
 from dal.dynamodb.provision import create_tables
 from dal.models import Role
 from dal.storage.buckets import BucketSettings, create_buckets
 from dal.store import Repos
+from dal.streams.apply import Applier
+from dal.streams.archive import Archiver
+from dal.streams.changes import Scopes
+from dal.streams.consumer import Consumer
+from dal.tenancy.registry import TenantRegistry
 from dal.tenancy.scope import Model
 from embedded import EmbeddedAws
 from jobs.worker import Worker
@@ -139,6 +146,32 @@ async def services(settings: Settings, redis_client: aioredis.Redis) -> AsyncIte
         await create_tables(opened.dynamo_client, PREFIX)
         await create_buckets(opened.s3_client, BucketSettings(PREFIX))
         yield opened
+
+
+@pytest_asyncio.fixture(scope="session")
+async def consumer(services: Services) -> AsyncIterator[Consumer]:
+    """The stream consumer over the suite's tables; ``settle`` runs it to the end. Its
+    DynamoDB client is its own: the requests tests count are the application's."""
+    session = aioboto3.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    url = services.settings.aws.dynamodb_endpoint
+    async with session.client("dynamodb", endpoint_url=url) as client:
+        own = Dynamo(client)
+        registry = TenantRegistry(own, table_prefix=PREFIX)
+        scopes = Scopes(registry, PREFIX, services.store.default_time_zone)
+        applier = Applier(own, scopes, services.store.cache, Archiver(own, scopes).operations)
+        yield Consumer(services.streams_client, applier, PREFIX)
+
+
+Settle = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture
+def settle(consumer: Consumer) -> Settle:
+    """Apply every change committed so far (aggregates, archive copies): "once writes
+    settle", as a test of derived data says it."""
+    return consumer.settle
 
 
 @pytest.fixture(scope="session")

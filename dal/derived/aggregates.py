@@ -1,4 +1,4 @@
-"""Reading the aggregates that record writes keep (see ``contributions.py``).
+"""Reading the aggregates the stream consumer keeps (``dal/streams``).
 
 Each series is one partition of the Aggregates table, so a report costs one
 Query (paged past 1,000 buckets) whatever the number of records behind it.
@@ -9,12 +9,13 @@ meaning (a stage, a day, a day and an owner), never a sort key.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from dal.derived import series
 from dal.dynamodb.client import Dynamo, SortCondition
-from dal.dynamodb.tables import AGGREGATES, KEY, SORT
+from dal.dynamodb.tables import AGGREGATES, KEY, SORT, TABLES
+from dal.streams import checkpoints
 from dal.tenancy.scope import TenantScope
 
 PAGE = 1000  # buckets per Query call
@@ -26,6 +27,12 @@ class Aggregates:
         self._dynamo = dynamo
         self._scope = scope
         self._table = scope.table(AGGREGATES.entity)
+
+    async def as_of(self) -> datetime:
+        """Every write to the tables reports count committed before this instant is
+        counted (the least ``asOf`` of their stream shards' checkpoints)."""
+        sources = tuple(self._scope.table(e) for e, t in TABLES.items() if t.streamed)
+        return await checkpoints.as_of(self._dynamo, self._table, sources)
 
     async def pipeline(self, owner_id: str | None = None) -> dict[str, Counters]:
         """Per stage: count, total, weighted; tenant-wide, or one owner's."""

@@ -1,23 +1,21 @@
-"""Data derived from records, kept in the same transaction as the record write.
+"""Data derived from records.
 
-A record *contributes* to counters (aggregates) and owns search terms. A write
-moves the record from its old contributions to its new ones: the difference
-becomes ADDs on counters and Puts/Deletes of terms, in the record's own
-TransactWriteItems, so aggregates are exact without ever reading all records.
+A record *contributes* to counters (aggregates) and owns search terms. Its search
+terms are its own items: a write puts and deletes them in the record's own
+TransactWriteItems. Counters are shared by every record of a tenant, so no write
+touches them: the stream consumer (``dal/streams``) moves them from a record's old
+contributions to its new ones after the write commits, exactly once.
 """
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from dal.derived import series
 from dal.dynamodb import writes
 from dal.dynamodb.conditions import Condition, absent
-from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
+from dal.dynamodb.tables import KEY, SEARCH_TERMS, SORT
 from dal.tenancy.scope import TENANT_ATTR, TenantScope
 
 
@@ -53,25 +51,8 @@ NOTHING = Derived()
 
 
 def operations(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:
-    """The writes that turn ``old`` contributions into ``new`` ones."""
-    return _count_ops(scope, old, new) + _term_ops(scope, old, new)
-
-
-def _count_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:
-    """One ADD per bucket that changes, all in one shard picked for this write
-    (``series.py`` says why counters are sharded)."""
-    shard = random.randrange(series.SHARDS)
-    totals: dict[tuple[str, str], dict[str, Decimal | int]] = defaultdict(dict)
-    for sign, counts in ((1, new.counts), (-1, old.counts)):
-        for c in counts:
-            bucket = totals[(c.pk, c.sk)]
-            bucket[c.attr] = bucket.get(c.attr, 0) + sign * c.amount
-    table = scope.table(AGGREGATES.entity)
-    ops = []
-    for (pk, sk), amounts in sorted(totals.items()):
-        if changed := {attr: v for attr, v in amounts.items() if v != 0}:
-            ops.append(writes.add(table, pk, series.sharded(sk, shard), changed, scope.tenant_id))
-    return ops
+    """The writes of the record's transaction that turn ``old`` search terms into ``new``."""
+    return _term_ops(scope, old, new)
 
 
 def _term_ops(scope: TenantScope, old: Derived, new: Derived) -> list[dict[str, Any]]:

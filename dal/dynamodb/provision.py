@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from dal.boto_errors import DYNAMODB, translated
-from dal.dynamodb.tables import TENANT_TABLES, TENANTS, Table, create_table_request
+from dal.dynamodb.tables import STREAM, TENANT_TABLES, TENANTS, Table, create_table_request
 from dal.errors import StoreUnavailable
 from dal.tenancy.scope import silo_table
 
@@ -63,6 +63,7 @@ async def _ensure(client: DynamoDBClient, wanted: dict[str, Table]) -> list[str]
     for name, table in wanted.items():
         if name in existing:
             await _add_indexes(client, name, table)
+            await _ensure_stream(client, name, table)
     for name, table in wanted.items():
         if table.ttl:
             await _ensure_ttl(client, name, table.ttl)
@@ -93,6 +94,19 @@ async def _add_indexes(client: DynamoDBClient, name: str, table: Table) -> None:
             )
         log.info("adding index %s to %s", index["IndexName"], name)
         await _active(client, name, index["IndexName"])
+
+
+async def _ensure_stream(client: DynamoDBClient, name: str, table: Table) -> None:
+    """The stream a release turned on for a table that exists (one UpdateTable)."""
+    if not table.streamed:
+        return
+    async with translated(DYNAMODB, "DescribeTable"):
+        described = (await client.describe_table(TableName=name))["Table"]
+    if described.get("StreamSpecification", {}).get("StreamEnabled"):
+        return
+    async with translated(DYNAMODB, "UpdateTable"):
+        await client.update_table(TableName=name, StreamSpecification=STREAM)  # type: ignore[arg-type]
+    log.info("turned on the stream of %s", name)
 
 
 INDEX_WAIT_S = 3600.0  # a big table's backfill takes a while; a stuck one must not hang init

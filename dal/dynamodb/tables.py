@@ -23,6 +23,7 @@ from dal.models import Entity
 KEY = "pk"
 SORT = "sk"  # sort key of the derived tables (Aggregates, SearchTerms)
 REF_COUNT = "refCount"  # records that point at this one; a delete needs 0
+STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,9 @@ class Table:
     indexes: tuple[Index, ...]
     sort_key: str | None = None  # only the derived tables below have one
     ttl: str | None = None  # the attribute DynamoDB's TTL deletes items by
+    # A DynamoDB stream (NEW_AND_OLD_IMAGES) carries its changes to the consumer that
+    # derives aggregates and archive copies (dal/streams/).
+    streamed: bool = False
 
     def index(self, name: str) -> Index:
         for index in self.indexes:
@@ -68,6 +72,7 @@ CUSTOMERS = Table(
         Index("byOwner", "ownerKey", "createdKey", "customers of an owner, newest first"),
         Index("byIndustry", "industryKey", "createdKey", "customers of an industry"),
     ),
+    streamed=True,
 )
 
 CONTACTS = Table(
@@ -78,6 +83,7 @@ CONTACTS = Table(
         # reads it, so it keeps keys only and the page re-reads the records.
         Index("byTenant", "tenantKey", "createdKey", "all contacts (full sync)", ()),
     ),
+    streamed=True,
 )
 
 OPPORTUNITIES = Table(
@@ -91,6 +97,7 @@ OPPORTUNITIES = Table(
         Index("byStage", "stageKey", "closeKey", "a stage, by expected close date"),
         Index("byClosed", "closedKey", "closedSortKey", "won or lost deals, by closedAt"),
     ),
+    streamed=True,
 )
 
 # What the activity indexes that re-read their records project: the tenant (the
@@ -107,6 +114,7 @@ ACTIVITIES = Table(
         Index("byOwnerOpen", "openOwnerKey", "scheduleKey", "a user's open activities", LISTED),
         Index("byCompleted", "completedKey", "completedSortKey", "recently completed", LISTED),
     ),
+    streamed=True,
 )
 
 USERS = Table(
@@ -140,9 +148,11 @@ TABLES: dict[Entity, Table] = {
 # The tenants registry: key = tenant id, attribute ``model`` (silo|bridge|pool).
 TENANTS = Table("Tenants", ())
 
-# Derived data, written in the same transaction as the records it derives from.
-# Aggregates: counters per (series, bucket), e.g. pk "{t}#pipeline#*", sk "LEAD";
-# pk "{t}#sales", sk "2026-11-24". A report reads one partition: one Query.
+# Derived data. Aggregates: counters per (series, bucket), e.g. pk "{t}#pipeline#all",
+# sk "LEAD#03"; pk "{t}#sales", sk "2026-11-24#00". A report reads one partition: one
+# Query. Written by the stream consumer only (dal/streams/), which also keeps its
+# checkpoints here: pk "~streams", sk "{source table}#{stream shard}" (no tenant id
+# starts with "~", so no tenant's key can spell it).
 AGGREGATES = Table("Aggregates", (), sort_key=SORT)
 # SearchTerms: one item per word of a customer's name (and the whole name):
 # pk "{t}#customer-terms", sk "{term}#{id}"; a prefix search is one begins_with Query.
@@ -233,6 +243,8 @@ def create_table_request(table: Table, name: str) -> dict[str, Any]:
         "KeySchema": key_schema,
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
     }
+    if table.streamed:
+        request["StreamSpecification"] = STREAM
     if table.indexes:
         request["GlobalSecondaryIndexes"] = [
             {

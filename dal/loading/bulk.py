@@ -3,9 +3,10 @@
 The result is the stored state the repositories would have produced by creating
 the same records one by one (``Repo.create``): every record item (``Codec.item``,
 version 1), the refs item of each record others may point at (its ``refCount``
-the number that do), the aggregate items with the summed contributions of all
-records (in shard 0 of each bucket: shards only add up), and the search-term
-items.
+the number that do), and the search-term items. The aggregates follow from the
+tables' streams as for any write (``dal/streams``): a load writes none, so a
+restore into a tenant whose records were deleted adds to its counters (back at
+zero), never overwrites them.
 It costs about one write request per 25 items instead of one transaction per
 record.
 
@@ -21,31 +22,25 @@ again).
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any
-
-from boto3.dynamodb.types import DYNAMODB_CONTEXT
 
 from dal.backoff import jittered_sleep
 from dal.boto_errors import DYNAMODB, translated
-from dal.derived import contributions, series
-from dal.derived.contributions import Derived
+from dal.derived import contributions
 from dal.dynamodb.items import Item, serialize
-from dal.dynamodb.tables import AGGREGATES, KEY, SEARCH_TERMS, SORT
+from dal.dynamodb.tables import SEARCH_TERMS
 from dal.errors import AlreadyExists, MissingReference, Throttled
 from dal.models import Entity, Record
 from dal.records import refs
 from dal.records.codec import Codec
 from dal.store import Repos
 from dal.sync.pull import FULL_ORDER
-from dal.tenancy.scope import TENANT_ATTR, TenantScope
 
 BATCH_WRITE_MAX = 25  # DynamoDB's limit on requests per BatchWriteItem
 Progress = Callable[[int, int], None]  # (items written so far, items in the load)
-Amount = Decimal | int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +77,7 @@ def plan(repos: Repos, records: Iterable[Record]) -> Plan:
     """
     loaded = _loaded(_codecs(repos), records)
     referenced = _referenced(loaded)
-    scope, puts, totals, terms = repos.scope, [], _Totals(), []
+    scope, puts, terms = repos.scope, [], []
     for codec, rec in loaded.values():
         table = scope.table(codec.table.entity)
         puts.append((table, codec.item(scope, rec)))
@@ -91,10 +86,7 @@ def plan(repos: Repos, records: Iterable[Record]) -> Plan:
                 counter = refs.item(scope, codec.entity, rec.id, codec.carried(rec), shard)
                 counted = referenced[(codec.entity, rec.id, shard)]
                 puts.append((table, counter | {refs.REF_COUNT: counted}))
-        derived = codec.derived(scope, rec)
-        totals.add(derived)
-        terms += [contributions.term_item(scope, t) for t in derived.terms]
-    puts += [(scope.table(AGGREGATES.entity), item) for item in totals.items(scope)]
+        terms += [contributions.term_item(scope, t) for t in codec.derived(scope, rec).terms]
     puts += [(scope.table(SEARCH_TERMS.entity), item) for item in terms]
     return Plan(len(loaded), puts)
 
@@ -131,43 +123,6 @@ def _codecs(repos: Repos) -> dict[type[Record], Codec[Any]]:
     codecs: list[Codec[Any]] = [r.codec for r in repositories]
     codecs += [repos.opportunities.codec, repos.activities.codec]
     return {c.record: c for c in codecs}
-
-
-class _Totals:
-    """Counter contributions summed per aggregate item, as DynamoDB's ADD sums them.
-
-    A counter a record contributes 0 to is not written by its create (see
-    ``derived._count_ops``), so an attribute exists only where some record
-    contributed a non-zero amount; the sums use DynamoDB's number context
-    (38 digits; an inexact sum raises rather than rounds)."""
-
-    def __init__(self) -> None:
-        self._sums: dict[tuple[str, str], dict[str, Amount]] = defaultdict(dict)
-
-    def add(self, derived: Derived) -> None:
-        mine: dict[tuple[str, str], dict[str, Amount]] = defaultdict(dict)
-        for c in derived.counts:
-            bucket = mine[(c.pk, c.sk)]
-            bucket[c.attr] = _sum(bucket.get(c.attr, 0), c.amount)
-        for key, amounts in mine.items():
-            total = self._sums[key]
-            for attr, amount in amounts.items():
-                if amount != 0:
-                    total[attr] = _sum(total.get(attr, 0), amount)
-
-    def items(self, scope: TenantScope) -> list[Item]:
-        return [
-            {KEY: pk, SORT: series.sharded(sk, 0), TENANT_ATTR: scope.tenant_id, **amounts}
-            for (pk, sk), amounts in sorted(self._sums.items())
-            if amounts
-        ]
-
-
-def _sum(a: Amount, b: Amount) -> Amount:
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    total: Decimal = DYNAMODB_CONTEXT.add(Decimal(a), Decimal(b))
-    return total
 
 
 async def occupied(repos: Repos) -> Entity | None:

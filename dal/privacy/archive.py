@@ -1,16 +1,17 @@
 """The archive: business records kept after their delete, for the 7-year retention.
 
-A delete of a customer, opportunity or activity puts the record's last state
-(API field names, as the change log keeps it) into the Archive table in the
-same transaction as the delete, so a record is never gone without its copy.
-DynamoDB's TTL removes a copy ``ARCHIVE_S`` after the delete, unless the tenant
-is under legal hold: then copies get no expiry, and turning the hold on takes
-the expiry off those already there (``hold``), turning it off puts it back.
+A deleted customer, opportunity or activity leaves its last state (API field
+names, as the change log keeps it) in the Archive table: the stream consumer
+writes the copy from the delete's REMOVE record (``dal/streams/archive.py``), so
+the delete's own transaction touches nothing the tenant's deletes share. DynamoDB's
+TTL removes a copy ``ARCHIVE_S`` after the delete, unless the tenant is under
+legal hold: then copies get no expiry, and turning the hold on takes the expiry
+off those already there (``hold``), turning it off puts it back.
 
 The hold (an item ``{t}#hold`` of the Archive table) is read, strongly
-consistent, at each delete, and the transaction checks it is still what was
-read: a hold turned on meanwhile fails the write, and the repository's next
-attempt writes the copy without expiry.
+consistent, when the consumer archives a delete (after it committed), and the
+consumer's transaction checks it is still what was read: a hold turned on
+meanwhile fails it, and the batch goes again with the copy kept for good.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Archive:
     ) -> list[dict[str, Any]]:
         """The copy's put, and the check that the hold read is still the tenant's (the
         check alone when ``held_only`` and no hold: a hold turned on meanwhile fails the
-        delete, which goes again and keeps a copy)."""
+        consumer's transaction, which goes again and keeps a copy)."""
         hold, now = await self.on_hold(), utcnow()
         if held_only and not hold:
             return [self._still(False)]

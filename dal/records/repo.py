@@ -1,9 +1,11 @@
 """The generic tenant-bound repository: batch reads, index pages, versioned writes.
 
-Every write is one transaction with what follows from it: the references it
-adds or drops (``refs.py``), and the aggregates and search terms it changes
-(``derived``). A write is conditioned on the version it read, so concurrent
-writers never lose each other's changes.
+Every write is one transaction of what belongs to the record: the record, the
+references it adds or drops (``refs.py``), its search terms (``derived``), its
+change-log entry and a rider. Nothing every write of a tenant shares: aggregates
+and archive copies follow from the table's stream (``dal/streams``). A write is
+conditioned on the version it read, so concurrent writers never lose each
+other's changes.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class Repo(Generic[R]):
         archive: Archive | None = None,
     ) -> None:
         self.dynamo = dynamo
-        self.archive = archive  # None: deletes keep no copy (bare tests, restores)
+        self.archive = archive  # the archive deletes' copies go to (by the stream consumer)
         self.listener = listener
         self.journal = journal  # None: no change log (bulk loads, bare tests)
         self.scope = scope
@@ -146,7 +148,7 @@ class Repo(Generic[R]):
         return self.codec.item(self.scope, rec)
 
     def _derived_ops(self, old: R | None, new: R | None) -> list[dict[str, Any]]:
-        """Aggregates and search terms follow the record in the same transaction."""
+        """Search terms follow the record in the same transaction (aggregates: the stream)."""
         before = contributions.NOTHING if old is None else self.codec.derived(self.scope, old)
         after = contributions.NOTHING if new is None else self.codec.derived(self.scope, new)
         return contributions.operations(self.scope, before, after)
@@ -154,8 +156,7 @@ class Repo(Generic[R]):
     def _with_derived(
         self, ops: list[dict[str, Any]], old: R | None, new: R | None
     ) -> Callable[[], list[dict[str, Any]]]:
-        """The write's operations, derived ones built anew for each attempt (they pick
-        an aggregate shard at random, so a retry after a conflict spreads out)."""
+        """The write's operations, with its search terms'."""
         return lambda: [*ops, *self._derived_ops(old, new)]
 
     def _refs_item_ops(self, rec: R, create: bool) -> list[dict[str, Any]]:
@@ -241,10 +242,7 @@ class Repo(Generic[R]):
             released = [
                 refs.point(self.scope, r, -1, id) for r in self.codec.refs(current) if r.counted
             ]
-            archived = await self._archived(current)
-            # The last archive op checks the legal hold read a moment ago.
-            hold_at = len(own) + len(released) + len(archived) - 1 if archived else None
-            released += archived
+            # No archive copy here: the stream consumer writes it (dal/streams/archive.py).
             try:
                 await self._commit(
                     self._with_derived([*own, *released], current, None), current, None
@@ -260,20 +258,8 @@ class Repo(Generic[R]):
                 if held:
                     items = [exc.items[n] if n < len(exc.items) else None for n in held]
                     raise HasDependents(refs.count_of(items)) from exc
-                if not lost and hold_at is not None and exc.reasons[hold_at:][:1] == [FAILED]:
-                    continue  # the hold changed since it was read: read it again, go again
                 await self._lost_race(id, exc, expected_version)
         raise VersionConflict(await self._version_now(id))
-
-    async def _archived(self, current: R) -> list[dict[str, Any]]:
-        """The archive copy of a business record, written with its delete."""
-        codec = self.codec
-        if self.archive is None or not (codec.archived or codec.held_archive):
-            return []
-        actor = "system" if self.journal is None else self.journal.actor
-        public, about = codec.public(current), codec.about(current)
-        held_only = not codec.archived
-        return await self.archive.ops(codec.entity, public, about, actor, held_only=held_only)
 
     async def _current(self, id: str, expected_version: int | None) -> R:
         current = await self.get(id)

@@ -95,6 +95,9 @@ async def _gather(run: Run, state: State) -> None:
     state["opportunities"] = [o.id for o in subject.opportunities]
     state["documents"] = [d.id for d in subject.documents]
     # Deleted records about the subject: their archive copies and change-log entries.
+    # The stream consumer writes a copy after its delete: every delete so far first.
+    if run.settle is not None:
+        await run.settle()
     archived = await repos.archive.records_about(record.id)
     state["archived"] = [[entity.value, id] for entity, id in archived]
 

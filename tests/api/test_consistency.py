@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 from dal.models import Role
-from tests.conftest import Gql
+from tests.conftest import Gql, Settle
 from tests.support import RequestLog, codes, errors_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ async def test_a_role_refused_activities_hears_forbidden_whatever_related_id_nam
     assert errors_of(missing)[0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "relatedId"}
 
 
-async def test_no_user_id_spells_the_tenant_wide_series(gql: Gql) -> None:
+async def test_no_user_id_spells_the_tenant_wide_series(gql: Gql, settle: Settle) -> None:
     """Users whose ids are "*" and "-" (a token's subject may be either) own deals:
     each sees their own pipeline, never the tenant's or the unowned deals'."""
     await gql(CUSTOMER, {"id": "cus_s"})
@@ -104,6 +104,7 @@ async def test_no_user_id_spells_the_tenant_wide_series(gql: Gql) -> None:
     await gql(OWNED_DEAL, {"c": "cus_s", "o": "*", "v": "1.00"})
     await gql(OWNED_DEAL, {"c": "cus_s", "o": "-", "v": "2.00"})
     await gql(OWNED_DEAL, {"c": "cus_s", "o": "u-admin", "v": "4.00"})
+    await settle()
     found = (await gql(PIPELINES, {"a": "*", "b": "-"}))["data"]
     assert (found["all"], found["a"], found["b"]) == (
         {"totalValue": "7.00"},

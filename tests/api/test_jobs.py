@@ -22,7 +22,7 @@ from jobs import cells
 from jobs.run import Run
 from jobs.worker import Worker
 from services import Services
-from tests.conftest import Gql, Tenants
+from tests.conftest import Gql, Settle, Tenants
 
 UPLOAD = """
 mutation($entity: DataEntity!, $name: String!, $size: Int!) {
@@ -273,12 +273,13 @@ mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { i
 
 
 async def test_a_generated_report_has_the_figures_of_the_report_query(
-    gql: Gql, worker: Worker
+    gql: Gql, worker: Worker, settle: Settle
 ) -> None:
     customer = data(await gql(CREATE, {"input": {"companyName": "Buyer"}}))["createCustomer"]
     for value in ("1200.50", "99.99"):
         deal = {"customerId": customer["id"], "title": "Deal", "value": value}
         data(await gql(DEAL, {"input": {**deal, "stage": "CLOSED_WON"}}))
+    await settle()
     ids = {}
     for fmt in ("JSON", "CSV"):
         made = data(await gql(REPORT, {"kind": "SALES", "format": fmt}))["generateReport"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Gql
+from tests.conftest import Gql, Settle
 from tests.support import errors_of
 
 CUSTOMER = 'mutation { createCustomer(input: {id: "cus_m", companyName: "Money"}) { id } }'
@@ -51,12 +51,15 @@ async def test_exponents_and_more_than_two_decimals_are_bad_input(gql: Gql) -> N
         assert errors_of(body)[0]["extensions"]["code"] == "BAD_USER_INPUT", literal
 
 
-async def test_weighted_values_round_half_even_per_deal_everywhere(gql: Gql) -> None:
+async def test_weighted_values_round_half_even_per_deal_everywhere(
+    gql: Gql, settle: Settle
+) -> None:
     """0.05 at 50% is 0.025: 0.02 (half-even). 0.15 at 50% is 0.075: 0.08. The
     pipeline, the forecast and the dashboard add the rounded amounts."""
     await gql(CUSTOMER)
     for value in ("0.05", "0.05", "0.15"):
         assert "errors" not in await _deal(gql, value, 50)
+    await settle()
     figures = (await gql(FIGURES))["data"]
     assert (figures["pipeline"]["totalValue"], figures["pipeline"]["weightedValue"]) == (
         "0.25",

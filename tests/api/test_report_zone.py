@@ -22,7 +22,7 @@ from dal.models import (
 from dal.store import Repos
 from dal.tenancy.scope import Model
 from services import Services
-from tests.conftest import fresh_tenant, token
+from tests.conftest import Settle, fresh_tenant, token
 
 REPORTS = """query {
   customerAcquisition(from: "2026-03-01", to: "2026-03-02", period: DAY) { period newCustomers }
@@ -49,7 +49,9 @@ async def _berlin(db: Services) -> Repos:
     return db.store.bind(await db.store.tenants.create(tenant, Model.BRIDGE, "Europe/Berlin"))
 
 
-async def test_days_are_the_tenants_days(db: Services, client: httpx.AsyncClient) -> None:
+async def test_days_are_the_tenants_days(
+    db: Services, client: httpx.AsyncClient, settle: Settle
+) -> None:
     repos = await _berlin(db)
     at: dict[str, Any] = {"created_at": LATE, "updated_at": LATE}
     await repos.customers.create(Customer(id="cus_late", company_name="Late", **at))
@@ -58,6 +60,7 @@ async def test_days_are_the_tenants_days(db: Services, client: httpx.AsyncClient
         stage=OpportunityStage.CLOSED_WON, probability=100, closed_at=LATE, **at,
     )  # fmt: skip
     await repos.opportunities.create(won)
+    await settle()
     found = await _ask(client, repos.scope.tenant_id, REPORTS)
     assert found["customerAcquisition"] == [
         {"period": "2026-03-01", "newCustomers": 0},
@@ -68,7 +71,7 @@ async def test_days_are_the_tenants_days(db: Services, client: httpx.AsyncClient
 
 
 async def test_activity_metrics_count_the_exact_window(
-    db: Services, client: httpx.AsyncClient
+    db: Services, client: httpx.AsyncClient, settle: Settle
 ) -> None:
     """Two calls on one day, at 10:00 and 14:00 UTC, done at 10:30 and 14:30: a
     window from 12:00 holds one of each, not the whole day's."""
@@ -97,6 +100,7 @@ async def test_activity_metrics_count_the_exact_window(
                 completed_at=when.replace(minute=30), owner_id="u-1", **at,
             )
         )  # fmt: skip
+    await settle()
     tenant = repos.scope.tenant_id
     windows = {  # (planned, completed)
         ("2026-03-02T12:00:00Z", "2026-03-02T23:59:59Z"): (1, 1),

@@ -10,7 +10,7 @@ from typing import Any
 from dal.dynamodb.tables import ARCHIVE, CHANGES, DOCUMENTS, JOBS
 from dal.models import Role
 from services import Services
-from tests.conftest import PREFIX, Gql, Tenants
+from tests.conftest import PREFIX, Gql, Settle, Tenants
 
 DAY = 86_400
 CUSTOMER = "mutation($n: String!) { createCustomer(input: {companyName: $n}) { id } }"
@@ -48,11 +48,12 @@ async def test_system_logs_and_archives_expire_by_ttl(db: Services) -> None:
 
 
 async def test_a_deleted_business_record_is_archived_for_seven_years_unless_on_hold(
-    gql: Gql, db: Services, tenants: Tenants
+    gql: Gql, db: Services, tenants: Tenants, settle: Settle
 ) -> None:
     repos = await db.store.open(tenants.acme)
     customer = _id(await gql(CUSTOMER, {"n": "Gone Ltd"}))
     _id(await gql(DROP_CUSTOMER, {"id": customer}))
+    await settle()  # the copy is the stream consumer's
     (copy,) = (await repos.archive.page(10))[0]
     assert (copy.entity.value, copy.id, copy.record["companyName"]) == (
         "Customers", customer, "Gone Ltd",
@@ -68,6 +69,7 @@ async def test_a_deleted_business_record_is_archived_for_seven_years_unless_on_h
     _id(await gql(DROP_DEAL, {"id": deal}))
     leaver = _id(await gql(CONTACT, {"c": kept}))
     _id(await gql(DROP_CONTACT, {"id": leaver}))  # no purge under hold: kept too
+    await settle()
     copies, _ = await repos.archive.page(10)
     assert sorted(c.entity.value for c in copies) == ["Contacts", "Customers", "Opportunities"]
     assert [c.expires_at for c in copies] == [None, None, None]  # no TTL purges anything
@@ -84,6 +86,7 @@ async def test_a_deleted_business_record_is_archived_for_seven_years_unless_on_h
         else:
             assert c.expires_at == int(c.deleted_at.timestamp() + 7 * 366 * DAY)
     _id(await gql(DROP_CONTACT, {"id": _id(await gql(CONTACT, {"c": kept}))}))
+    await settle()
     assert len((await repos.archive.page(10))[0]) == 3  # no hold: a contact's delete purges
     assert "errors" not in await gql(ERASE, {"id": contact})
 

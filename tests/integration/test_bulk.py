@@ -47,7 +47,7 @@ from dal.tenancy.scope import TenantScope
 from dal.timefmt import dump_dt
 from services import Services
 from settings import Settings
-from tests.conftest import PREFIX
+from tests.conftest import PREFIX, Settle
 from tests.http_hop import JSON, QuietServer, forward, read_body, reply
 
 if TYPE_CHECKING:
@@ -158,12 +158,16 @@ def repo_of(repos: Repos, rec: Record) -> Repo[Any]:
     return found
 
 
-async def both_tenants(acme: Repos, globex: Repos) -> tuple[Repos, Repos, list[Record]]:
-    """The data set bulk-loaded into acme and created record by record in globex."""
+async def both_tenants(
+    acme: Repos, globex: Repos, settle: Settle
+) -> tuple[Repos, Repos, list[Record]]:
+    """The data set bulk-loaded into acme and created record by record in globex, and
+    what both derive applied by the stream consumer."""
     records = dataset()
     await bulk.load(acme, records)
     for rec in records:  # parents first, one at a time: as an application would
         await repo_of(globex, rec).create(rec)
+    await settle()
     return acme, globex, records
 
 
@@ -248,9 +252,9 @@ async def stored(client: DynamoDBClient, repos: Repos) -> dict[str, list[Item]]:
 
 @pytest.mark.isolation
 async def test_bulk_load_stores_the_items_that_creating_each_record_stores(
-    inspector: DynamoDBClient, repos: Repos, neighbour: Repos
+    inspector: DynamoDBClient, repos: Repos, neighbour: Repos, settle: Settle
 ) -> None:
-    acme, globex, _ = await both_tenants(repos, neighbour)
+    acme, globex, _ = await both_tenants(repos, neighbour, settle)
     loaded, created = await stored(inspector, acme), await stored(inspector, globex)
     assert loaded == created
     # Not vacuous: every kind of derived item is there, and refCounts too.
@@ -285,9 +289,9 @@ async def _series(repos: Repos, name: tuple[str, ...]) -> dict[str, dict[str, De
 
 
 async def test_reports_searches_and_lists_read_the_same_after_a_bulk_load(
-    repos: Repos, neighbour: Repos
+    repos: Repos, neighbour: Repos, settle: Settle
 ) -> None:
-    acme, globex, records = await both_tenants(repos, neighbour)
+    acme, globex, records = await both_tenants(repos, neighbour, settle)
     for name in SERIES:
         assert await _series(acme, name) == await _series(globex, name), name
     assert await acme.aggregates.pipeline()
@@ -326,9 +330,9 @@ async def test_reports_searches_and_lists_read_the_same_after_a_bulk_load(
 
 
 async def test_refcounts_of_a_bulk_load_block_and_release_deletes_as_creates_do(
-    inspector: DynamoDBClient, repos: Repos, neighbour: Repos
+    inspector: DynamoDBClient, repos: Repos, neighbour: Repos, settle: Settle
 ) -> None:
-    acme, globex, records = await both_tenants(repos, neighbour)
+    acme, globex, records = await both_tenants(repos, neighbour, settle)
     referenced = [r for r in records if isinstance(r, Customer | Contact | Opportunity)]
     deleted, blocked = set(), 0
     for rec in referenced:
@@ -349,6 +353,7 @@ async def test_refcounts_of_a_bulk_load_block_and_release_deletes_as_creates_do(
         for each in reversed(records):
             if not isinstance(each, User) and each.id not in deleted:
                 await repo_of(repos, each).delete(each.id)
+    await settle()
     for name in SERIES:
         loaded = await _series(acme, name)
         assert loaded == await _series(globex, name), name

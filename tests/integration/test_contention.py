@@ -11,7 +11,7 @@ from dataclasses import replace
 from dal.errors import VersionConflict
 from services import Services
 from settings import Settings
-from tests.conftest import fresh_tenant
+from tests.conftest import Settle, fresh_tenant
 from tests.contention import CREATE_CONTACT, CREATE_DEAL, crowd, deal, deal_writes
 from tests.integration.test_aggregates import assert_exact
 
@@ -19,7 +19,7 @@ WRITERS = 50
 
 
 async def test_fifty_deal_writers_in_one_tenant_see_no_error_and_aggregates_stay_exact(
-    settings: Settings, dynamodb_endpoint: str, services: Services
+    settings: Settings, dynamodb_endpoint: str, services: Services, settle: Settle
 ) -> None:
     async with crowd(settings, dynamodb_endpoint) as c:
         customers = await c.setup(fresh_tenant("crowd"), customers=10)
@@ -30,7 +30,7 @@ async def test_fifty_deal_writers_in_one_tenant_see_no_error_and_aggregates_stay
         # Not vacuous: the writers did collide, and the data layer retried them.
         assert outcome.refused > 0
         assert outcome.retried >= outcome.refused
-        await assert_exact(await c.services.store.open(c.tenant))
+        await assert_exact(await c.services.store.open(c.tenant), settle)
 
 
 async def test_fifty_contacts_of_one_customer_at_once_are_all_counted(

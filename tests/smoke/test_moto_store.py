@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from dal.dynamodb.provision import create_tables
 from dal.storage.buckets import BucketSettings, create_buckets
 from server import create_app
-from services import Services, open_services
+from services import Services, open_services, stream_consumer
 from settings import Settings
 from tests.conftest import PREFIX, fresh_tenant, store_settings, token
 
@@ -75,6 +75,7 @@ async def test_a_crm_flow_runs_on_moto(moto_services: Services) -> None:
         assert (won["stage"], won["probability"], won["version"]) == ("CLOSED_WON", 100, 2)
         activity = (await ask(CREATE_ACTIVITY, r=deal["id"]))["createActivity"]
         assert activity["overdue"] is False
+        await stream_consumer(moto_services).settle()  # moto's streams feed the aggregates
         read = await ask(READ, c=customer["id"])
         assert read["customer"]["contacts"]["edges"] == [{"node": {"id": contact["id"]}}]
         assert read["customer"]["opportunities"]["edges"][0]["node"]["value"] == "1000.10"

@@ -27,6 +27,7 @@ from deploy.cli import Format, add_arguments, render, run, write
 from deploy.function import ROLE
 from deploy.iam import OPERATOR_ACTIONS
 from deploy.options import CapacityMode
+from deploy.tables import table_id
 from deploy.uploads import UPLOADS
 
 Json = dict[str, Any]
@@ -472,6 +473,8 @@ def test_optional_grants_exist_only_when_asked_for() -> None:
         "Logs",
         "Tables",
         "JobQueue",
+        "Streams",
+        "StreamFailures",
         "Buckets",
         "Objects",
         "VpcNetworkInterfaces",
@@ -541,11 +544,45 @@ def test_the_job_worker_runs_on_the_queue_the_api_sends_to() -> None:
     api_env = functions["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert api_env["ZEBROS_JOBS__QUEUE_URL"] == {"Ref": "JobsQueue"}
     assert worker["Environment"]["Variables"] == api_env
-    (mapping,) = resources("AWS::Lambda::EventSourceMapping").values()
+    mapping = resources("AWS::Lambda::EventSourceMapping")["JobsEventSource"]
     assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue = resources("AWS::SQS::Queue")["JobsQueue"]["Properties"]
     assert queue["VisibilityTimeout"] >= worker["Timeout"]  # a running job's message stays hidden
+
+
+def test_the_streamed_tables_feed_the_consumer_exactly_once_per_shard() -> None:
+    """Every streamed table has NEW_AND_OLD_IMAGES and a mapping to the consumer that
+    bisects failed batches, reports partial failures, keeps each shard's batches in
+    order (one at a time) with the shard named (tumbling window), and sends what it
+    gives up on to the failure queue; the role may read exactly those streams."""
+    tables = resources("AWS::DynamoDB::Table")
+    streamed = {table_id(t) for t in TENANT_TABLES if t.streamed}
+    assert streamed == {"CustomersTable", "ContactsTable", "OpportunitiesTable", "ActivitiesTable"}
+    for name, table in tables.items():
+        spec = table["Properties"].get("StreamSpecification")
+        assert spec == ({"StreamViewType": "NEW_AND_OLD_IMAGES"} if name in streamed else None)
+    function = resources("AWS::Lambda::Function")["StreamsFunction"]["Properties"]
+    assert function["Handler"] == "server.streams_handler"
+    mappings = {
+        m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: m["Properties"]
+        for m in resources("AWS::Lambda::EventSourceMapping").values()
+        if "StreamArn" in m["Properties"]["EventSourceArn"].get("Fn::GetAtt", [])
+    }
+    assert set(mappings) == streamed
+    for props in mappings.values():
+        assert props["FunctionName"] == {"Ref": "StreamsFunction"}
+        assert props["BisectBatchOnFunctionError"] is True
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["ParallelizationFactor"] == 1
+        assert props["TumblingWindowInSeconds"] >= 1
+        failed = props["DestinationConfig"]["OnFailure"]["Destination"]
+        assert failed == {"Fn::GetAtt": ["StreamsFailureQueue", "Arn"]}
+    grants = role_statements()
+    assert sorted(r["Fn::Sub"] for r in grants["Streams"]["Resource"]) == sorted(
+        f"${{{n}.StreamArn}}" for n in streamed
+    )
+    assert grants["StreamFailures"]["Resource"] == {"Fn::GetAtt": ["StreamsFailureQueue", "Arn"]}
 
 
 def test_the_api_routes_are_the_apps() -> None:

@@ -1,0 +1,1 @@
+"""The stream consumer: what is derived from record writes after they commit."""
