@@ -14,10 +14,12 @@ tenant's files, and a key a client sends back is checked by its prefix).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from dal import ids
 from dal.storage.names import normalised
+from dal.storage import stream
 from dal.storage.objects import Blobs
 
 EXTENSIONS = {"CSV": "csv", "JSON": "jsonl"}
@@ -31,9 +33,19 @@ class JobFiles:
     url_seconds: int  # life of a presigned GET of a result
     upload_seconds: int  # life of an import's upload ticket
     import_max_bytes: int
+    part_size: int = stream.MIN_PART  # of the multipart uploads results are written with
 
     def bucket(self, purpose: str) -> str:
         return self.buckets[purpose]
+
+    def writer(self, purpose: str, key: str, content_type: str) -> stream.Writer:
+        """A result written a part at a time (``stream.Writer``): its size never sits
+        in memory."""
+        blobs = self.blobs
+        return stream.Writer(blobs.client, self.bucket(purpose), key, content_type, self.part_size)
+
+    def lines(self, purpose: str, key: str) -> AsyncIterator[bytes]:
+        return stream.lines(self.blobs.client, self.bucket(purpose), key)
 
 
 def import_key(tenant: str, file_name: str) -> str:

@@ -1,0 +1,60 @@
+"""Job files written a part at a time: a large file becomes a multipart upload of
+5 MiB parts, a small one a plain put, a failed writer leaves nothing behind; and
+read back a chunk or a line at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from dal.jobs.files import JobFiles
+from dal.storage import stream
+from services import Services
+
+BUCKET = "imports-exports"
+LINE = b"x" * 1023 + b"\n"  # 1 KiB
+
+
+def _files(services: Services) -> JobFiles:
+    files = services.store.job_files
+    assert files is not None
+    return files
+
+
+async def test_a_file_larger_than_a_part_goes_up_in_parts_and_reads_back_by_line(
+    services: Services,
+) -> None:
+    files = _files(services)
+    key = "stream-test/big.jsonl"
+    async with files.writer(BUCKET, key, "application/x-ndjson") as out:
+        for _ in range(11 * 1024):  # 11 MiB in 1 KiB writes: parts of 5, 5 and 1 MiB
+            await out.write(LINE)
+    head = await services.s3_client.head_object(Bucket=files.bucket(BUCKET), Key=key)
+    assert head["ContentLength"] == 11 * 1024 * 1024
+    assert head["ETag"].strip('"').endswith("-3")  # a multipart object of three parts
+    count = 0
+    async for line in files.lines(BUCKET, key):
+        assert line + b"\n" == LINE
+        count += 1
+    assert count == 11 * 1024
+
+
+async def test_a_small_file_is_one_put_and_a_failed_writer_leaves_no_file_or_upload(
+    services: Services,
+) -> None:
+    files, s3 = _files(services), services.s3_client
+    async with files.writer(BUCKET, "stream-test/small.csv", "text/csv") as out:
+        await out.write(b"a,b\n1,2\n")
+    assert await files.blobs.get(files.bucket(BUCKET), "stream-test/small.csv") == b"a,b\n1,2\n"
+    key = "stream-test/failed.csv"
+    with pytest.raises(RuntimeError):
+        async with files.writer(BUCKET, key, "text/csv") as out:
+            await out.write(LINE * 6 * 1024)  # one part sent: an upload in progress
+            raise RuntimeError("the job failed")
+    assert await files.blobs.keys(files.bucket(BUCKET), key) == []
+    uploads = await s3.list_multipart_uploads(Bucket=files.bucket(BUCKET), Prefix=key)
+    assert uploads.get("Uploads", []) == []
+
+
+def test_a_part_smaller_than_s3_takes_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least"):
+        stream.Writer(None, "b", "k", "text/csv", part_size=1024)  # type: ignore[arg-type]
