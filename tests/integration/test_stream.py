@@ -47,12 +47,16 @@ async def test_a_small_file_is_one_put_and_a_failed_writer_leaves_no_file_or_upl
     assert await files.blobs.get(files.bucket(BUCKET), "stream-test/small.csv") == b"a,b\n1,2\n"
     key = "stream-test/failed.csv"
     with pytest.raises(RuntimeError):
-        async with files.writer(BUCKET, key, "text/csv") as out:
-            await out.write(LINE * 6 * 1024)  # one part sent: an upload in progress
-            raise RuntimeError("the job failed")
+        await _fail_midway(files, key)
     assert await files.blobs.keys(files.bucket(BUCKET), key) == []
     uploads = await s3.list_multipart_uploads(Bucket=files.bucket(BUCKET), Prefix=key)
     assert uploads.get("Uploads", []) == []
+
+
+async def _fail_midway(files: JobFiles, key: str) -> None:
+    async with files.writer(BUCKET, key, "text/csv") as out:
+        await out.write(LINE * 6 * 1024)  # one part sent: an upload in progress
+        raise RuntimeError("the job failed")
 
 
 def test_a_part_smaller_than_s3_takes_is_refused() -> None:
