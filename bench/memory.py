@@ -1,7 +1,7 @@
 """The job worker's peak memory exporting a small and a large tenant: constant, or not.
 
     python -m bench.memory [--sizes 20000 200000]
-    python -m bench.memory --smoke        # 100 and 1,000 records: a few seconds
+    python -m bench.memory --smoke        # 50 and 500 records: a few seconds
 
 One process seeds, another runs the worker. DynamoDB Local (a Java process of its
 own, on a free port), S3 and SQS on an in-process moto server, the Redis at
@@ -50,7 +50,7 @@ DYNAMODB_LOCAL_DIR = Path.home() / ".cache" / "zebros" / "dynamodb-local-10.3.0"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PREFIX = "bench-mem-"
 SIZES = (20_000, 200_000)
-SMOKE = (100, 1_000)
+SMOKE = (50, 500)
 SEED_CHUNK = 10_000  # records bulk-loaded at a time (the seeding process's memory)
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -215,7 +215,7 @@ async def main(sizes: Sequence[int], given: Endpoints | None = None) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--smoke", action="store_true", help="100 and 1,000 records")
+    parser.add_argument("--smoke", action="store_true", help="50 and 500 records")
     parser.add_argument("--worker", nargs=3, metavar=("DYNAMODB", "MOTO", "REDIS"))
     a = parser.parse_args()
     if a.worker:
