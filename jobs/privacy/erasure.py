@@ -244,7 +244,7 @@ async def _job_files(run: Run, state: State) -> None:
             for key, version, marker in page:
                 if marker or gathered.own(run, key):
                     continue
-                if await gathered.holds(run, scrub, bucket, key, version):
+                if await gathered.holds(run.files, scrub, bucket, key, version):
                     await run.files.blobs.objects.delete(bucket, key, version)
                     deleted += 1
         _done(state, f"s3:{purpose}", "versions holding the subject's values deleted", deleted)

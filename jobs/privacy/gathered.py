@@ -17,6 +17,7 @@ from typing import Any
 
 from dal.errors import NotFound
 from dal.jobs import files
+from dal.jobs.files import JobFiles
 from dal.privacy.scrub import Scrubber
 from dal.storage import stream
 from jobs.run import Run
@@ -75,14 +76,16 @@ async def forget(run: Run) -> None:
             await run.files.blobs.objects.delete(bucket, object_key, version)
 
 
-async def holds(run: Run, scrub: Scrubber, bucket: str, object_key: str, version: str) -> bool:
+async def holds(
+    files: JobFiles, scrub: Scrubber, bucket: str, object_key: str, version: str
+) -> bool:
     """Whether a file holds a needle: read a chunk at a time, each searched off the event
     loop; the end of a chunk is searched again with the next (a needle across two)."""
     if not scrub.needles:
         return False
     keep, tail = 2 * max(map(len, scrub.needles)) + 2, ""
     try:
-        async for text in stream.texts(run.files.blobs.client, bucket, object_key, version):
+        async for text in stream.texts(files.blobs.client, bucket, object_key, version):
             window = tail + text
             if await asyncio.to_thread(scrub.found_in, window, False):
                 return True

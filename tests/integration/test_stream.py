@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from dal.jobs.files import JobFiles
+from dal.privacy.scrub import Scrubber
 from dal.storage import stream
+from jobs.privacy import gathered
 from services import Services
 
 BUCKET = "imports-exports"
@@ -62,3 +64,23 @@ async def _fail_midway(files: JobFiles, key: str) -> None:
 def test_a_part_smaller_than_s3_takes_is_refused() -> None:
     with pytest.raises(ValueError, match="at least"):
         stream.Writer(None, "b", "k", "text/csv", part_size=1024)  # type: ignore[arg-type]
+
+
+async def test_a_needle_across_two_chunks_is_found_and_a_word_that_goes_on_is_not(
+    services: Services,
+) -> None:
+    files = _files(services)
+    bucket = files.bucket(BUCKET)
+    filler = b"x " * (stream.READ_CHUNK // 2 - 3)  # the needle starts 6 bytes before a chunk ends
+    await files.blobs.put(
+        bucket, "stream-test/across.csv", filler + b"Hilde Historia\n", "text/csv"
+    )
+    await files.blobs.put(
+        bucket, "stream-test/longer.csv", filler + b"Hilde Historians\n", "text/csv"
+    )
+    scrub = Scrubber(["Hilde Historia"])
+    assert await gathered.holds(files, scrub, bucket, "stream-test/across.csv", "null")
+    assert not await gathered.holds(files, scrub, bucket, "stream-test/longer.csv", "null")
+    end = filler[: stream.READ_CHUNK - 14] + b"Hilde Historia"  # ends exactly at a chunk's end
+    await files.blobs.put(bucket, "stream-test/edge.csv", end + b"ns", "text/csv")
+    assert not await gathered.holds(files, scrub, bucket, "stream-test/edge.csv", "null")
