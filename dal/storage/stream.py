@@ -13,10 +13,12 @@ worker leaves behind is aborted by every bucket's lifecycle rule
 from __future__ import annotations
 
 import codecs
+import contextlib
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from dal.errors import NotFound, StoreUnavailable
 from dal.storage.objects import translated
 
 if TYPE_CHECKING:
@@ -96,10 +98,13 @@ class Writer:
     async def _abort(self) -> None:
         if self._upload_id is None:
             return
-        async with translated("AbortMultipartUpload"):
-            await self._client.abort_multipart_upload(
-                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
-            )
+        # The error that stopped the writer is the one to report; an upload left
+        # behind is aborted by the bucket's lifecycle rule.
+        with contextlib.suppress(StoreUnavailable, NotFound):
+            async with translated("AbortMultipartUpload"):
+                await self._client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
+                )
 
 
 async def chunks(
