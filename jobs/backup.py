@@ -10,14 +10,22 @@ writes exactly what the write path would (``tests/integration/test_bulk.py``),
 and under the target tenant's own keys, whatever its isolation model; the
 aggregates follow from the tables' streams, added to what the tenant holds.
 
+Each file is streamed (``backup_files.py``): a page of the tenant index read, its
+lines handed to a multipart upload, the checksums summed as they go; a record's
+line is as before, the records in the index's order (a restored tenant's order).
+
 Consistency: the change log's heads are read before and after the records; if
 they moved (writes during the backup), the changed records are read again
-(strongly consistent) and patched in, until a pass sees no news. The backup is
-then the tenant as of its last mark.
+(strongly consistent) and the files of their entities written again with them
+patched in, until a pass sees no news. The backup is then the tenant as of its
+last mark. Only the changed records are held, never the tenant.
 
-A restore refuses a tenant that has any record, writes the records, copies each
-document's object to the target's key (a key starts with its tenant), then reads
-every record back and checks counts and checksums against the manifest.
+A restore refuses a tenant that has any record, reads each file a line at a time
+(its checksum summed as it goes), writes the records, copies each document's
+object to the target's key (a key starts with its tenant), then reads every record
+back a page at a time and checks counts and checksums against the manifest. The
+bulk loader plans a load whole (reference counts and aggregates are sums over it),
+so a restore still holds the tenant's records while it writes them.
 """
 
 from __future__ import annotations
@@ -35,10 +43,10 @@ from dal.store import Repos
 from dal.sync.pull import FULL_ORDER
 from dal.sync.reader import ChangeReader
 from dal.timefmt import dump_dt, utcnow
+from jobs import backup_files
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-BUCKET = "backups"
-PAGE = 500
+BUCKET = backup_files.BUCKET
 MAX_PASSES = 5  # patch passes before a busy tenant's backup gives up
 
 
@@ -63,91 +71,48 @@ def _noop(phase: str, done: int, total: int) -> None:
     return None
 
 
-async def _every(repos: Repos, entity: Entity) -> dict[str, Record]:
-    repo = repos.of(entity)
-    listing = repo.listing("byTenant", repos.scope.key("all"))
-    found: dict[str, Record] = {}
-    after: str | None = None
-    while True:
-        page = await repo.page(listing, PAGE, after)
-        found |= {r.id: r for r in page.items}
-        if not page.has_next:
-            return found
-        after = page.cursors[-1]
-
-
-async def snapshot(
-    repos: Repos, progress: Progress = _noop
-) -> tuple[dict[Entity, dict[str, Record]], tuple[int, ...]]:
-    """Every record of the tenant, consistent as of the returned change-log mark."""
+async def backup(repos: Repos, files: JobFiles, progress: Progress = _noop) -> tuple[str, Manifest]:
+    """Every entity's file, streamed; then, while the change log moved meanwhile, the
+    files of the entities that changed written again with the changes patched in."""
     reader = ChangeReader(repos.journal.dynamo, repos.scope)
     mark = await reader.heads()
-    records: dict[Entity, dict[str, Record]] = {}
-    for n, entity in enumerate(FULL_ORDER):
-        records[entity] = await _every(repos, entity)
-        progress("read", n + 1, len(FULL_ORDER))
-    for _ in range(MAX_PASSES):
-        now = await reader.heads()
-        if now == mark:
-            return records, mark
+    tenant = repos.scope.tenant_id
+    prefix = f"{tenant}/backups/bak_{utcnow().strftime('%Y%m%dT%H%M%SZ')}"
+    patched: dict[Entity, dict[str, Record | None]] = {e: {} for e in FULL_ORDER}
+    entries: dict[str, dict[str, Any]] = {}
+    todo = list(FULL_ORDER)
+    for _ in range(MAX_PASSES + 1):
+        for n, entity in enumerate(todo):
+            key = f"{prefix}/{entity.value.lower()}.jsonl"
+            entries[entity.name] = await backup_files.write(
+                repos, files, key, entity, patched[entity]
+            )
+            progress("read", n + 1, len(todo))
+        if await reader.heads() == mark:
+            return await _manifest(repos, files, prefix, mark, entries)
         delta = await reader.delta(mark, 10_000, frozenset(FULL_ORDER))
         for change in delta.changes:
             current = await repos.of(change.entity).get(change.id)
-            _patch(records[change.entity], change.id, current)
+            patched[change.entity][change.id] = backup_files.kept(current)
+        todo = [e for e in FULL_ORDER if any(c.entity is e for c in delta.changes)]
         mark = delta.positions
     raise BackupError("the tenant kept changing during the backup; try again when quieter")
 
 
-def _patch(records: dict[str, Record], id: str, current: Record | None) -> None:
-    if current is None or (isinstance(current, Document) and current.status != "AVAILABLE"):
-        records.pop(id, None)
-    else:
-        records[id] = current
-
-
-# What a restore into another tenant gives a document of its own: its object's key
-# (which starts with the tenant), the copy's S3 version, and version 1 (a create).
-TARGETS_OWN = frozenset({"key", "objectVersion", "version"})
-
-
-def _lines(
-    repos: Repos, entity: Entity, records: dict[str, Record], portable: bool = False
-) -> bytes:
-    codec = repos.of(entity).codec
-    rows = [codec.public(records[i]) for i in sorted(records)]
-    if portable and entity is Entity.DOCUMENT:
-        rows = [{k: v for k, v in r.items() if k not in TARGETS_OWN} for r in rows]
-    return b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in rows)
-
-
-async def backup(repos: Repos, files: JobFiles, progress: Progress = _noop) -> tuple[str, Manifest]:
-    records, mark = await snapshot(repos, progress)
-    tenant = repos.scope.tenant_id
-    prefix = f"{tenant}/backups/bak_{utcnow().strftime('%Y%m%dT%H%M%SZ')}"
-    entries: dict[str, dict[str, Any]] = {}
-    for entity in FULL_ORDER:
-        body = _lines(repos, entity, records[entity])
-        key = f"{prefix}/{entity.value.lower()}.jsonl"
-        await files.blobs.put(files.bucket(BUCKET), key, body, "application/x-ndjson")
-        portable = _sha(_lines(repos, entity, records[entity], portable=True))
-        count = len(records[entity])
-        entries[entity.name] = {
-            "key": key,
-            "count": count,
-            "sha256": _sha(body),
-            "records": portable,
-        }
+async def _manifest(
+    repos: Repos,
+    files: JobFiles,
+    prefix: str,
+    mark: tuple[int, ...],
+    entries: dict[str, dict[str, Any]],
+) -> tuple[str, Manifest]:
     scope = repos.scope
     made = Manifest(
-        tenant, scope.model.value, str(scope.zone), dump_dt(utcnow()), list(mark), entries
+        scope.tenant_id, scope.model.value, str(scope.zone), dump_dt(utcnow()), list(mark), entries
     )
     key = f"{prefix}/manifest.json"
     await files.blobs.put(files.bucket(BUCKET), key, made.dumps(), "application/json")
     return key, made
-
-
-def _sha(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 async def read_manifest(files: JobFiles, key: str) -> Manifest:
@@ -164,16 +129,25 @@ async def restore(repos: Repos, files: JobFiles, key: str, progress: Progress = 
     loaded: dict[Entity, list[Record]] = {}
     for entity in FULL_ORDER:
         entry = made.files[entity.name]
-        body = await files.blobs.get(files.bucket(BUCKET), entry["key"])
-        if _sha(body) != entry["sha256"]:
-            raise BackupError(f"{entry['key']} does not match its checksum in the manifest")
-        codec = repos.of(entity).codec
-        loaded[entity] = [_record(codec, json.loads(line)) for line in body.splitlines() if line]
+        loaded[entity] = await _read(repos, files, entity, entry)
     plain = [r for e, rs in loaded.items() if e is not Entity.DOCUMENT for r in rs]
     await bulk.load(repos, plain, progress=lambda done, total: progress("write", done, total))
     await _documents(repos, files, made.tenant, loaded[Entity.DOCUMENT], progress)
     await verify(repos, made)
     return made
+
+
+async def _read(
+    repos: Repos, files: JobFiles, entity: Entity, entry: dict[str, Any]
+) -> list[Record]:
+    """An entity file's records, read a line at a time and checked against its sum."""
+    codec, sha, found = repos.of(entity).codec, hashlib.sha256(), []
+    async for line in files.lines(BUCKET, entry["key"]):
+        sha.update(line + b"\n")
+        found.append(_record(codec, json.loads(line)))
+    if sha.hexdigest() != entry["sha256"]:
+        raise BackupError(f"{entry['key']} does not match its checksum in the manifest")
+    return found
 
 
 def _record(codec: Any, row: dict[str, Any]) -> Record:
@@ -210,13 +184,12 @@ async def _documents(
 
 async def verify(repos: Repos, made: Manifest) -> None:
     """The restored tenant holds exactly the backup's records (counts and checksums,
-    read back through the tenant indexes with the target's keys)."""
-    records, _ = await snapshot(repos)
+    read back through the tenant indexes with the target's keys, a page at a time)."""
     for entity in FULL_ORDER:
         entry = made.files[entity.name]
-        shown = records[entity]
-        body = _lines(repos, entity, shown, portable=True)
-        if (len(shown), _sha(body)) != (entry["count"], entry["records"]):
+        shown = await backup_files.summed(repos, entity)
+        count = shown.count
+        if (count, shown.portable.hexdigest()) != (entry["count"], entry["records"]):
             raise BackupError(
-                f"restored {entity.value} differ from the backup ({len(shown)} of {entry['count']})"
+                f"restored {entity.value} differ from the backup ({count} of {entry['count']})"
             )

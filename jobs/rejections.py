@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dal.jobs import files
@@ -34,17 +34,23 @@ def _line(result: Result) -> str:
 
 
 async def combine(run: Run, spec: Spec) -> str:
+    """The parts joined into one CSV, a part read and a multipart part written at a
+    time (``dal.storage.stream``): however many rows were refused, none are all held."""
     tenant, bucket = run.repos.scope.tenant_id, run.files.bucket(BUCKET)
     prefix = files.rejected_part(tenant, run.job.id, 0).rsplit("/", 1)[0] + "/"
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["row", "field", "reason", *spec.columns])
-    for key in await run.files.blobs.keys(bucket, prefix):
-        for line in (await run.files.blobs.get(bucket, key)).decode().splitlines():
-            writer.writerow(_cells(spec, json.loads(line)))
     final = files.rejected_key(tenant, run.job.id)
-    await run.files.blobs.put(bucket, final, out.getvalue().encode(), "text/csv")
+    async with run.files.writer(BUCKET, final, "text/csv") as out:
+        await out.write(_csv([["row", "field", "reason", *spec.columns]]))
+        for key in await run.files.blobs.keys(bucket, prefix):  # one a chunk: few
+            body = await run.files.blobs.get(bucket, key)  # one chunk's rejections
+            await out.write(_csv(_cells(spec, json.loads(line)) for line in body.splitlines()))
     return final
+
+
+def _csv(rows: Iterable[list[Any]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode()
 
 
 def _cells(spec: Spec, given: dict[str, Any]) -> list[Any]:

@@ -1,6 +1,11 @@
 """A generated report: one of the report queries, run on the schema as its starter
 (so the figures are the GraphQL answer's, to the cent), flattened to rows and
 written as CSV or JSON into the reports bucket; ``resultUrl`` is a presigned GET.
+
+A report's rows are bounded by its query (periods of a window capped by
+``MAX_BUCKETS``, a tenant's users, the stages), not by the tenant's records: the
+answer is one GraphQL result, written through the same part-at-a-time writer as
+exports (``dal.storage.stream``).
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ async def run_report(run: Run) -> Outcome:
     body = _json(rows) if fmt == "JSON" else _csv(rows)
     key = files.report_key(run.repos.scope.tenant_id, run.job.id, kind, fmt)
     content_type = "application/json" if fmt == "JSON" else "text/csv"
-    await run.files.blobs.put(run.files.bucket("reports"), key, body, content_type)
+    async with run.files.writer("reports", key, content_type) as out:
+        await out.write(body)
     await run.checkpoint(Progress(len(rows), 0, {}, len(rows)))
     return Outcome(result_key=key, message=f"{len(rows)} rows")
 

@@ -235,12 +235,25 @@ def _instant(text: str) -> datetime:
 
 def write(spec: Spec, records: list[dict[str, Any]], fmt: str) -> bytes:
     """An export file: every field the API shows, in the order of the codec."""
+    return heading(spec, fmt) + encoded(spec, records, fmt)
+
+
+def heading(spec: Spec, fmt: str) -> bytes:
+    """What an export file starts with: the CSV header (JSON lines have none)."""
+    if fmt == "JSON":
+        return b""
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerow(exported_columns(spec))
+    return out.getvalue().encode()
+
+
+def encoded(spec: Spec, records: list[dict[str, Any]], fmt: str) -> bytes:
+    """Records as the lines of an export file (a page of them: a file is streamed)."""
     if fmt == "JSON":
         return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
     out = io.StringIO(newline="")
     columns = exported_columns(spec)
     writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
     writer.writerows(_flat(spec, r) for r in records)
     return out.getvalue().encode()
 

@@ -6,7 +6,8 @@ tenant's files, and a key a client sends back is checked by its prefix).
   client through a presigned POST), ``{t}/exports/{jobId}/{entity}.{csv|jsonl}``,
   and each job's rejected rows, ``{t}/jobs/{jobId}/rejected.csv`` (built from
   ``rejected/{chunk}.jsonl`` parts, one per checkpoint, so a resumed job keeps
-  the rejections of the chunks it does not redo);
+  the rejections of the chunks it does not redo), and an erasure's working sets,
+  ``{t}/jobs/{jobId}/erasure/{name}`` (deleted when it finishes);
 - ``reports``: ``{t}/reports/{jobId}/{kind}.{csv|json}``;
 - ``templates``: ``{t}/templates/{templateId}/v{version}.txt``;
 - ``backups``: ``{t}/backups/{backupId}/...`` (``jobs/backup.py``).
@@ -14,9 +15,11 @@ tenant's files, and a key a client sends back is checked by its prefix).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from dal import ids
+from dal.storage import stream
 from dal.storage.names import normalised
 from dal.storage.objects import Blobs
 
@@ -31,9 +34,19 @@ class JobFiles:
     url_seconds: int  # life of a presigned GET of a result
     upload_seconds: int  # life of an import's upload ticket
     import_max_bytes: int
+    part_size: int = stream.MIN_PART  # of the multipart uploads results are written with
 
     def bucket(self, purpose: str) -> str:
         return self.buckets[purpose]
+
+    def writer(self, purpose: str, key: str, content_type: str) -> stream.Writer:
+        """A result written a part at a time (``stream.Writer``): its size never sits
+        in memory."""
+        blobs = self.blobs
+        return stream.Writer(blobs.client, self.bucket(purpose), key, content_type, self.part_size)
+
+    def lines(self, purpose: str, key: str) -> AsyncIterator[bytes]:
+        return stream.lines(self.blobs.client, self.bucket(purpose), key)
 
 
 def import_key(tenant: str, file_name: str) -> str:
@@ -66,6 +79,16 @@ def rejected_part(tenant: str, job_id: str, chunk: int) -> str:
 
 def rejected_key(tenant: str, job_id: str) -> str:
     return f"{tenant}/jobs/{job_id}/rejected.csv"
+
+
+def job_prefix(tenant: str, job_id: str) -> str:
+    """Where a job's own files live (its rejected rows, an erasure's working sets)."""
+    return f"{tenant}/jobs/{job_id}/"
+
+
+def erasure_file(tenant: str, job_id: str, name: str) -> str:
+    """A set an erasure gathered (ids, needles), kept out of its checkpoint."""
+    return f"{job_prefix(tenant, job_id)}erasure/{name}"
 
 
 def report_key(tenant: str, job_id: str, kind: str, fmt: str) -> str:

@@ -6,13 +6,15 @@ in place: change-log snapshots, pushed mutations' and Idempotency-Key answers,
 archived records and job records. Each finds its items with a Query (never a
 Scan), re-reads them strongly consistent, and writes back only what changed,
 conditioned on the item being the tenant's. Run twice, the second run finds
-nothing to change: a resumed erasure redoes a step safely.
+nothing to change: a resumed erasure redoes a step safely. Each works a Query page
+(500 keys) at a time: a tenant's receipts and job records, or a subject's history,
+never sit in memory whole.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from dal.dynamodb.client import Dynamo
@@ -34,11 +36,13 @@ class Eraser:
         self.archive = scope.table(ARCHIVE.entity)
         self.jobs = scope.table(JOBS.entity)
 
-    async def history(self, record_id: str) -> list[dict[str, Any]]:
-        """Every state of the record the change log still holds (API field names)."""
-        keys = await self._keys(self.changes, "bySubject", ("subjectKey", self._subject(record_id)))
-        items = await self._items(self.changes, keys)
-        return [json.loads(str(i["record"])) for i in items if i.get("record")]
+    async def history(self, record_id: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """The states of the record the change log still holds (API field names), a
+        page at a time."""
+        key = ("subjectKey", self._subject(record_id))
+        async for keys in self._keys(self.changes, "bySubject", key):
+            items = await self._items(self.changes, keys)
+            yield [json.loads(str(i["record"])) for i in items if i.get("record")]
 
     async def scrub_log(self, records: Mapping[str, Mapping[str, Any]], scrubber: Scrubber) -> int:
         """The change-log entries of these records (id -> the fields each snapshot gets
@@ -46,14 +50,14 @@ class Eraser:
         changed = 0
         for record_id, blank in records.items():
             key = ("subjectKey", self._subject(record_id))
-            keys = await self._keys(self.changes, "bySubject", key)
+            keys = self._keys(self.changes, "bySubject", key)
             changed += await self._rewrite(self.changes, keys, ("record",), scrubber, _const(blank))
         return changed
 
     async def scrub_receipts(self, scrubber: Scrubber) -> int:
         """Stored answers of pushes and Idempotency-Key requests (they echo records)."""
         key = ("receiptKey", self.scope.key("receipts"))
-        keys = await self._keys(self.changes, "byReceipt", key)
+        keys = self._keys(self.changes, "byReceipt", key)
         return await self._rewrite(self.changes, keys, ("result",), scrubber)
 
     async def scrub_archive(
@@ -62,14 +66,14 @@ class Eraser:
         """Archived copies about the subject (its deleted deals and activities), each
         blanked as its entity says (``blanks``: entity -> fields), then scrubbed."""
         key = ("relatedKey", self.scope.key("archive", about))
-        keys = await self._keys(self.archive, "byRelated", key)
+        keys = self._keys(self.archive, "byRelated", key)
         by_entity = lambda item: blanks.get(str(item.get("entity")))  # noqa: E731
         return await self._rewrite(self.archive, keys, ("record",), scrubber, by_entity)
 
     async def scrub_jobs(self, scrubber: Scrubber) -> int:
         """Job records: an import's file name, a message, a request's reason (the
         erasure's own too: only its params and message, never its checkpoint)."""
-        keys = await self._keys(self.jobs, None, (KEY, self.scope.key("jobs")))
+        keys = self._keys(self.jobs, None, (KEY, self.scope.key("jobs")))
         return await self._rewrite(self.jobs, keys, ("params", "message"), scrubber)
 
     def _subject(self, record_id: str) -> str:
@@ -77,9 +81,10 @@ class Eraser:
 
     async def _keys(
         self, table: str, index: str | None, key: tuple[str, str]
-    ) -> list[tuple[str, str]]:
+    ) -> AsyncIterator[list[tuple[str, str]]]:
         pages = self.dynamo.pages(table, index, key, page=PAGE, projection=(KEY, SORT))
-        return [(str(i[KEY]), str(i[SORT])) async for items in pages for i in items]
+        async for items in pages:
+            yield [(str(i[KEY]), str(i[SORT])) for i in items]
 
     async def _items(self, table: str, keys: list[tuple[str, str]]) -> list[Item]:
         found: list[Item] = []
@@ -91,23 +96,33 @@ class Eraser:
     async def _rewrite(
         self,
         table: str,
-        keys: list[tuple[str, str]],
+        pages: AsyncIterator[list[tuple[str, str]]],
         attrs: tuple[str, ...],
         scrubber: Scrubber,
         blank: Callable[[Item], Mapping[str, Any] | None] = lambda _: None,
     ) -> int:
         changed = 0
-        for item in await self._items(table, keys):
-            given = {a: _blanked(item[a], blank(item)) for a in attrs if item.get(a) is not None}
-            new = {a: _scrubbed(v, scrubber) for a, v in given.items()}
-            new = {a: v for a, v in new.items() if v != item[a]}
-            if new:
-                mine = owned_by(self.scope.tenant_id)
-                await self.dynamo.update(
-                    set_attrs(table, str(item[KEY]), str(item[SORT]), new, mine)
-                )
-                changed += 1
+        async for keys in pages:
+            for item in await self._items(table, keys):
+                changed += await self._rewrite_one(table, item, attrs, scrubber, blank(item))
         return changed
+
+    async def _rewrite_one(
+        self,
+        table: str,
+        item: Item,
+        attrs: tuple[str, ...],
+        scrubber: Scrubber,
+        blank: Mapping[str, Any] | None,
+    ) -> int:
+        given = {a: _blanked(item[a], blank) for a in attrs if item.get(a) is not None}
+        new = {a: _scrubbed(v, scrubber) for a, v in given.items()}
+        new = {a: v for a, v in new.items() if v != item[a]}
+        if not new:
+            return 0
+        mine = owned_by(self.scope.tenant_id)
+        await self.dynamo.update(set_attrs(table, str(item[KEY]), str(item[SORT]), new, mine))
+        return 1
 
 
 def _const(blank: Mapping[str, Any]) -> Callable[[Item], Mapping[str, Any] | None]:

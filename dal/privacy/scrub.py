@@ -53,9 +53,14 @@ class Scrubber:
         alternatives = "|".join(re.escape(n) for n in wanted) or r"(?!x)x"
         self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
-    def found_in(self, text: str) -> bool:
-        """Whether ``text`` holds a needle (as a whole word, in any case)."""
-        return bool(self.needles) and self._pattern.search(text) is not None
+    def found_in(self, text: str, final: bool = True) -> bool:
+        """Whether ``text`` holds a needle (as a whole word, in any case); not ``final``
+        (more text follows), a match at its very end does not count: the word may go on."""
+        if not self.needles:
+            return False
+        if final:
+            return self._pattern.search(text) is not None
+        return any(m.end() < len(text) for m in self._pattern.finditer(text))
 
     def text(self, text: str) -> str:
         return self._pattern.sub(MARK, text) if self.needles else text

@@ -7,6 +7,7 @@ carries file bodies: clients upload and download with the URLs made here.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -200,6 +201,11 @@ class Blobs:
     def __init__(self, client: S3Client, objects: Objects) -> None:
         self._client, self.objects = client, objects
 
+    @property
+    def client(self) -> S3Client:
+        """For ``stream``: files written and read a part at a time."""
+        return self._client
+
     async def put(self, bucket: str, key: str, body: bytes, content_type: str) -> str | None:
         """Store ``body``; the version S3 gave it (None on an unversioned bucket)."""
         async with translated(S3, "PutObject"):
@@ -230,16 +236,23 @@ class Blobs:
         return sorted(found)
 
     async def versions(self, bucket: str, prefix: str) -> list[tuple[str, str, bool]]:
-        """Every version and delete marker under ``prefix``: (key, version id, whether
-        it is a marker); the version is "null" on an unversioned bucket."""
-        found: list[tuple[str, str, bool]] = []
+        """Every version and delete marker under ``prefix`` (one key's: a few)."""
+        return [v async for page in self.version_pages(bucket, prefix) for v in page]
+
+    async def version_pages(
+        self, bucket: str, prefix: str
+    ) -> AsyncIterator[list[tuple[str, str, bool]]]:
+        """The versions and delete markers under ``prefix``, a listing page (up to
+        1,000) at a time: (key, version id, whether it is a marker); the version is
+        "null" on an unversioned bucket."""
         async with translated(S3, "ListObjectVersions"):
             pages = self._client.get_paginator("list_object_versions")
             async for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+                found: list[tuple[str, str, bool]] = []
                 for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
                     for v in page.get(kind, []):  # type: ignore[attr-defined]
                         found.append((str(v["Key"]), str(v.get("VersionId") or "null"), marker))
-        return found
+                yield found
 
     async def purge(self, bucket: str, key: str) -> int:
         """Delete ``key`` in every version (and its delete markers) for good; how many."""

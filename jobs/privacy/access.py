@@ -21,6 +21,7 @@ from typing import Any
 from dal.jobs.records import Progress
 from dal.models import Document
 from dal.privacy.subject import SubjectKind, record_of
+from dal.storage.stream import Writer
 from dal.timefmt import dump_dt, utcnow
 from jobs.privacy.subject import Subject, gather, public
 from jobs.run import JobError, Outcome, Run
@@ -49,25 +50,45 @@ async def run_access(run: Run) -> Outcome:
         raise JobError(f"{kind.value.lower()} {params['subjectId']} does not exist")
     subject = await gather(repos, kind, record)
     await run.checkpoint(Progress(0, 0, {}, 1 + len(subject.related)))
-    body = await _zip(run, subject)
     key = f"{repos.scope.tenant_id}/exports/{run.job.id}/subject-{record.id}.zip"
-    await run.files.blobs.put(run.files.bucket("imports-exports"), key, body, "application/zip")
+    async with run.files.writer("imports-exports", key, "application/zip") as out:
+        await _zip(run, subject, out)
     n = 1 + len(subject.related)
     await run.checkpoint(Progress(n, 0, {}, n))
     return Outcome(result_key=key, message=f"{n} items and {len(subject.audit)} audit events")
 
 
-async def _zip(run: Run, subject: Subject) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+class _Sink(io.RawIOBase):
+    """Where the zip writes (not seekable: entries carry data descriptors); taken
+    after each entry and handed to the upload, so the archive is never held whole."""
+
+    def __init__(self) -> None:
+        self.held = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.held += data
+        return len(data)
+
+    def take(self) -> bytes:
+        taken = bytes(self.held)
+        self.held.clear()
+        return taken
+
+
+async def _zip(run: Run, subject: Subject, out: Writer) -> None:
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         tables = _tables(run, subject)
-        skipped = await _files(run, subject.documents, archive)
+        skipped = await _files(run, subject.documents, archive, sink, out)
         archive.writestr("README.txt", _readme(run, subject, skipped))
         doc = {name: rows for name, rows in tables.items()}
         archive.writestr("subject.json", json.dumps(doc, indent=2, ensure_ascii=False))
         for name, rows in tables.items():
             archive.writestr(f"{name}.csv", _csv(rows))
-    return out.getvalue()
+    await out.write(sink.take())
 
 
 def _tables(run: Run, subject: Subject) -> dict[str, list[dict[str, Any]]]:
@@ -94,7 +115,10 @@ def _event(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _files(run: Run, docs: Iterable[Document], archive: zipfile.ZipFile) -> list[str]:
+async def _files(
+    run: Run, docs: Iterable[Document], archive: zipfile.ZipFile, sink: _Sink, out: Writer
+) -> list[str]:
+    """Each file into the archive and on to the upload, one at a time."""
     skipped, total = [], 0
     for doc in docs:
         if doc.size > FILE_MAX_BYTES or total + doc.size > FILES_MAX_BYTES:
@@ -104,6 +128,7 @@ async def _files(run: Run, docs: Iterable[Document], archive: zipfile.ZipFile) -
         body = await run.files.blobs.get(bucket, doc.key, doc.object_version)
         archive.writestr(f"files/{doc.id}-{doc.key.rsplit('/', 1)[-1]}", body)
         total += len(body)
+        await out.write(sink.take())
     return skipped
 
 

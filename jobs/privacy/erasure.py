@@ -28,14 +28,16 @@ what names the subject alone (id, e-mail, phone, username, full name), and of
 the personal fields of any object whose id is the subject's: a first name on
 its own would hit other people.
 
-The needles live in the job's checkpoint while it runs (so a resumed run finds
-what the first run already scrubbed) and go with it when the job finishes.
+The needles and the ids gathered live in S3 under the job's files while it runs
+(``gathered.py``: a subject's history may name more ids than a DynamoDB item holds),
+so a resumed run finds what the first run already scrubbed; they are deleted when
+the job finishes. The checkpoint holds the step and the receipt only.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -46,7 +48,8 @@ from dal.privacy.scrub import MARK, Scrubber, needles_of
 from dal.privacy.subject import SubjectKind, record_of
 from dal.records.repo import Repo
 from dal.timefmt import dump_dt, utcnow
-from jobs.privacy.subject import gather, public
+from jobs.privacy import about, gathered
+from jobs.privacy.subject import public
 from jobs.run import JobError, Run
 
 State = dict[str, Any]
@@ -83,23 +86,25 @@ async def _gather(run: Run, state: State) -> None:
     record = await record_of(repos, kind, params["subjectId"])
     if record is None:
         raise JobError(f"{kind.value.lower()} {params['subjectId']} does not exist")
-    subject = await gather(repos, kind, record)
-    states = [public(repos, record), *await repos.eraser.history(record.id)]
     # Broad needles (every value) for what is about the subject; narrow ones (the id,
     # addresses, numbers, the full name) for what is the whole tenant's: a receipt, a
     # file, a job record, where a first name alone would hit other people.
-    state["needles"] = sorted(set().union(*(_values(kind, s) for s in states)))
-    state["narrow"] = sorted(set().union(*(_distinct(s) for s in states)))
-    state["emails"] = sorted({str(s["email"]) for s in states if s.get("email")})
-    state["activities"] = [a.id for a in subject.activities]
-    state["opportunities"] = [o.id for o in subject.opportunities]
-    state["documents"] = [d.id for d in subject.documents]
-    # Deleted records about the subject: their archive copies and change-log entries.
-    # The stream consumer writes a copy after its delete: every delete so far first.
-    if run.settle is not None:
-        await run.settle()
-    archived = await repos.archive.records_about(record.id)
-    state["archived"] = [[entity.value, id] for entity, id in archived]
+    needles, narrow, emails = set[str](), set[str](), set[str]()
+    async for states in _states(run, record):
+        for s in states:
+            needles |= _values(kind, s)
+            narrow |= _distinct(s)
+            emails |= {str(s["email"])} if s.get("email") else set()
+    sets = {"needles": needles, "narrow": narrow, "emails": emails}
+    await gathered.put_values(run, "needles.json", {k: sorted(v) for k, v in sets.items()})
+    await about.write(run, record)
+
+
+async def _states(run: Run, record: Record) -> AsyncIterator[list[dict[str, Any]]]:
+    """The record now, then each state the change log still has, a page at a time."""
+    yield [public(run.repos, record)]
+    async for page in run.repos.eraser.history(record.id):
+        yield page
 
 
 def _distinct(state: dict[str, Any]) -> set[str]:
@@ -123,13 +128,14 @@ def _values(kind: SubjectKind, state: dict[str, Any]) -> set[str]:
 
 async def _files(run: Run, state: State) -> None:
     repos, deleted, versions = run.repos, 0, 0
-    for id in state["documents"]:
-        doc = await repos.documents.get(id)
-        if doc is None:
-            continue  # deleted by an earlier run of this step
-        versions += await run.files.blobs.purge(run.files.bucket(doc.kind.value), doc.key)
-        await _gone(repos.documents.delete(doc.id))
-        deleted += 1
+    async for ids in gathered.chunks(run, "documents.jsonl"):
+        for id in ids:
+            doc = await repos.documents.get(id)
+            if doc is None:
+                continue  # deleted by an earlier run of this step
+            versions += await run.files.blobs.purge(run.files.bucket(doc.kind.value), doc.key)
+            await _gone(repos.documents.delete(doc.id))
+            deleted += 1
     _done(state, "s3:documents+attachments", "deleted in every version", versions)
     _done(state, "dynamodb:Documents", "deleted (a DELETE reaches every device)", deleted)
 
@@ -139,14 +145,15 @@ async def _gone(write: Awaitable[object]) -> None:
         await write
 
 
-async def _rewritten(repo: Repo[R], ids: list[str], change: Callable[[R], R]) -> int:
-    """Each record through ``change``, written where it changes anything; how many."""
+async def _rewritten(run: Run, repo: Repo[R], name: str, change: Callable[[R], R]) -> int:
+    """Each record of a gathered set through ``change``, written where it changes
+    anything; how many."""
     changed = 0
-    for id in ids:
-        current = await repo.get(id)
-        if current is not None and change(current) != current:
-            await _gone(repo.update(id, change))
-            changed += 1
+    async for ids in gathered.chunks(run, name):
+        for current in await repo.get_many(ids):
+            if current is not None and change(current) != current:
+                await _gone(repo.update(current.id, change))
+                changed += 1
     return changed
 
 
@@ -154,17 +161,17 @@ async def _activities(run: Run, state: State) -> None:
     def anonymised(a: Activity) -> Activity:
         return replace(a, subject=MARK, description=None)
 
-    changed = await _rewritten(run.repos.activities, state["activities"], anonymised)
+    changed = await _rewritten(run, run.repos.activities, "activities.jsonl", anonymised)
     _done(state, "dynamodb:Activities", "subject and description anonymised", changed)
 
 
 async def _opportunities(run: Run, state: State) -> None:
-    scrub = Scrubber(state["needles"])
+    scrub = Scrubber((await gathered.values(run, "needles.json"))["needles"])
 
     def scrubbed(o: Opportunity) -> Opportunity:
         return replace(o, title=scrub.text(o.title))
 
-    changed = await _rewritten(run.repos.opportunities, state["opportunities"], scrubbed)
+    changed = await _rewritten(run, run.repos.opportunities, "opportunities.jsonl", scrubbed)
     _done(state, "dynamodb:Opportunities", "names taken out of titles (amounts kept)", changed)
 
 
@@ -197,56 +204,51 @@ def _erased_user(u: User) -> User:
 
 async def _copies(run: Run, state: State) -> None:
     eraser, subject = run.repos.eraser, run.job.params["subjectId"]
-    scrub = Scrubber(state["needles"], [subject], PERSONAL, only=FREE_TEXT)
-    narrow = Scrubber(state["narrow"], [subject], PERSONAL)
-    records = {subject: BLANKS[run.job.params["subjectKind"]]}
-    records |= {id: BLANKS["ACTIVITY"] for id in state["activities"]}
-    records |= {id: {} for id in state["opportunities"]}
-    records |= {id: BLANKS["DOCUMENT"] for id in state["documents"]}
-    records |= {id: BLANKS.get(Entity(entity).name, {}) for entity, id in state["archived"]}
-    _done(
-        state,
-        "dynamodb:Changes (change log)",
-        "snapshots scrubbed; events keep the fact",
-        await eraser.scrub_log(records, scrub),
-    )
-    _done(
-        state,
-        "dynamodb:Changes (receipts)",
-        "stored answers scrubbed",
-        await eraser.scrub_receipts(narrow),
-    )
+    needles = await gathered.values(run, "needles.json")
+    scrub = Scrubber(needles["needles"], [subject], PERSONAL, only=FREE_TEXT)
+    narrow = Scrubber(needles["narrow"], [subject], PERSONAL)
+    scrubbed = await eraser.scrub_log({subject: BLANKS[run.job.params["subjectKind"]]}, scrub)
+    for name, blank in LOGGED.items():
+        async for ids in gathered.chunks(run, name):
+            scrubbed += await eraser.scrub_log(dict.fromkeys(ids, blank), scrub)
+    async for pairs in gathered.chunks(run, "archived.jsonl"):
+        archived = {id: BLANKS.get(Entity(entity).name, {}) for entity, id in pairs}
+        scrubbed += await eraser.scrub_log(archived, scrub)
+    _done(state, "dynamodb:Changes (change log)", "snapshots scrubbed; events keep the fact",
+          scrubbed)  # fmt: skip
+    _done(state, "dynamodb:Changes (receipts)", "stored answers scrubbed",
+          await eraser.scrub_receipts(narrow))  # fmt: skip
     by_entity = {e.value: BLANKS.get(e.name, {}) for e in Entity}
-    _done(
-        state,
-        "dynamodb:Archive",
-        "archived copies blanked and scrubbed",
-        await eraser.scrub_archive(subject, scrub, by_entity),
-    )
+    _done(state, "dynamodb:Archive", "archived copies blanked and scrubbed",
+          await eraser.scrub_archive(subject, scrub, by_entity))  # fmt: skip
     _done(state, "dynamodb:Jobs", "job records scrubbed", await eraser.scrub_jobs(narrow))
+
+
+# The gathered sets whose records' change-log snapshots are blanked so, then scrubbed.
+LOGGED: dict[str, dict[str, Any]] = {
+    "activities.jsonl": BLANKS["ACTIVITY"],
+    "opportunities.jsonl": {},
+    "documents.jsonl": BLANKS["DOCUMENT"],
+}
 
 
 async def _job_files(run: Run, state: State) -> None:
     # A file is searched for the subject's id too (an export's row holds it): no
-    # business link can break there, the file goes.
-    needles = [*state["narrow"], run.job.params["subjectId"]]
-    scrub, tenant = Scrubber(needles), run.repos.scope.tenant_id
+    # business link can break there, the file goes. Listed a page at a time, each
+    # file read a chunk at a time (``gathered.holds``).
+    narrow = (await gathered.values(run, "needles.json"))["narrow"]
+    scrub, tenant = Scrubber([*narrow, run.job.params["subjectId"]]), run.repos.scope.tenant_id
     for purpose in SWEPT:
         bucket, deleted = run.files.bucket(purpose), 0
-        for key, version, marker in await run.files.blobs.versions(bucket, f"{tenant}/"):
-            if not marker and await _holds(run, scrub, bucket, key, version):
-                await run.files.blobs.objects.delete(bucket, key, version)
-                deleted += 1
+        async for page in run.files.blobs.version_pages(bucket, f"{tenant}/"):
+            for key, version, marker in page:
+                if marker or gathered.own(run, key):
+                    continue
+                if await gathered.holds(run.files, scrub, bucket, key, version):
+                    await run.files.blobs.objects.delete(bucket, key, version)
+                    deleted += 1
         _done(state, f"s3:{purpose}", "versions holding the subject's values deleted", deleted)
     _done(state, "s3:backups", BACKUPS_NOTE, 0)
-
-
-async def _holds(run: Run, scrub: Scrubber, bucket: str, key: str, version: str) -> bool:
-    try:
-        body = await run.files.blobs.get(bucket, key, version)
-    except NotFound:
-        return False  # expired (or deleted) since it was listed: nothing left to hold
-    return scrub.bytes_hold(body)
 
 
 async def _cache(run: Run, state: State) -> None:
@@ -256,9 +258,10 @@ async def _cache(run: Run, state: State) -> None:
 
 
 async def _suppress(run: Run, state: State) -> None:
-    for email in state["emails"]:
+    emails = (await gathered.values(run, "needles.json"))["emails"]
+    for email in emails:
         await run.repos.suppressions.add(email, run.job.id)
-    _done(state, "dynamodb:Suppressions", "e-mail addresses added, hashed", len(state["emails"]))
+    _done(state, "dynamodb:Suppressions", "e-mail addresses added, hashed", len(emails))
 
 
 STEPS: tuple[Callable[[Run, State], Awaitable[None]], ...] = (
@@ -273,6 +276,7 @@ async def run_erasure(run: Run) -> dict[str, Any]:
         await STEPS[n](run, state)
         state["step"] = n + 1
         await run.checkpoint(Progress(n + 1, 0, state, len(STEPS)))
+    await gathered.forget(run)
     subject = {"kind": run.job.params["subjectKind"], "id": run.job.params["subjectId"]}
     return {
         "subject": subject,
