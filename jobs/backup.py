@@ -34,6 +34,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from typing import Any
 
 from dal.jobs.files import JobFiles
@@ -131,7 +132,8 @@ async def restore(repos: Repos, files: JobFiles, key: str, progress: Progress = 
         entry = made.files[entity.name]
         loaded[entity] = await _read(repos, files, entity, entry)
     plain = [r for e, rs in loaded.items() if e is not Entity.DOCUMENT for r in rs]
-    await bulk.load(repos, plain, progress=lambda done, total: progress("write", done, total))
+    written = partial(progress, "write")
+    await bulk.load(repos, plain, progress=written, as_stored=True)  # versions as backed up
     await _documents(repos, files, made.tenant, loaded[Entity.DOCUMENT], progress)
     await verify(repos, made)
     return made

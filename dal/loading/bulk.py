@@ -68,14 +68,16 @@ class Plan:
 Loaded = dict[tuple[Entity, str], tuple[Codec[Any], Record]]
 
 
-def plan(repos: Repos, records: Iterable[Record]) -> Plan:
-    """The items that creating ``records`` one by one would leave in an empty tenant.
+def plan(repos: Repos, records: Iterable[Record], *, as_stored: bool = False) -> Plan:
+    """The items that creating ``records`` one by one would leave in an empty tenant
+    (version 1 each), or, ``as_stored``, the records with their versions as given (a
+    restore: a device that synced version 5 must not see the record go back to 1).
 
     Raises ``AlreadyExists`` for an id given twice (per entity), and
     ``MissingReference`` (naming the field) for a reference to a record that is
     not in ``records`` or not the right one (a contact of another customer).
     """
-    loaded = _loaded(_codecs(repos), records)
+    loaded = _loaded(_codecs(repos), records, as_stored)
     referenced = _referenced(loaded)
     scope, puts, terms = repos.scope, [], []
     for codec, rec in loaded.values():
@@ -91,7 +93,9 @@ def plan(repos: Repos, records: Iterable[Record]) -> Plan:
     return Plan(len(loaded), puts)
 
 
-def _loaded(codecs: dict[type[Record], Codec[Any]], records: Iterable[Record]) -> Loaded:
+def _loaded(
+    codecs: dict[type[Record], Codec[Any]], records: Iterable[Record], as_stored: bool
+) -> Loaded:
     loaded: Loaded = {}
     for given in records:
         codec = codecs.get(type(given))
@@ -99,7 +103,10 @@ def _loaded(codecs: dict[type[Record], Codec[Any]], records: Iterable[Record]) -
             raise TypeError(f"cannot bulk-load a {type(given).__name__}")
         if (codec.entity, given.id) in loaded:
             raise AlreadyExists(given.id)
-        loaded[(codec.entity, given.id)] = (codec, replace(given, version=1))  # as created
+        loaded[(codec.entity, given.id)] = (
+            codec,
+            given if as_stored else replace(given, version=1),
+        )
     return loaded
 
 
@@ -144,6 +151,7 @@ async def load(
     attempts: int = 8,
     backoff: float = 0.05,
     progress: Progress | None = None,
+    as_stored: bool = False,
 ) -> LoadSummary:
     """Write ``records`` (any mix of entities, any order) into ``repos``' EMPTY tenant.
 
@@ -154,7 +162,7 @@ async def load(
     """
     if concurrency < 1 or attempts < 1:
         raise ValueError("concurrency and attempts must be >= 1")
-    planned = plan(repos, records)
+    planned = plan(repos, records, as_stored=as_stored)
     writer = _Writer(repos, attempts, backoff, len(planned.puts), progress)
     batches = iter(_batches(planned.puts))
     try:

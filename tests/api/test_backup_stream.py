@@ -5,6 +5,7 @@ order, one deleted meanwhile is not, and the restore of it verifies."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -57,3 +58,30 @@ async def test_writes_during_a_backup_are_patched_into_its_streamed_files(
     target = fresh_tenant("restored")
     await db.store.tenants.create(target, Model.POOL)
     await restore(await db.store.open(target), files, key)  # verifies counts and sums
+
+
+async def test_a_restore_keeps_the_versions_the_backup_holds(
+    db: Services, tenants: Tenants
+) -> None:
+    """A record edited before the backup comes back at its version, not at 1 (the
+    bulk load writes creates): the restore verifies, and a synced device's version
+    still names the record's state."""
+    source = db.store.for_tenant(tenants.acme)
+    edited = _customer("Edited Twice")
+    await source.customers.create(edited)
+    for name in ("Edited Once More", "Edited Twice More"):
+
+        def renamed(c: Customer, n: str = name) -> Customer:
+            return replace(c, company_name=n)
+
+        await source.customers.update(edited.id, renamed)
+    files = db.store.job_files
+    assert files is not None
+    key, _ = await backup(source, files)
+    target = fresh_tenant("versions")
+    await db.store.tenants.create(target, Model.POOL)
+    restored = await db.store.open(target)
+    await restore(restored, files, key)  # verifies counts and sums, versions included
+    back = await restored.customers.get(edited.id)
+    assert back is not None
+    assert (back.version, back.company_name) == (3, "Edited Twice More")
