@@ -128,8 +128,10 @@ STREAM_ACTIONS = [
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
-    "dynamodb:ListStreams",
 ]
+# ListStreams names no resource type in IAM: it is granted on "*" or not at all (it
+# lists stream ARNs, no data). The worker's consumer and an erasure's settle call it.
+LIST_STREAMS = "dynamodb:ListStreams"
 
 
 def stream_arns() -> list[Json]:
@@ -167,6 +169,7 @@ def function_policy(log_group: str) -> Json:
         _allow("JobQueue", QUEUE_ACTIONS, arn("JobsQueue")),
         _allow("Streams", STREAM_ACTIONS, stream_arns()),
         if_(SERVES_SILOS, _allow("SiloStreams", STREAM_ACTIONS, silo_stream_arns())),
+        _allow("ListStreams", [LIST_STREAMS], "*"),
         _allow("StreamFailures", ["sqs:SendMessage"], arn("StreamsFailureQueue")),
         _allow("VpcNetworkInterfaces", ENI_ACTIONS, "*"),
     ]

@@ -103,6 +103,8 @@ def actions(service: str, operation: str, params: dict[str, Any], presign: bool)
         return _dynamodb(operation, params)
     if service == "s3":
         return _s3(operation, params, presign)
+    if service == "dynamodbstreams":  # IAM names DynamoDB Streams' actions under dynamodb:
+        return {f"dynamodb:{operation}"}
     return {f"{service}:{operation}"}  # SQS's actions are named as its operations
 
 

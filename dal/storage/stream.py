@@ -88,7 +88,8 @@ class Writer:
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
     async def _complete(self) -> None:
-        assert self._upload_id is not None
+        if self._upload_id is None:  # only called once a part has gone: a bug, not input
+            raise RuntimeError("completing a multipart upload that was never started")
         done: Any = {"Parts": self._parts}
         async with translated(S3, "CompleteMultipartUpload"):
             await self._client.complete_multipart_upload(

@@ -8,6 +8,7 @@ record (a record's refs items) derive nothing. A record's tenant is the image's
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from dal.models import Entity
 from dal.records.codec import Codec
 from dal.tenancy.registry import TenantRegistry
 from dal.tenancy.scope import TENANT_ATTR, Model, TenantScope
+
+log = logging.getLogger("zebros.streams")
 
 Amount = Decimal | int
 
@@ -108,10 +111,21 @@ class Sums:
 
 
 def counts(codec: Codec[Any], scope: TenantScope, item: Item | None) -> tuple[Count, ...]:
-    """What the record in ``item`` contributes to the aggregates (nothing: no record)."""
+    """What the record in ``item`` contributes to the aggregates (nothing: no record).
+
+    An item the codec cannot read (written by hand, or by a bug) counts for nothing
+    and is logged: raising would stop its shard for good, every later change with it,
+    while the API answers INTERNAL_SERVER_ERROR for that record alone."""
     if item is None or not is_record(item):
         return NOTHING.counts
-    return codec.derived(scope, codec.load(item)).counts
+    try:
+        record = codec.load(item)
+    except (TypeError, ValueError, KeyError, ArithmeticError) as exc:
+        log.error(
+            "streams: %s is no record the codec reads (%s): counted as none", item.get(KEY), exc
+        )
+        return NOTHING.counts
+    return codec.derived(scope, record).counts
 
 
 def _sum(a: Amount, b: Amount) -> Amount:

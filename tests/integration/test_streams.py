@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -34,7 +35,7 @@ from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
 from services import Services
 from settings import Settings
-from tests.conftest import PREFIX, Gql, Settle
+from tests.conftest import PREFIX, Gql, Settle, fresh_tenant
 from tests.integration.test_aggregates import (
     OWNERS,
     ChangeDeal,
@@ -277,3 +278,17 @@ async def test_a_restore_after_every_record_was_deleted_leaves_the_reports_exact
     await bulk.load(w.repos, [r for r in (*users, *customers, *deals) if r is not None])
     await assert_exact(w.repos, settle)
     assert await w.repos.aggregates.pipeline()  # not vacuous: the deals count again
+
+
+async def test_an_item_no_codec_reads_is_logged_and_the_stream_goes_on(
+    db: Services, settle: Settle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stored customer the code cannot read (written by hand, or by a bug) must not
+    stop its shard: it counts for nothing, is logged, and later changes are applied."""
+    repos = db.store.for_tenant(fresh_tenant("poison"), Model.BRIDGE)
+    item = {"pk": {"S": repos.scope.pk("cus_bad")}, "tenantId": {"S": repos.scope.tenant_id},
+            "id": {"S": "cus_bad"}}  # fmt: skip
+    await db.dynamo_client.put_item(TableName=repos.customers.table_name, Item=item)
+    with caplog.at_level(logging.ERROR, logger="zebros.streams"):
+        await settle()
+    assert any("cus_bad" in r.getMessage() for r in caplog.records)
