@@ -201,16 +201,24 @@ async def test_a_hold_set_while_deletes_are_in_flight_keeps_every_later_delete(
     spans: dict[str, tuple[float, float]] = {}
     held: list[float] = []
 
+    hold_set = asyncio.Event()
+
     async def drop(n: int, id: str) -> None:
-        await asyncio.sleep(n * 0.06)
+        # The first ten race the hold; the next ten begin once it is set (so the check
+        # below is never vacuous, however slowly the machine runs), still in flight
+        # together and with the consumer.
+        if n >= 10:
+            await hold_set.wait()
+        await asyncio.sleep((n % 10) * 0.03)
         began = time.monotonic()
         await w.repos.contacts.delete(id)
         spans[id] = (began, time.monotonic())
 
     async def hold() -> None:
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
         await w.repos.archive.hold(True)
         held.append(time.monotonic())
+        hold_set.set()
 
     other = Consumer(consumer.streams, consumer.applier, PREFIX)
     running = asyncio.create_task(other.run_forever())
