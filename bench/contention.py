@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bench.stack import dynamodb_local_stack
-from dal.models import Entity
 from dal.streams.apply import Applier
 from dal.streams.changes import Change
 from dal.streams.checkpoints import Checkpoint
@@ -120,12 +119,12 @@ class Timed(Applier):
     async def apply(
         self,
         at: Checkpoint,
-        entity: Entity,
+        name: str,
         changes: Sequence[Change],
         as_of: datetime,
         done: bool = False,
     ) -> Checkpoint:
-        moved = await super().apply(at, entity, changes, as_of, done)
+        moved = await super().apply(at, name, changes, as_of, done)
         now = time.monotonic()
         for change in changes:
             self.applied.setdefault(str(change.item.get("id", "")), now)

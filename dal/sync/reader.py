@@ -1,10 +1,11 @@
 """Reading the change log: the heads, and the changes after a cursor's positions.
 
-A delta costs one BatchGetItem of the heads, and one strongly consistent Query
-per shard that has news (an idle device's poll: one request). A shard's entries
-are gap-free (``sequence.py``): a hole after a position means entries expired
-(TTL) before the device came back, and the answer is ResyncRequired, never a
-silent full read.
+A delta costs one BatchGetItem of the heads, one strongly consistent Query per
+shard that has news (its pointers), and one BatchGetItem (per 100) of the
+entries they point at (an idle device's poll: one request). A shard's pointers
+are gap-free (``sequence.py``): a hole after a position, or a pointer whose
+entry is gone, means entries expired (TTL) before the device came back, and the
+answer is ResyncRequired, never a silent full read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dal.timefmt import load_dt
 log = logging.getLogger(__name__)
 LAST = sequence.entry_key(10**sequence.DIGITS - 1)
 REWIND_PAGE = 100
+GET_MAX = 100  # keys per BatchGetItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +109,24 @@ class ChangeReader:
             limit=first,
             consistent=True,
         )
-        entries = [(sequence.seq_of(i), i) for i in items if self._owned(i)]
-        for expected, (seq, _) in enumerate(entries, start=position + 1):
+        pointers = [(sequence.seq_of(i), i) for i in items if self._owned(i)]
+        for expected, (seq, _) in enumerate(pointers, start=position + 1):
             if seq != expected:  # a hole: entries expired before this device came back
                 raise ResyncRequired("changes after this cursor have expired")
-        if not entries:
+        if not pointers:
             raise ResyncRequired("changes after this cursor have expired")
-        return [(seq, from_item(i)) for seq, i in entries]
+        entries = await self._entries([p for _, p in pointers])
+        return [(seq, from_item(e)) for (seq, _), e in zip(pointers, entries, strict=True)]
+
+    async def _entries(self, pointers: list[Item]) -> list[Item]:
+        """The entries the pointers name, in their order (strongly consistent)."""
+        keys = [(str(p[sequence.REF_PK]), str(p[sequence.REF_SK])) for p in pointers]
+        chunks = [keys[i : i + GET_MAX] for i in range(0, len(keys), GET_MAX)]
+        got = await asyncio.gather(*(self._dynamo.get_sorted(self._table, c) for c in chunks))
+        entries = [e for chunk in got for e in chunk]
+        if not all(e is not None and self._owned(e) for e in entries):
+            raise ResyncRequired("changes after this cursor have expired")
+        return [e for e in entries if e is not None]
 
     def _owned(self, item: Item) -> bool:
         if self._scope.owns(item):
