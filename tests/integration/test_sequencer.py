@@ -5,6 +5,7 @@ sequencer gives are each entry's one number, whatever is delivered again."""
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -114,7 +115,7 @@ async def test_entries_written_while_a_sequencer_is_behind_are_numbered_once_cau
     start = await reader.heads()
     rec = await repos.customers.create(customer("cus_behind"))
     for n in range(3):
-        rec = await repos.customers.update(rec.id, lambda c, n=n: replace(c, industry=f"i{n}"))
+        rec = await repos.customers.update(rec.id, partial(replace, industry=f"i{n}"))
     assert await reader.heads() == start
     await settle()
     delta = await reader.delta(start, 100, frozenset())
