@@ -12,6 +12,7 @@ committed), and a record's versions keep their stream order (one partition).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -42,14 +43,13 @@ class Sequencer:
     ) -> Checkpoint:
         """Number the new entries past ``at``; the checkpoint after them."""
         fresh = [c for c in changes if at.after(c.seq)]
-        groups: dict[Group, list[Item]] = {}
-        for change in fresh:
-            if (item := pending(change)) is not None:
-                tenant = str(item[TENANT_ATTR])
-                pk = sequence.shard_pk(tenant, int(str(item["shard"])))
-                groups.setdefault((tenant, pk), []).append(item)
-        for (tenant, pk), entries in groups.items():
-            await self._number(at.source, tenant, pk, entries)
+        groups = _groups(fresh)
+        # Groups at once: each moves its own head (a failed one leaves the checkpoint
+        # where it was; the batch goes again, and what was numbered is dropped then).
+        numbering = (self._number(at.source, t, pk, e) for (t, pk), e in groups.items())
+        for failed in await asyncio.gather(*numbering, return_exceptions=True):
+            if isinstance(failed, BaseException):
+                raise failed  # once every group has finished
         last = fresh[-1].seq if fresh else at.seq
         to = replace(at, seq=last, as_of=max(as_of, at.as_of), done=done)
         if to != at:
@@ -93,6 +93,17 @@ class Sequencer:
         head = exc.items[0] if exc.items else None
         self._heads.set(table, pk, sequence.head_of(head))  # a pointer there: head too
         return chunk
+
+
+def _groups(changes: Sequence[Change]) -> dict[Group, list[Item]]:
+    """The new entries by tenant and log shard, each group in stream order."""
+    groups: dict[Group, list[Item]] = {}
+    for change in changes:
+        if (item := pending(change)) is not None:
+            tenant = str(item[TENANT_ATTR])
+            pk = sequence.shard_pk(tenant, int(str(item["shard"])))
+            groups.setdefault((tenant, pk), []).append(item)
+    return groups
 
 
 def pending(change: Change) -> Item | None:
