@@ -55,7 +55,7 @@ class Table:
     sort_key: str | None = None  # only the derived tables below have one
     ttl: str | None = None  # the attribute DynamoDB's TTL deletes items by
     # A DynamoDB stream (NEW_AND_OLD_IMAGES) carries its changes to the consumer that
-    # derives aggregates and archive copies (dal/streams/).
+    # derives aggregates and archive copies, and numbers the change log (dal/streams/).
     streamed: bool = False
 
     def index(self, name: str) -> Index:
