@@ -60,12 +60,12 @@ class ChangeReader:
         pending = {s: heads[s] - positions[s] for s in range(sequence.SHARDS)}
         limits = _shares({s: n for s, n in pending.items() if n > 0}, first)
         read = await asyncio.gather(*(self._after(s, positions[s], n) for s, n in limits.items()))
-        lists = dict(zip(limits, read, strict=True))
+        lists, gets = await self._entries(dict(zip(limits, read, strict=True)))
         cut = {s for s, entries in lists.items() if len(entries) < pending[s]}
         taken, moved = _merge(lists, cut, first, entities)
         new = tuple(moved.get(s, p) for s, p in enumerate(positions))
         more = any(h > p for h, p in zip(heads, new, strict=True))
-        return Delta(taken, new, more, 1 + len(limits), sum(map(len, read)))
+        return Delta(taken, new, more, 1 + len(limits) + gets, 2 * sum(map(len, read)))
 
     async def rewound(self, positions: tuple[int, ...], since: float) -> tuple[int, ...]:
         """Each shard's position moved back before every entry stamped at ``since`` or
@@ -98,7 +98,8 @@ class ChangeReader:
                 return position
         return position
 
-    async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Change]]:
+    async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Item]]:
+        """The shard's pointers after ``position`` (gap-free, or ResyncRequired)."""
         pk = sequence.partition(self._scope, shard)
         start = sequence.entry_key(position + 1)
         items, _ = await self._dynamo.query(
@@ -115,18 +116,31 @@ class ChangeReader:
                 raise ResyncRequired("changes after this cursor have expired")
         if not pointers:
             raise ResyncRequired("changes after this cursor have expired")
-        entries = await self._entries([p for _, p in pointers])
-        return [(seq, from_item(e)) for (seq, _), e in zip(pointers, entries, strict=True)]
+        return pointers
 
-    async def _entries(self, pointers: list[Item]) -> list[Item]:
-        """The entries the pointers name, in their order (strongly consistent)."""
-        keys = [(str(p[sequence.REF_PK]), str(p[sequence.REF_SK])) for p in pointers]
+    async def _entries(
+        self, shards: dict[int, list[tuple[int, Item]]]
+    ) -> tuple[dict[int, list[tuple[int, Change]]], int]:
+        """The entries the shards' pointers name, in their order (strongly consistent,
+        every shard's in one BatchGetItem per 100); and the BatchGetItems it took."""
+        keys = [
+            (str(p[sequence.REF_PK]), str(p[sequence.REF_SK]))
+            for pointers in shards.values()
+            for _, p in pointers
+        ]
         chunks = [keys[i : i + GET_MAX] for i in range(0, len(keys), GET_MAX)]
         got = await asyncio.gather(*(self._dynamo.get_sorted(self._table, c) for c in chunks))
-        entries = [e for chunk in got for e in chunk]
-        if not all(e is not None and self._owned(e) for e in entries):
+        entries = iter([e for chunk in got for e in chunk])
+        out: dict[int, list[tuple[int, Change]]] = {}
+        for shard, pointers in shards.items():
+            out[shard] = [(seq, self._entry(next(entries))) for seq, _ in pointers]
+        return out, len(chunks)
+
+    def _entry(self, item: Item | None) -> Change:
+        """A pointer's entry; gone (expired a moment before its pointer): resync."""
+        if item is None or not self._owned(item):
             raise ResyncRequired("changes after this cursor have expired")
-        return [e for e in entries if e is not None]
+        return from_item(item)
 
     def _owned(self, item: Item) -> bool:
         if self._scope.owns(item):
