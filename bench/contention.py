@@ -12,7 +12,8 @@ and 16 writers (asyncio tasks over one pooled client), each for ``--seconds``:
 
 Then the lag: while 16 writers create customers, the stream consumer runs in the
 same process; for each create, the time from its response to the consumer's
-commit of its aggregates (p50, p99, max). And 16 concurrent deletes: transactions
+commit of its aggregates, and to the numbering of its change-log entry (when a
+delta sync sees it) (p50, p99, max). And 16 concurrent deletes: transactions
 each, and the slowest.
 
     .venv/bin/python -m bench.contention [--seconds 4]
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bench.stack import dynamodb_local_stack
-from dal.models import Entity
+from dal.dynamodb.tables import CHANGES
 from dal.streams.apply import Applier
 from dal.streams.changes import Change
 from dal.streams.checkpoints import Checkpoint
@@ -111,29 +112,35 @@ async def _counted(c: Crowd, running: Awaitable[Cell]) -> Cell:
 
 
 class Timed(Applier):
-    """The consumer's applier, noting when each record's change was committed."""
+    """The consumer's applier, noting when each record's change was committed to the
+    aggregates, and when its change-log entry was numbered (delta sync sees it)."""
 
     def __init__(self, base: Applier) -> None:
         super().__init__(base.dynamo, base.scopes, base.cache, base._extra)
         self.applied: dict[str, float] = {}
+        self.sequenced: dict[str, float] = {}
 
     async def apply(
         self,
         at: Checkpoint,
-        entity: Entity,
+        name: str,
         changes: Sequence[Change],
         as_of: datetime,
         done: bool = False,
     ) -> Checkpoint:
-        moved = await super().apply(at, entity, changes, as_of, done)
+        moved = await super().apply(at, name, changes, as_of, done)
         now = time.monotonic()
+        noted = self.sequenced if name == CHANGES.entity else self.applied
         for change in changes:
-            self.applied.setdefault(str(change.item.get("id", "")), now)
+            noted.setdefault(str(change.item.get("id", "")), now)
         return moved
 
 
-async def lag(c: Crowd, direct: Services, seconds: float, writers: int) -> list[float]:
-    """Seconds from each create's response to its aggregates' commit."""
+async def lag(
+    c: Crowd, direct: Services, seconds: float, writers: int
+) -> tuple[list[float], list[float]]:
+    """Seconds from each create's response to its aggregates' commit, and to its
+    change-log entry's number (what a delta sync reads)."""
     consumer = stream_consumer(direct)
     await consumer.settle()  # what the earlier runs wrote: not this run's lag
     timed = Timed(consumer.applier)
@@ -145,14 +152,19 @@ async def lag(c: Crowd, direct: Services, seconds: float, writers: int) -> list[
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-    return sorted(timed.applied[i] - t for i, t in cell.answered.items() if i in timed.applied)
+    return _since(cell, timed.applied), _since(cell, timed.sequenced)
+
+
+def _since(cell: Cell, at: dict[str, float]) -> list[float]:
+    return sorted(at[i] - t for i, t in cell.answered.items() if i in at)
 
 
 async def _caught_up(cell: Cell, timed: Timed, wait_s: float = 30) -> None:
     """Until the consumer has applied every create of ``cell`` (or ``wait_s``)."""
     deadline = time.monotonic() + wait_s
     for _ in range(int(wait_s / 0.05)):
-        if set(cell.answered) <= set(timed.applied) or time.monotonic() > deadline:
+        done = set(cell.answered) <= set(timed.applied) & set(timed.sequenced)
+        if done or time.monotonic() > deadline:
             return
         await asyncio.sleep(0.05)
 
@@ -171,6 +183,15 @@ async def deletes(c: Crowd, n: int) -> tuple[float, float, int]:
     timings = await asyncio.gather(*(drop(i) for i in ids))
     requests = c.proxy.counts()[0] - seen
     return requests / n, max(t for t, _ in timings), sum(e for _, e in timings)
+
+
+def _lag(what: str, lags: list[float]) -> str:
+    return (
+        f"lag, response to {what}, 16 writers, {len(lags)} creates:"
+        f" p50 {_pct(lags, 0.5) * 1000:.0f} ms, p99 {_pct(lags, 0.99) * 1000:.0f} ms,"
+        f" max {max(lags, default=float('nan')) * 1000:.0f} ms"
+        f" (mean {statistics.fmean(lags) * 1000 if lags else float('nan'):.0f} ms)"
+    )
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -209,13 +230,9 @@ async def main(seconds: float) -> None:
             print(f"\n16 writers: {rates[16] / rates[1]:.1f}x the one-writer rate")
             for n, met in refusals.items():
                 print(f"  creates cancelled by conflicts, {n} writers, on: {met or 'nothing'}")
-            lags = await lag(c, direct, seconds, 16)
-            print(
-                f"lag, response to aggregates committed, 16 writers, {len(lags)} creates:"
-                f" p50 {_pct(lags, 0.5) * 1000:.0f} ms, p99 {_pct(lags, 0.99) * 1000:.0f} ms,"
-                f" max {max(lags, default=float('nan')) * 1000:.0f} ms"
-                f" (mean {statistics.fmean(lags) * 1000 if lags else float('nan'):.0f} ms)"
-            )
+            lags, synced = await lag(c, direct, seconds, 16)
+            print(_lag("aggregates committed", lags))
+            print(_lag("change-log entry numbered (delta sync sees it)", synced))
             per, slowest, errors = await deletes(c, 16)
             print(f"16 deletes at once: {per:.2f} transactions each, slowest {slowest:.2f} s,")
             print(f"  {errors} errors")

@@ -28,7 +28,7 @@ from dal.store import Repos
 from dal.sync.reader import ChangeReader
 from dal.timefmt import utcnow
 from server import create_app
-from services import Services
+from services import Services, stream_consumer
 from settings import DEV_JWT_SECRET
 
 TENANT = "bench-sync"
@@ -66,10 +66,13 @@ async def write_cost(services: Services, count: int) -> tuple[float, float]:
 async def delta_cost(services: Services, changes: int, page: int) -> None:
     repos = services.store.for_tenant(TENANT)
     reader = ChangeReader(services.store.dynamo, repos.scope)
+    settle = stream_consumer(services).settle  # numbers the entries written before it
+    await settle()
     positions = await reader.heads()
     await _creates(repos, "delta", changes // 2)
     for n in range(changes - changes // 2):
         await repos.customers.update(f"cus_delta{n % (changes // 2)}", lambda c: c)
+    await settle()
     delivered = requests = read = 0
     while True:
         delta = await reader.delta(positions, page, frozenset())

@@ -34,7 +34,6 @@ from dal.storage.templates import Templates
 from dal.storage.uploads import UploadLimits
 from dal.sync.journal import RETENTION_S, Journal
 from dal.sync.merge import Strategy
-from dal.sync.sequence import Heads
 from dal.tenancy.registry import Tenant, TenantRegistry, check_zone
 from dal.tenancy.scope import Model, TenantScope
 
@@ -127,7 +126,6 @@ class Store:
         self.change_retention_s = change_retention_s
         self.sync_strategy = sync_strategy
         self.job_files, self.queue = job_files, queue
-        self.heads = Heads()  # per process: every request's first guess of a log number
 
     async def open(self, tenant_id: str, actor: str = "system", request_id: str = "") -> Repos:
         """Repositories for ``tenant_id`` under the model the registry gives it; the
@@ -163,7 +161,6 @@ class Store:
         j = Journal(
             d,
             scope,
-            self.heads,
             actor=actor,
             request_id=request_id,
             retention_s=self.change_retention_s,

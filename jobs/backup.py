@@ -14,7 +14,8 @@ Each file is streamed (``backup_files.py``): a page of the tenant index read, it
 lines handed to a multipart upload, the checksums summed as they go; a record's
 line is as before, the records in the index's order (a restored tenant's order).
 
-Consistency: the change log's heads are read before and after the records; if
+Consistency: the change log's heads are read before and after the records (each
+once the stream consumer has numbered what was committed before it); if
 they moved (writes during the backup), the changed records are read again
 (strongly consistent) and the files of their entities written again with them
 patched in, until a pass sees no news. The backup is then the tenant as of its
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
@@ -47,6 +48,7 @@ from dal.timefmt import dump_dt, utcnow
 from jobs import backup_files
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+Settle = Callable[[], Awaitable[None]]  # the stream consumer's: see "Consistency"
 BUCKET = backup_files.BUCKET
 MAX_PASSES = 5  # patch passes before a busy tenant's backup gives up
 
@@ -72,10 +74,15 @@ def _noop(phase: str, done: int, total: int) -> None:
     return None
 
 
-async def backup(repos: Repos, files: JobFiles, progress: Progress = _noop) -> tuple[str, Manifest]:
+async def backup(
+    repos: Repos, files: JobFiles, settle: Settle, progress: Progress = _noop
+) -> tuple[str, Manifest]:
     """Every entity's file, streamed; then, while the change log moved meanwhile, the
-    files of the entities that changed written again with the changes patched in."""
+    files of the entities that changed written again with the changes patched in.
+    ``settle`` (the stream consumer's) numbers every entry committed before it in the
+    log: each mark is read after it, so a write committed before a mark is under it."""
     reader = ChangeReader(repos.journal.dynamo, repos.scope)
+    await settle()
     mark = await reader.heads()
     tenant = repos.scope.tenant_id
     prefix = f"{tenant}/backups/bak_{utcnow().strftime('%Y%m%dT%H%M%SZ')}"
@@ -89,6 +96,7 @@ async def backup(repos: Repos, files: JobFiles, progress: Progress = _noop) -> t
                 repos, files, key, entity, patched[entity]
             )
             progress("read", n + 1, len(todo))
+        await settle()
         if await reader.heads() == mark:
             return await _manifest(repos, files, prefix, mark, entries)
         delta = await reader.delta(mark, 10_000, frozenset(FULL_ORDER))

@@ -73,7 +73,8 @@ async def _backup_or_restore(services: Services, args: argparse.Namespace) -> in
     repos = await store.open(args.tenant)
     with _bar() as progress:
         if args.command == "backup":
-            key, made = await backup(repos, files, progress)
+            settle = stream_consumer(services).settle  # the change log numbered
+            key, made = await backup(repos, files, settle, progress)
             counts = ", ".join(f"{v['count']} {k.lower()}" for k, v in made.files.items())
             print(f"backup of {args.tenant}: {key} ({counts})")
             return 0

@@ -55,7 +55,7 @@ class Table:
     sort_key: str | None = None  # only the derived tables below have one
     ttl: str | None = None  # the attribute DynamoDB's TTL deletes items by
     # A DynamoDB stream (NEW_AND_OLD_IMAGES) carries its changes to the consumer that
-    # derives aggregates and archive copies (dal/streams/).
+    # derives aggregates and archive copies, and numbers the change log (dal/streams/).
     streamed: bool = False
 
     def index(self, name: str) -> Index:
@@ -158,9 +158,11 @@ AGGREGATES = Table("Aggregates", (), sort_key=SORT)
 # pk "{t}#customer-terms", sk "{term}#{id}"; a prefix search is one begins_with Query.
 SEARCH_TERMS = Table("SearchTerms", (), sort_key=SORT)
 
-# Changes: the change log (dal/sync/). Per tenant, SHARDS partitions
-# pk "{t}#changes#{shard}", each a gap-free sequence: sk "{seq:012d}" per change
-# and one head item (sk "~head", after every digit) holding the last seq taken.
+# Changes: the change log (dal/sync/). An entry per change under its record's own key,
+# pk "{t}#changes#rec#{id}#{born}", sk "{version:010d}", written with the record; the
+# sequencer (dal/streams/sequencer.py, on this table's stream) numbers it: per tenant,
+# SHARDS partitions pk "{t}#changes#{shard}", each a gap-free sequence of pointers
+# (sk "{seq:012d}") to entries, and one head item (sk "~head") holding the last seq.
 # Also the receipts of pushed mutations: pk "{t}#client#{user hash}#{clientId}", sk the
 # clientMutationId. Everything here expires (``expiresAt``): system-log retention.
 AUDITED = ("tenantId", "entity", "id", "action", "op", "actor", "requestId", "fields", "at")
@@ -187,6 +189,7 @@ CHANGES = Table(
     ),
     sort_key=SORT,
     ttl="expiresAt",
+    streamed=True,
 )
 
 # Jobs (dal/jobs/): pk "{t}#jobs", sk the job id (a ULID: newest last). Records of

@@ -18,13 +18,15 @@ from dal.cache.client import Cache
 from dal.cache.keys import Layer
 from dal.derived import series
 from dal.dynamodb.client import FAILED_CONDITION, Dynamo
-from dal.errors import DalError, TransactionCancelled
+from dal.dynamodb.tables import CHANGES
+from dal.errors import TransactionCancelled
 from dal.models import Entity
 from dal.records import activities, contacts, customers, opportunities
 from dal.records.codec import Codec
 from dal.streams import checkpoints
 from dal.streams.changes import Change, Scopes, Sums, counts, is_record
-from dal.streams.checkpoints import Checkpoint
+from dal.streams.checkpoints import Checkpoint, Moved
+from dal.streams.sequencer import Sequencer
 
 TRANSACTION_MAX = 100  # DynamoDB's limit on items per TransactWriteItems
 CHANGE_MAX = 16  # aggregate items one record's change may touch (a deal's: 14)
@@ -35,27 +37,32 @@ CODECS: dict[Entity, Codec[Any]] = {
 Extra = Callable[[str, Entity, Change], Awaitable[list[dict[str, Any]]]]
 
 
-class Moved(DalError):
-    """The checkpoint is not where this batch started: another consumer applied it."""
-
-
 class Applier:
     def __init__(
         self, dynamo: Dynamo, scopes: Scopes, cache: Cache | None, extra: Extra | None = None
     ) -> None:
         self.dynamo, self.scopes, self.cache, self._extra = dynamo, scopes, cache, extra
+        self.sequencer = Sequencer(dynamo)  # the Changes table's stream
         self.transactions = 0  # committed by this process (figures)
 
     async def apply(
         self,
         at: Checkpoint,
-        entity: Entity,
+        name: str,
         changes: Sequence[Change],
         as_of: datetime,
         done: bool = False,
     ) -> Checkpoint:
-        """Apply the changes past ``at``; the checkpoint after them (``as_of`` and
-        ``done`` go with the last run). Raises ``Moved`` when it is not at ``at``."""
+        """Apply the changes past ``at`` of a table named ``name`` (an entity's, or the
+        change log's); the checkpoint after them (``as_of`` and ``done`` go with the
+        last run). Raises ``Moved`` when it is not at ``at``."""
+        if name == CHANGES.entity:
+            return await self.sequencer.apply(at, changes, as_of, done)
+        return await self._records(at, Entity(name), changes, as_of, done)
+
+    async def _records(
+        self, at: Checkpoint, entity: Entity, changes: Sequence[Change], as_of: datetime, done: bool
+    ) -> Checkpoint:
         codec, as_of = CODECS.get(entity), max(as_of, at.as_of)  # asOf never goes back
         sums, last = Sums(), at.seq
         extra: list[dict[str, Any]] = []

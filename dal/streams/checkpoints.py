@@ -19,7 +19,7 @@ from typing import Any
 from dal.dynamodb.client import Dynamo
 from dal.dynamodb.items import Item, serialize
 from dal.dynamodb.tables import AGGREGATES, KEY, SORT
-from dal.models import Entity
+from dal.errors import DalError
 from dal.timefmt import dump_dt, load_dt
 
 PK = "~streams"  # no tenant id starts with "~": no tenant's key can spell it
@@ -44,9 +44,13 @@ class Checkpoint:
         return self.seq is None or seq is None or int(seq) > int(self.seq)
 
 
-def aggregates_of(source: str, entity: Entity) -> str:
+class Moved(DalError):
+    """The checkpoint is not where this batch started: another consumer applied it."""
+
+
+def aggregates_of(source: str, name: str) -> str:
     """``{prefix}Customers`` -> ``{prefix}Aggregates``; a silo's tables alike."""
-    return source[: -len(entity.value)] + AGGREGATES.entity
+    return source[: -len(name)] + AGGREGATES.entity
 
 
 async def read(dynamo: Dynamo, table: str, source: str, shard: str) -> Checkpoint:

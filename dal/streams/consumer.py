@@ -24,13 +24,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dal.boto_errors import DYNAMODB, translated
-from dal.dynamodb.tables import TABLES
+from dal.dynamodb.tables import CHANGES, TABLES
 from dal.errors import DalError, StoreUnavailable
-from dal.models import Entity
 from dal.streams import checkpoints
-from dal.streams.apply import Applier, Moved
+from dal.streams.apply import Applier
 from dal.streams.changes import parse
-from dal.streams.checkpoints import Checkpoint, aggregates_of
+from dal.streams.checkpoints import Checkpoint, Moved, aggregates_of
 from dal.timefmt import utcnow
 
 log = logging.getLogger("zebros.streams")
@@ -42,7 +41,8 @@ AS_OF_REFRESH_S = 5.0  # an idle shard's asOf is moved on this often
 # An iterator too old (15 min), or pointing before the oldest record kept: a new one
 # from the checkpoint. (DynamoDB Local also says the latter of an iterator it dropped.)
 RENEW = {"ExpiredIteratorException", "TrimmedDataAccessException"}
-STREAMED = {e.value: e for e, t in TABLES.items() if t.streamed}
+# The record tables (derived data) and the change log (its numbering).
+STREAMED = {e.value for e, t in TABLES.items() if t.streamed} | {CHANGES.entity}
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Source:
     """One streamed table and its stream."""
 
     table: str
-    entity: Entity
+    entity: str  # an Entity's name, or the change log's (``CHANGES.entity``)
     arn: str
     shards: list[dict[str, Any]] = field(default_factory=list)
     described: float = 0.0
@@ -134,8 +134,8 @@ class Consumer:
             self._listed = self._clock()
         return list(self._sources.values())
 
-    async def _list(self) -> dict[str, tuple[Entity, str]]:
-        found: dict[str, tuple[Entity, str]] = {}
+    async def _list(self) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
         args: dict[str, Any] = {}
         while True:
             out = await self.streams.list_streams(**args)
@@ -249,12 +249,13 @@ class Consumer:
         return str(out["ShardIterator"])
 
 
-def entity_of(prefix: str, table: str) -> Entity | None:
-    """The streamed entity of table ``table``: ``{prefix}{Entity}``, or a silo's
+def entity_of(prefix: str, table: str) -> str | None:
+    """The streamed table's name without prefix: ``{prefix}{Entity}``, or a silo's
     ``{prefix}{tenant}-{Entity}``; None for any other table."""
     if not table.startswith(prefix):
         return None
-    return STREAMED.get(table[len(prefix) :].rsplit("-", 1)[-1])
+    name = table[len(prefix) :].rsplit("-", 1)[-1]
+    return name if name in STREAMED else None
 
 
 def _parents_first(shards: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -19,9 +19,9 @@ from typing import Any
 
 from dal.errors import DalError
 from dal.streams import checkpoints
-from dal.streams.apply import Applier, Moved
+from dal.streams.apply import Applier
 from dal.streams.changes import parse
-from dal.streams.checkpoints import aggregates_of
+from dal.streams.checkpoints import Moved, aggregates_of
 from dal.streams.consumer import entity_of
 
 log = logging.getLogger("zebros.streams")

@@ -1,14 +1,14 @@
 """Writing the change log: an entry in the same transaction as each record write.
 
 Per request (it knows who writes, and why): the repositories hand it their
-operations and the record before and after; it adds the shard's head move and
-the entry (``sequence.py``), and a pushed mutation's receipt when one rides.
+operations and the record before and after; it adds the entry, under the
+record's own key and without a number (``sequence.py``: the sequencer numbers it
+after the commit), and a pushed mutation's receipt when one rides. Nothing it
+adds is written by another record's write.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -17,8 +17,8 @@ from typing import Any, Protocol, TypeVar
 
 from dal.dynamodb.client import FAILED_CONDITION, Dynamo
 from dal.dynamodb.items import Item
-from dal.dynamodb.tables import CHANGES
-from dal.errors import DryRun, DuplicateMutation, Throttled, TransactionCancelled
+from dal.dynamodb.tables import CHANGES, KEY, SORT
+from dal.errors import DryRun, DuplicateMutation, TransactionCancelled
 from dal.models import Entity, Record
 from dal.sync import sequence
 from dal.sync.changes import Change, Op, attributes, between
@@ -28,7 +28,6 @@ from dal.timefmt import dump_dt, utcnow
 R = TypeVar("R", bound=Record)
 R_in = TypeVar("R_in", bound=Record, contravariant=True)
 Ops = list[dict[str, Any]]
-STAMP_ATTEMPTS = 60  # re-stamps after another writer took the number (jittered)
 RETENTION_S = 90 * 86400  # system logs: 90 days (ARCHITECTURE, "Data Retention")
 
 
@@ -57,14 +56,13 @@ class Journal:
         self,
         dynamo: Dynamo,
         scope: TenantScope,
-        heads: sequence.Heads,
         *,
         actor: str = "system",
         request_id: str = "",
         retention_s: float = RETENTION_S,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.dynamo, self.scope, self._heads = dynamo, scope, heads
+        self.dynamo, self.scope = dynamo, scope
         self._clock = clock  # the time a change says it was made (tests skew it)
         self.actor, self.request_id, self.retention_s = actor, request_id, retention_s
         self.table = scope.table(CHANGES.entity)
@@ -72,7 +70,7 @@ class Journal:
         self.last: Change | None = None  # the change of the last write committed
         # A dry run (an import's): every check up to the write runs, then DryRun.
         self.dry_run = False
-        # Tests: awaited between taking a number and committing (a slow writer).
+        # Tests: awaited between building the entry and committing (a slow writer).
         self.stamped: Callable[[], Awaitable[None]] | None = None
 
     def change(self, codec: Logged[R], old: R | None, new: R | None) -> Change | None:
@@ -118,48 +116,28 @@ class Journal:
             raise
 
     async def _stamped(self, build: Callable[[], Ops], change: Change, riding: Ops) -> None:
-        pk = sequence.partition(self.scope, sequence.shard_of(change.id))
-        attrs = self._attributes(change)
-        for attempt in range(STAMP_ATTEMPTS):
-            taken = self._heads.guess(self.table, pk)
-            logged = [
-                sequence.advance(self.table, self.scope, pk, taken),
-                sequence.entry(self.table, pk, taken + 1, attrs),
-            ]
-            if self.stamped is not None:
-                await self.stamped()
-            try:
-                await self.dynamo.write(_joined(build, logged + riding))
-            except TransactionCancelled as exc:
-                self._learn(exc, pk, len(logged) + len(riding))
-                await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
-                continue
-            self._heads.saw(self.table, pk, taken + 1)
-            return
-        raise Throttled("change log: the shard's number kept being taken by others")
-
-    def _learn(self, exc: TransactionCancelled, pk: str, tail: int) -> None:
-        """Go again only when the head had moved (and nothing else failed): the failure
-        returned the head as it is, the number to try next."""
-        if len(exc.reasons) <= tail:
-            raise exc
-        own, ours = exc.reasons[:-tail], exc.reasons[-tail:]
-        if FAILED_CONDITION in own:
-            raise exc  # the record's own condition: the repository's to explain
-        if len(ours) > 2 and ours[2] == FAILED_CONDITION:
-            raise DuplicateMutation() from exc
-        if ours[0] != FAILED_CONDITION:
-            raise exc
-        head = exc.items[len(own)] if len(exc.items) > len(own) else None
-        self._heads.set(self.table, pk, sequence.head_of(head))
+        logged = [sequence.entry(self.table, self._attributes(change))]
+        if self.stamped is not None:
+            await self.stamped()
+        try:
+            await self.dynamo.write(_joined(build, logged + riding))
+        except TransactionCancelled as exc:
+            own = exc.reasons[: -len(riding) - 1]  # the record's: the repository's to explain
+            if riding and exc.reasons[-1] == FAILED_CONDITION and FAILED_CONDITION not in own:
+                raise DuplicateMutation() from exc
+            raise
 
     def _attributes(self, change: Change) -> Item:
         item = attributes(change, self.actor, self.request_id)
+        born = "" if change.born is None else dump_dt(change.born)
         item |= {
+            KEY: sequence.pending_pk(self.scope, change.id),
+            SORT: sequence.pending_sk(born, change.version),
             "tenantId": self.scope.tenant_id,
             "recordKey": record_key(self.scope, change.id, change.born),
             "versionKey": f"{change.version:010d}",
             "expiresAt": int(time.time() + self.retention_s),
+            "shard": sequence.shard_of(change.id),
         }
         return item | audit_keys(self.scope, change, self.actor)
 

@@ -1,10 +1,11 @@
 """Reading the change log: the heads, and the changes after a cursor's positions.
 
-A delta costs one BatchGetItem of the heads, and one strongly consistent Query
-per shard that has news (an idle device's poll: one request). A shard's entries
-are gap-free (``sequence.py``): a hole after a position means entries expired
-(TTL) before the device came back, and the answer is ResyncRequired, never a
-silent full read.
+A delta costs one BatchGetItem of the heads, one strongly consistent Query per
+shard that has news (its pointers), and one BatchGetItem (per 100) of the
+entries they point at (an idle device's poll: one request). A shard's pointers
+are gap-free (``sequence.py``): a hole after a position, or a pointer whose
+entry is gone, means entries expired (TTL) before the device came back, and the
+answer is ResyncRequired, never a silent full read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dal.timefmt import load_dt
 log = logging.getLogger(__name__)
 LAST = sequence.entry_key(10**sequence.DIGITS - 1)
 REWIND_PAGE = 100
+GET_MAX = 100  # keys per BatchGetItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +60,12 @@ class ChangeReader:
         pending = {s: heads[s] - positions[s] for s in range(sequence.SHARDS)}
         limits = _shares({s: n for s, n in pending.items() if n > 0}, first)
         read = await asyncio.gather(*(self._after(s, positions[s], n) for s, n in limits.items()))
-        lists = dict(zip(limits, read, strict=True))
+        lists, gets = await self._entries(dict(zip(limits, read, strict=True)))
         cut = {s for s, entries in lists.items() if len(entries) < pending[s]}
         taken, moved = _merge(lists, cut, first, entities)
         new = tuple(moved.get(s, p) for s, p in enumerate(positions))
         more = any(h > p for h, p in zip(heads, new, strict=True))
-        return Delta(taken, new, more, 1 + len(limits), sum(map(len, read)))
+        return Delta(taken, new, more, 1 + len(limits) + gets, 2 * sum(map(len, read)))
 
     async def rewound(self, positions: tuple[int, ...], since: float) -> tuple[int, ...]:
         """Each shard's position moved back before every entry stamped at ``since`` or
@@ -96,7 +98,8 @@ class ChangeReader:
                 return position
         return position
 
-    async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Change]]:
+    async def _after(self, shard: int, position: int, first: int) -> list[tuple[int, Item]]:
+        """The shard's pointers after ``position`` (gap-free, or ResyncRequired)."""
         pk = sequence.partition(self._scope, shard)
         start = sequence.entry_key(position + 1)
         items, _ = await self._dynamo.query(
@@ -107,13 +110,37 @@ class ChangeReader:
             limit=first,
             consistent=True,
         )
-        entries = [(sequence.seq_of(i), i) for i in items if self._owned(i)]
-        for expected, (seq, _) in enumerate(entries, start=position + 1):
+        pointers = [(sequence.seq_of(i), i) for i in items if self._owned(i)]
+        for expected, (seq, _) in enumerate(pointers, start=position + 1):
             if seq != expected:  # a hole: entries expired before this device came back
                 raise ResyncRequired("changes after this cursor have expired")
-        if not entries:
+        if not pointers:
             raise ResyncRequired("changes after this cursor have expired")
-        return [(seq, from_item(i)) for seq, i in entries]
+        return pointers
+
+    async def _entries(
+        self, shards: dict[int, list[tuple[int, Item]]]
+    ) -> tuple[dict[int, list[tuple[int, Change]]], int]:
+        """The entries the shards' pointers name, in their order (strongly consistent,
+        every shard's in one BatchGetItem per 100); and the BatchGetItems it took."""
+        keys = [
+            (str(p[sequence.REF_PK]), str(p[sequence.REF_SK]))
+            for pointers in shards.values()
+            for _, p in pointers
+        ]
+        chunks = [keys[i : i + GET_MAX] for i in range(0, len(keys), GET_MAX)]
+        got = await asyncio.gather(*(self._dynamo.get_sorted(self._table, c) for c in chunks))
+        entries = iter([e for chunk in got for e in chunk])
+        out: dict[int, list[tuple[int, Change]]] = {}
+        for shard, pointers in shards.items():
+            out[shard] = [(seq, self._entry(next(entries))) for seq, _ in pointers]
+        return out, len(chunks)
+
+    def _entry(self, item: Item | None) -> Change:
+        """A pointer's entry; gone (expired a moment before its pointer): resync."""
+        if item is None or not self._owned(item):
+            raise ResyncRequired("changes after this cursor have expired")
+        return from_item(item)
 
     def _owned(self, item: Item) -> bool:
         if self._scope.owns(item):

@@ -18,7 +18,7 @@ from dal.timefmt import utcnow
 from jobs import backup_files
 from jobs.backup import backup, restore
 from services import Services
-from tests.conftest import Tenants, fresh_tenant
+from tests.conftest import Settle, Tenants, fresh_tenant
 
 
 def _customer(name: str) -> Customer:
@@ -28,7 +28,7 @@ def _customer(name: str) -> Customer:
 
 
 async def test_writes_during_a_backup_are_patched_into_its_streamed_files(
-    db: Services, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+    settle: Settle, db: Services, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = db.store.for_tenant(tenants.acme)
     await bulk_seed_demo(source, customers=4)
@@ -47,7 +47,7 @@ async def test_writes_during_a_backup_are_patched_into_its_streamed_files(
         return entry
 
     monkeypatch.setattr(backup_files, "write", writing_meanwhile)
-    key, made = await backup(source, files)
+    key, made = await backup(source, files, settle)
     assert passes.count(Entity.CUSTOMER) == 2  # written again, the changes patched in
     assert passes.count(Entity.CONTACT) == 1  # unchanged entities are not
     body = await files.blobs.get(files.bucket("backups"), made.files["CUSTOMER"]["key"])
@@ -61,7 +61,7 @@ async def test_writes_during_a_backup_are_patched_into_its_streamed_files(
 
 
 async def test_a_restore_keeps_the_versions_the_backup_holds(
-    db: Services, tenants: Tenants
+    settle: Settle, db: Services, tenants: Tenants
 ) -> None:
     """A record edited before the backup comes back at its version, not at 1 (the
     bulk load writes creates): the restore verifies, and a synced device's version
@@ -77,7 +77,7 @@ async def test_a_restore_keeps_the_versions_the_backup_holds(
         await source.customers.update(edited.id, renamed)
     files = db.store.job_files
     assert files is not None
-    key, _ = await backup(source, files)
+    key, _ = await backup(source, files, settle)
     target = fresh_tenant("versions")
     await db.store.tenants.create(target, Model.POOL)
     restored = await db.store.open(target)

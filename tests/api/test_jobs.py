@@ -96,15 +96,17 @@ async def fetch(url: str) -> str:
     return got.text
 
 
-async def logged(db: Services, tenant: str, entity: Entity) -> set[str]:
-    """The ids the change log has entries of (every shard, from the start)."""
+async def logged(db: Services, settle: Settle, tenant: str, entity: Entity) -> set[str]:
+    """The ids the change log has entries of (every shard, from the start), once the
+    sequencer has numbered what was written."""
+    await settle()
     reader = ChangeReader(db.store.dynamo, db.store.for_tenant(tenant).scope)
     delta = await reader.delta((0,) * SHARDS, 1000, frozenset({entity}))
     return {c.id for c in delta.changes}
 
 
 async def test_a_csv_import_writes_good_rows_and_returns_the_rest_with_reasons(
-    gql: Gql, worker: Worker, db: Services, tenants: Tenants
+    gql: Gql, worker: Worker, db: Services, tenants: Tenants, settle: Settle
 ) -> None:
     key = await upload(gql, csv_of(GOOD))
     id = await start(gql, key)
@@ -133,7 +135,7 @@ async def test_a_csv_import_writes_good_rows_and_returns_the_rest_with_reasons(
     assert by_name["Globex"]["tier"] == "STANDARD"
     assert by_name["Globex"]["owner"]["id"] == "u-admin"
     # Through the one write path: the change log has both (a device's delta sees them).
-    assert await logged(db, tenants.acme, Entity.CUSTOMER) == {c["id"] for c in stored}
+    assert await logged(db, settle, tenants.acme, Entity.CUSTOMER) == {c["id"] for c in stored}
 
 
 async def test_a_dry_run_writes_nothing_and_reports_the_same(gql: Gql, worker: Worker) -> None:

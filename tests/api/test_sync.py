@@ -11,7 +11,7 @@ from dal.sync import sequence
 from services import Services
 from tests.api.test_documents import CONFIRM, ticket, upload
 from tests.api.test_documents import DELETE as DELETE_DOCUMENT
-from tests.conftest import DEFAULT_MODEL, Gql, Tenants, fresh_tenant
+from tests.conftest import DEFAULT_MODEL, Gql, Settle, Tenants, fresh_tenant
 from tests.support import codes
 
 SYNC = """
@@ -40,8 +40,12 @@ mutation($input: CreateContactInput!) { createContact(input: $input) { id } }
 """
 
 
-async def pull(gql: Gql, since: str | None, **options: Any) -> tuple[list[dict[str, Any]], str]:
-    """Every page from ``since`` until hasMore is false: the changes and the last cursor."""
+async def pull(
+    gql: Gql, settle: Settle, since: str | None, **options: Any
+) -> tuple[list[dict[str, Any]], str]:
+    """Every page from ``since`` until hasMore is false: the changes and the last cursor,
+    once what was committed before the call is numbered in the log (the sequencer)."""
+    await settle()
     changes: list[dict[str, Any]] = []
     caller = options.pop("as_", {})
     while True:
@@ -67,27 +71,27 @@ async def push(gql: Gql, mutations: list[dict[str, Any]], **options: Any) -> lis
     return results
 
 
-async def test_full_sync_then_deltas_with_tombstones(gql: Gql) -> None:
+async def test_full_sync_then_deltas_with_tombstones(settle: Settle, gql: Gql) -> None:
     acme = await customer(gql, "Acme", industry="Software")
     contact = await gql(
         ADD_CONTACT, {"input": {"customerId": acme, "firstName": "A", "lastName": "B"}}
     )
     contact_id = contact["data"]["createContact"]["id"]
-    full, cursor = await pull(gql, None, first=1)
+    full, cursor = await pull(gql, settle, None, first=1)
     seen = {(c["entity"], c["id"]): c for c in full}
     assert seen[("CUSTOMER", acme)]["record"]["companyName"] == "Acme"
     assert seen[("CONTACT", contact_id)]["version"] == 1
     assert ("USER", "u-admin") in seen  # the caller, provisioned just in time
     # The delta starts a little before the full sync's mark (index lag): what it gives
     # again is what the full sync gave, at the same versions.
-    again, cursor = await pull(gql, cursor)
+    again, cursor = await pull(gql, settle, cursor)
     assert {(c["entity"], c["id"], c["version"]) for c in again} <= {
         (c["entity"], c["id"], c["version"]) for c in full
     }
-    assert (await pull(gql, cursor))[0] == []  # nothing since
+    assert (await pull(gql, settle, cursor))[0] == []  # nothing since
     await gql(UPDATE, {"id": acme, "input": {"industry": "Retail"}})
     await gql(DELETE_CONTACT, {"id": contact_id})
-    delta, _ = await pull(gql, cursor)
+    delta, _ = await pull(gql, settle, cursor)
     assert [(c["entity"], c["op"], c["version"]) for c in delta] == [
         ("CUSTOMER", "UPSERT", 2),
         ("CONTACT", "DELETE", 2),
@@ -96,7 +100,9 @@ async def test_full_sync_then_deltas_with_tombstones(gql: Gql) -> None:
     assert delta[1]["record"] is None
 
 
-async def test_a_change_during_a_full_sync_comes_in_the_delta_after_it(gql: Gql) -> None:
+async def test_a_change_during_a_full_sync_comes_in_the_delta_after_it(
+    settle: Settle, gql: Gql
+) -> None:
     first = await customer(gql, "First")
     body = await gql(SYNC, {"since": None, "entities": ["CUSTOMER"], "first": 1})
     page = body["data"]["sync"]
@@ -104,34 +110,42 @@ async def test_a_change_during_a_full_sync_comes_in_the_delta_after_it(gql: Gql)
     assert page["hasMore"]
     late = await customer(gql, "Late")  # after the mark: the delta's
     await gql(UPDATE, {"id": first, "input": {"industry": "Late too"}})
-    rest, _ = await pull(gql, page["cursor"], entities=["CUSTOMER"], first=1)
+    rest, _ = await pull(gql, settle, page["cursor"], entities=["CUSTOMER"], first=1)
     got = [(c["id"], c["version"]) for c in page["changes"] + rest]
     assert (late, 1) in got
     assert (first, 2) in got
 
 
-async def test_a_cursor_is_bound_to_its_entities_and_tenant(gql: Gql, tenants: Tenants) -> None:
+async def test_a_cursor_is_bound_to_its_entities_and_tenant(
+    settle: Settle, gql: Gql, tenants: Tenants
+) -> None:
     await customer(gql, "Bound")
-    _, cursor = await pull(gql, None, entities=["CUSTOMER"])
+    _, cursor = await pull(gql, settle, None, entities=["CUSTOMER"])
     other = await gql(SYNC, {"since": cursor})
     assert codes(other) == ["BAD_USER_INPUT"]
     stolen = await gql(SYNC, {"since": cursor, "entities": ["CUSTOMER"]}, tenant=tenants.globex)
     assert codes(stolen) == ["BAD_USER_INPUT"]
 
 
-async def test_another_tenant_syncs_nothing_of_ours(gql: Gql, tenants: Tenants) -> None:
+async def test_another_tenant_syncs_nothing_of_ours(
+    settle: Settle, gql: Gql, tenants: Tenants
+) -> None:
     mark = await gql(SYNC, {"since": None, "entities": ["CUSTOMER"]}, tenant=tenants.globex)
     cursor = mark["data"]["sync"]["cursor"]
     await customer(gql, "Private Corp")
-    theirs, _ = await pull(gql, None, as_={"tenant": tenants.globex})
+    theirs, _ = await pull(gql, settle, None, as_={"tenant": tenants.globex})
     assert all(c["entity"] == "USER" for c in theirs)
+    await settle()
     body = await gql(SYNC, {"since": cursor, "entities": ["CUSTOMER"]}, tenant=tenants.globex)
     assert body["data"]["sync"]["changes"] == []
 
 
-async def test_expired_changes_answer_resync_required(gql: Gql, db: Services, repos: Repos) -> None:
-    _, cursor = await pull(gql, None)
+async def test_expired_changes_answer_resync_required(
+    settle: Settle, gql: Gql, db: Services, repos: Repos
+) -> None:
+    _, cursor = await pull(gql, settle, None)
     made = await customer(gql, "Soon gone")
+    await settle()  # numbered: its pointer is the head's
     shard = sequence.shard_of(made)
     # What TTL does after 90 days: the entry goes; the cursor before it cannot be served.
     pk = sequence.partition(repos.scope, shard)
@@ -276,19 +290,21 @@ async def test_an_edit_of_a_deleted_record_is_a_conflict(gql: Gql) -> None:
     assert (edit["outcome"], edit["record"]) == ("CONFLICT", None)
 
 
-async def test_a_document_enters_the_log_when_confirmed_and_leaves_as_a_delete(gql: Gql) -> None:
+async def test_a_document_enters_the_log_when_confirmed_and_leaves_as_a_delete(
+    settle: Settle, gql: Gql
+) -> None:
     owner = await customer(gql, "Files")
-    _, cursor = await pull(gql, None, entities=["DOCUMENT"])
+    _, cursor = await pull(gql, settle, None, entities=["DOCUMENT"])
     await ticket(gql, owner, "never sent.pdf", b"x")  # PENDING: no document yet
-    assert (await pull(gql, cursor, entities=["DOCUMENT"]))[0] == []
+    assert (await pull(gql, settle, cursor, entities=["DOCUMENT"]))[0] == []
     confirmed = await upload(gql, owner, "scan.pdf", b"%PDF-1.7 scan")
     again = await gql(CONFIRM, {"c": owner, "k": confirmed["key"]})  # idempotent: a retry
     assert again["data"]["confirmDocumentUpload"]["id"] == confirmed["id"]
-    changes, cursor = await pull(gql, cursor, entities=["DOCUMENT"])
+    changes, cursor = await pull(gql, settle, cursor, entities=["DOCUMENT"])
     assert [(c["id"], c["op"]) for c in changes] == [(confirmed["id"], "UPSERT")]
     assert changes[0]["record"]["name"] == "scan.pdf"
     await gql(DELETE_DOCUMENT, {"c": owner, "k": confirmed["key"]})
-    gone, _ = await pull(gql, cursor, entities=["DOCUMENT"])
+    gone, _ = await pull(gql, settle, cursor, entities=["DOCUMENT"])
     assert [(c["id"], c["op"]) for c in gone] == [(confirmed["id"], "DELETE")]
 
 

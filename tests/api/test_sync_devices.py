@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_sync import PUSH, SYNC
-from tests.conftest import Gql
+from tests.conftest import Gql, Settle
 
 CREATE = "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { id } }"
 FIELDS = {
@@ -29,6 +29,7 @@ START = datetime(2026, 12, 1, tzinfo=UTC)
 class Device:
     name: str
     gql: Gql
+    settle: Settle  # what was pushed before a pull is numbered in the log first
     local: dict[str, dict[str, Any]] = field(default_factory=dict)
     cursor: str | None = None
     queue: dict[str, dict[str, Any]] = field(default_factory=dict)  # by record: coalesced
@@ -36,6 +37,7 @@ class Device:
     sent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def pull(self) -> None:
+        await self.settle()
         while True:
             body = await self.gql(SYNC, {"since": self.cursor, "first": 3})
             assert "errors" not in body, body
@@ -108,13 +110,13 @@ def _split(rng: random.Random, items: list[Any]) -> list[list[Any]]:
 
 
 @pytest.mark.parametrize("strategy", ["OPTIMISTIC", "AUTOMERGE", "LAST_WRITER_WINS"])
-async def test_devices_converge_and_lose_nothing(gql: Gql, strategy: str) -> None:
+async def test_devices_converge_and_lose_nothing(gql: Gql, settle: Settle, strategy: str) -> None:
     rng = random.Random(f"devices-{strategy}")
     for n in range(4):
         assert "errors" not in await gql(
             CREATE, {"input": {"id": f"cus_seed{n}", "companyName": f"Seed {n}"}}
         )
-    devices = [Device(name, gql) for name in ("ios", "android", "web")]
+    devices = [Device(name, gql, settle) for name in ("ios", "android", "web")]
     for _ in range(2):  # two rounds: offline edits, pushes, pulls
         for d in devices:
             await d.pull()
@@ -124,7 +126,7 @@ async def test_devices_converge_and_lose_nothing(gql: Gql, strategy: str) -> Non
         await asyncio.gather(*(d.push(random.Random(rng.random()), strategy) for d in order))
     for d in devices:
         await d.pull()
-    server = Device("fresh", gql)
+    server = Device("fresh", gql, settle)
     await server.pull()
     for d in devices:
         assert d.local == server.local, f"{d.name} did not converge"

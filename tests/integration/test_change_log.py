@@ -24,11 +24,11 @@ from dal.store import Repos
 from dal.sync.changes import Op
 from dal.sync.journal import Journal
 from dal.sync.reader import ChangeReader
-from dal.sync.sequence import SHARDS, Heads
+from dal.sync.sequence import SHARDS
 from dal.tenancy.scope import Model
 from dal.timefmt import utcnow
 from services import Services
-from tests.conftest import Tenants
+from tests.conftest import Settle, Tenants
 from tests.integration.records import customer
 
 Version = tuple[str, int]
@@ -44,7 +44,6 @@ def _writer_repo(repos: Repos, skew_s: float, delay_s: float, rng: random.Random
     journal = Journal(
         repos.journal.dynamo,
         repos.scope,
-        Heads(),
         clock=partial(_skewed, skew_s),
     )
 
@@ -115,6 +114,7 @@ async def test_every_committed_version_reaches_every_reader_once_in_order(
     tenants: Tenants,
     model: Model,
     repos: Repos,
+    settle: Settle,
     writers: int,
     records: int,
     delay_ms: int,
@@ -132,7 +132,12 @@ async def test_every_committed_version_reaches_every_reader_once_in_order(
         own = db.store.for_tenant(tenants.acme, model)  # one server's request
         mine = _writer_repo(own, rng.uniform(-2, 2), delay_ms / 1000, random.Random(rng.random()))
         jobs.append(_write(mine, ids, 12, random.Random(rng.random())))
-    committed = [v for batch in await asyncio.gather(*jobs) for v in batch]
+    # The sequencer numbers entries all the while the writers write and readers read.
+    writing = asyncio.gather(*jobs)
+    sequencing = asyncio.ensure_future(_sequence_until(writing, settle))
+    committed = [v for batch in await writing for v in batch]
+    await sequencing
+    await settle()  # every committed entry numbered: what readers see from here is all
     done.set()
     await asyncio.gather(*polling)
     assert committed, "the writers committed nothing: the property is vacuous"
@@ -140,6 +145,12 @@ async def test_every_committed_version_reaches_every_reader_once_in_order(
         assert Counter(r.delivered) == Counter(committed)  # each once, none missing
         _in_commit_order(r.ops)
     assert len(start) == SHARDS
+
+
+async def _sequence_until(writing: asyncio.Future[list[list[Version]]], settle: Settle) -> None:
+    while not writing.done():
+        await settle()
+        await asyncio.sleep(0.01)
 
 
 def _in_commit_order(delivered: list[tuple[str, int, Op]]) -> None:
@@ -155,12 +166,15 @@ def _in_commit_order(delivered: list[tuple[str, int, Op]]) -> None:
         last[id] = (version, op)
 
 
-async def test_a_rewind_moves_before_the_entries_stamped_since(repos: Repos) -> None:
+async def test_a_rewind_moves_before_the_entries_stamped_since(
+    repos: Repos, settle: Settle
+) -> None:
     reader = ChangeReader(repos.journal.dynamo, repos.scope)
     before = await reader.heads()
     started = time.time() - 0.001
     for n in range(3):
         await repos.customers.create(customer(f"cus_rw{n}"))
+    await settle()
     after = await reader.heads()
     assert await reader.rewound(after, started) == before
     assert await reader.rewound(after, time.time() + 1) == after

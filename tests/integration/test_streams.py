@@ -26,9 +26,8 @@ from aws_lambda import StreamsLambda
 from dal.loading import bulk
 from dal.models import Contact, Entity, OpportunityStage
 from dal.streams import checkpoints
-from dal.streams.apply import Moved
 from dal.streams.changes import parse
-from dal.streams.checkpoints import Checkpoint
+from dal.streams.checkpoints import Checkpoint, Moved
 from dal.streams.consumer import Consumer
 from dal.streams.events import deliver
 from dal.tenancy.scope import Model
