@@ -32,6 +32,10 @@ MAX_URL_BYTES = 65_535  # httptools' own limit: it cannot parse a longer URL
 TOO_SLOW = "the request's headers took longer than {:g} s"
 TOO_LARGE = f"the request's URL and headers are larger than {MAX_HEAD_BYTES} bytes"
 LONG_URL = f"the URL is longer than {MAX_URL_BYTES} bytes: send the operation by POST"
+# After a refusal the connection reads and drops what the client still sends for this
+# long before it closes: closing with unread input makes the kernel send a reset,
+# and the client then loses the answer (a lingering close, as HTTP servers do).
+LINGER_SECONDS = 1.0
 
 
 class ServeConfig(uvicorn.Config):
@@ -49,12 +53,15 @@ class Connection(HttpToolsProtocol):
         self.header_timeout: float = getattr(config, "header_timeout", HEADER_TIMEOUT)
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = 0
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._await_head()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:  # refused: the rest of the request is dropped unread
+            return
         super().data_received(data)
         # Still waiting for the head: all of it was head (a chunk that ends the head
         # may carry a body too, and is not counted). So a head is kept up to the limit
@@ -114,4 +121,9 @@ class Connection(HttpToolsProtocol):
         head += [b"content-type: application/json\r\n", b"connection: close\r\n"]
         head += [b"content-length: %d\r\n\r\n" % len(payload)]
         self.transport.write(b"".join(head) + payload)
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self._lingering = True
+        self.transport.write_eof()  # the answer ends here; the client may still be sending
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
