@@ -10,9 +10,9 @@ batches. Nothing here starts what only a server needs (uvicorn, embedded stores)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, TypeVar
 
 from mangum import Mangum
 from starlette.applications import Starlette
@@ -22,6 +22,8 @@ from dal.streams.events import deliver
 from observe import logs
 from services import Services, open_services, stream_consumer
 from settings import Settings
+
+T = TypeVar("T")
 
 AppFactory = Callable[[Settings, Services], Starlette]
 
@@ -87,54 +89,6 @@ async def _cancel_pending() -> None:
     await asyncio.gather(*others, return_exceptions=True)
 
 
-class JobsLambda:
-    """``server.jobs_handler``: the job worker as an SQS-triggered Lambda.
-
-    Each record of the event is one job message, handled by the same ``Worker``
-    as in-process and ``zebros worker``. A message that may not be acknowledged
-    yet (its job is another worker's, under a live lease) is reported as a batch
-    item failure (``ReportBatchItemFailures`` on the event source mapping), so
-    SQS delivers it again and deletes the rest."""
-
-    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
-        self._settings = settings
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stack: AsyncExitStack | None = None
-        self._worker: Any = None
-
-    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        if self._worker is None:
-            self._worker = self._loop.run_until_complete(self._start())
-        failed = self._loop.run_until_complete(self._handle(event.get("Records", [])))
-        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
-
-    async def _start(self) -> Any:
-        from services import job_worker  # the worker needs the schema: only here
-
-        self._stack, opened = await _opened(self._settings)
-        return job_worker(opened)
-
-    async def _handle(self, records: list[dict[str, Any]]) -> list[str]:
-        from dal.jobs.queue import parse
-
-        failed = []
-        for record in records:
-            message = parse(record.get("body", ""), record.get("receiptHandle", ""))
-            if message is not None and not await self._worker.handle(message):
-                failed.append(str(record.get("messageId", "")))
-        return failed
-
-    def close(self) -> None:
-        if self._loop is None:
-            return
-        if self._stack is not None:
-            self._loop.run_until_complete(self._stack.aclose())
-        self._loop.close()
-        self._loop, self._stack, self._worker = None, None, None
-
-
 async def _opened(settings: Callable[[], Settings]) -> tuple[AsyncExitStack, Services]:
     """The clients of a handler's container, kept for its later invocations; a failed
     start closes what it opened (the next event starts again)."""
@@ -148,7 +102,63 @@ async def _opened(settings: Callable[[], Settings]) -> tuple[AsyncExitStack, Ser
         raise
 
 
-class UploadsLambda:
+class _Container:
+    """One Lambda container's event loop and clients: opened at its first event, kept
+    for the later ones, closed with ``close`` (tests; Lambda freezes containers)."""
+
+    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
+        self._settings = settings
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stack: AsyncExitStack | None = None
+        self._services: Services | None = None
+        # What a handler builds on the clients (the job worker, the stream applier):
+        # made at the first event, dropped with the clients.
+        self._built: Any = None
+
+    def _run(self, work: Callable[[Services], Awaitable[T]]) -> T:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        if self._services is None:
+            self._stack, self._services = self._loop.run_until_complete(_opened(self._settings))
+        return self._loop.run_until_complete(work(self._services))
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._stack is not None:
+            self._loop.run_until_complete(self._stack.aclose())
+        self._loop.close()
+        self._loop, self._stack, self._services, self._built = None, None, None, None
+
+
+class JobsLambda(_Container):
+    """``server.jobs_handler``: the job worker as an SQS-triggered Lambda.
+
+    Each record of the event is one job message, handled by the same ``Worker``
+    as in-process and ``zebros worker``. A message that may not be acknowledged
+    yet (its job is another worker's, under a live lease) is reported as a batch
+    item failure (``ReportBatchItemFailures`` on the event source mapping), so
+    SQS delivers it again and deletes the rest."""
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failed = self._run(lambda opened: self._handle(opened, event.get("Records", [])))
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+
+    async def _handle(self, opened: Services, records: list[dict[str, Any]]) -> list[str]:
+        from dal.jobs.queue import parse
+        from services import job_worker  # the worker needs the schema: only here
+
+        if self._built is None:
+            self._built = job_worker(opened)
+        failed = []
+        for record in records:
+            message = parse(record.get("body", ""), record.get("receiptHandle", ""))
+            if message is not None and not await self._built.handle(message):
+                failed.append(str(record.get("messageId", "")))
+        return failed
+
+
+class UploadsLambda(_Container):
     """``server.uploads_handler``: the documents and attachments buckets notify it of
     every ObjectCreated (``zebros iac`` wires it), and it confirms the upload as
     ``confirmDocumentUpload`` would (``dal/storage/events.confirm_created``), so a
@@ -157,54 +167,25 @@ class UploadsLambda:
     names no pending upload of ours is logged and skipped; a store that fails
     fails the invocation, and Lambda retries the event (confirming is idempotent)."""
 
-    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
-        self._settings = settings
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stack: AsyncExitStack | None = None
-        self._services: Services | None = None
-
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        if self._services is None:
-            self._stack, self._services = self._loop.run_until_complete(_opened(self._settings))
-        made = self._loop.run_until_complete(confirm_created(self._services.store, event))
+        made = self._run(lambda opened: confirm_created(opened.store, event))
         return {"confirmed": [d.key for d in made]}
 
-    def close(self) -> None:
-        if self._loop is None:
-            return
-        if self._stack is not None:
-            self._loop.run_until_complete(self._stack.aclose())
-        self._loop.close()
-        self._loop, self._stack, self._services = None, None, None
 
-
-class StreamsLambda:
+class StreamsLambda(_Container):
     """``server.streams_handler``: the stream consumer on a DynamoDB Streams event
     source mapping (a tumbling window, so each event names its shard). Answers
     ``batchItemFailures`` from the first record not applied, and the window's
     ``state`` (none kept: each batch is applied as it comes)."""
 
-    def __init__(self, settings: Callable[[], Settings] = Settings) -> None:
-        self._settings = settings
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stack: AsyncExitStack | None = None
-        self._applier: Any = None
-        self._prefix = ""
-
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-        if self._applier is None:
-            self._stack, opened = self._loop.run_until_complete(_opened(self._settings))
-            self._applier = stream_consumer(opened).applier
-            self._prefix = opened.settings.dynamo.table_prefix
-        again = self._loop.run_until_complete(self._deliver(event))
+        again = self._run(lambda opened: self._deliver(opened, event))
         failures = [] if again is None else [{"itemIdentifier": again}]
         return {"state": {}, "batchItemFailures": failures}
 
-    async def _deliver(self, event: dict[str, Any]) -> str | None:
+    async def _deliver(self, opened: Services, event: dict[str, Any]) -> str | None:
+        if self._built is None:
+            self._built = stream_consumer(opened).applier
         records = event.get("Records") or []
         arn = event.get("eventSourceARN") or (records[0]["eventSourceARN"] if records else "")
         shard = str(event.get("shardId", ""))
@@ -212,12 +193,5 @@ class StreamsLambda:
             return None  # a window's closing call
         if not shard:  # never acknowledge what cannot be applied exactly once
             raise RuntimeError("stream event without shardId: the mapping needs a tumbling window")
-        return await deliver(self._applier, self._prefix, arn, shard, records)
-
-    def close(self) -> None:
-        if self._loop is None:
-            return
-        if self._stack is not None:
-            self._loop.run_until_complete(self._stack.aclose())
-        self._loop.close()
-        self._loop, self._stack, self._applier = None, None, None
+        prefix = opened.settings.dynamo.table_prefix
+        return await deliver(self._built, prefix, arn, shard, records)
